@@ -1,0 +1,114 @@
+//! Text normalisation shared by the field cleaners: Unicode NFC, control characters, white space, case.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// NFC-normalises, removes control characters and collapses white space; `None` when nothing is left.
+pub fn tidy(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut pending_space = false;
+    for c in raw.nfc() {
+        if c.is_whitespace() || c == '\u{a0}' {
+            pending_space = !out.is_empty();
+        } else if !c.is_control() {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Folds to lower-case ASCII letters, digits and single spaces: "Müller-Lüdenscheidt" → "muller ludenscheidt".
+/// This is the form comparisons and match keys use.
+pub fn fold(text: &str) -> String {
+    let ascii = deunicode::deunicode(text);
+    let mut out = String::with_capacity(ascii.len());
+    for c in ascii.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if c != '\'' && !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    while out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// Title-cases each word ("de VRIES-jansen" → "De Vries-Jansen"), keeping letters after an apostrophe lower
+/// only when they end the word ("d'Artagnan" stays readable).
+pub fn title_case(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut start_of_word = true;
+    for c in text.chars() {
+        if c.is_alphabetic() {
+            if start_of_word {
+                out.extend(c.to_uppercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
+            start_of_word = false;
+        } else {
+            out.push(c);
+            start_of_word = c != '\'';
+        }
+    }
+    out
+}
+
+/// True when the text has letters and every letter has the same case (an all-caps or all-lower entry).
+pub fn is_single_case(text: &str) -> bool {
+    let letters = text.chars().filter(|c| c.is_alphabetic());
+    let (mut upper, mut lower) = (false, false);
+    for c in letters {
+        upper |= c.is_uppercase();
+        lower |= c.is_lowercase();
+    }
+    upper != lower
+}
+
+/// Longest value (in bytes) any single canonical field may hold; longer values are rejected as garbage.
+pub const MAX_VALUE_LEN: usize = 512;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_fold(input: &str, expected: &str) {
+        assert_eq!(fold(input), expected, "fold({input:?})");
+    }
+
+    #[test]
+    fn folds() {
+        check_fold("Müller-Lüdenscheidt", "muller ludenscheidt");
+        check_fold("  O'Brien ", "obrien");
+        check_fold("ÉLODIE  van der Berg", "elodie van der berg");
+        check_fold("", "");
+        check_fold("--", "");
+    }
+
+    #[test]
+    fn tidies() {
+        assert_eq!(tidy("  a \t b\u{0}c  "), Some("a bc".to_string()));
+        assert_eq!(tidy(" \u{a0} "), None);
+        assert_eq!(tidy("e\u{301}"), Some("é".to_string()));
+    }
+
+    #[test]
+    fn title_cases() {
+        assert_eq!(title_case("de VRIES-jansen"), "De Vries-Jansen");
+        assert_eq!(title_case("o'brien"), "O'brien");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fold_is_idempotent_and_ascii(s in "\\PC{0,40}") {
+            let once = fold(&s);
+            proptest::prop_assert!(once.is_ascii());
+            proptest::prop_assert_eq!(fold(&once), once.clone());
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! One module per subcommand; each has an `Args` (when it takes any) and a `run`.
+
+pub mod demo;
+pub mod eval;
+pub mod explain;
+pub mod export;
+pub mod ingest;
+pub mod init;
+pub mod quarantine;
+pub mod review;
+pub mod search;
+pub mod show;

@@ -1,0 +1,55 @@
+//! `cdihub ingest [SOURCE]` and `cdihub resolve`.
+
+use crate::{config_file, pipeline};
+use anyhow::Result;
+use std::path::Path;
+
+/// Arguments of `ingest`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this source (default: all).
+    pub source: Option<String>,
+}
+
+/// Ingests and prints what happened per source.
+pub fn run(config: &Path, args: Args, quiet: bool) -> Result<()> {
+    let (config, mut store) = config_file::load_with_store(config)?;
+    for s in pipeline::ingest(&config, &mut store, args.source.as_deref(), quiet)? {
+        print_ingest(&s);
+    }
+    Ok(())
+}
+
+/// Prints one source's ingest summary.
+pub fn print_ingest(s: &pipeline::IngestSummary) {
+    println!(
+        "{}: read {}, new {}, changed {}, unchanged {}, quarantined records {}, dropped values {}",
+        s.source, s.read, s.counts.inserted, s.counts.updated, s.counts.unchanged, s.quarantined_records,
+        s.quarantined_values
+    );
+}
+
+/// Resolves and prints the summary.
+pub fn run_resolve(config: &Path, quiet: bool) -> Result<()> {
+    let (config, mut store) = config_file::load_with_store(config)?;
+    let summary = pipeline::resolve(&config, &mut store, quiet)?;
+    print_resolve(&summary);
+    Ok(())
+}
+
+/// Prints a resolve summary with its per-stage timings.
+pub fn print_resolve(s: &pipeline::ResolveSummary) {
+    let r = &s.report;
+    println!(
+        "resolved {} records into {} entities: {} candidate pairs, {} merged pairs, {} for review ({} vetoed by the chaining guard)",
+        s.records, s.entities, r.candidate_pairs, r.matched_pairs, r.review_pairs, r.vetoed_pairs
+    );
+    for rule in r.rules.iter().filter(|r| r.oversized_blocks > 0) {
+        println!(
+            "  note: blocking rule {} skipped {} oversized blocks ({} records); raise master.max_block_size or add a narrower rule",
+            rule.rule, rule.oversized_blocks, rule.oversized_records
+        );
+    }
+    let timings: Vec<String> = r.timings.iter().map(|(stage, secs)| format!("{stage} {secs:.2}s")).collect();
+    println!("  time: {}", timings.join(", "));
+}

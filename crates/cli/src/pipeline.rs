@@ -1,0 +1,229 @@
+//! The batch pipeline as the commands and the demo run it: ingest (connect → clean → store) and resolve
+//! (store → master → store).
+
+use crate::config_file::now;
+use crate::progress;
+use anyhow::{Context, Result};
+use chrono::Datelike;
+use clean::{CleanContext, clean_record};
+use connect::{Mapper, RowError};
+use master::features::{FeatureBuilder, identifier_names};
+use master::resolve::Decision;
+use master::survive::{Member, golden};
+use model::{BirthDate, Config, Field, Issue, Severity, SourceConfig, SourceRecord};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::HashMap;
+use store::{IncomingRecord, PairRow, QuarantineEntry, Resolved, Store, UpsertCounts};
+
+/// Records per store transaction while ingesting.
+const BATCH: usize = 10_000;
+
+/// What ingesting one source did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestSummary {
+    /// Source name.
+    pub source: String,
+    /// Rows or documents read (readable or not).
+    pub read: u64,
+    /// New, changed and unchanged records.
+    pub counts: UpsertCounts,
+    /// Records quarantined whole (unreadable rows included).
+    pub quarantined_records: u64,
+    /// Values dropped from otherwise usable records.
+    pub quarantined_values: u64,
+}
+
+/// Ingests every configured source, or only `only`.
+pub fn ingest(config: &Config, store: &mut dyn Store, only: Option<&str>, quiet: bool) -> Result<Vec<IngestSummary>> {
+    let sources: Vec<&SourceConfig> = match only {
+        Some(name) => vec![config.source(name).with_context(|| {
+            let known: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+            format!("no source named `{name}` in the configuration; sources: {}", known.join(", "))
+        })?],
+        None => config.sources.iter().collect(),
+    };
+    if sources.is_empty() {
+        anyhow::bail!("the configuration declares no sources; add a [[source]] section");
+    }
+    sources.into_iter().map(|s| ingest_source(config, store, s, quiet)).collect()
+}
+
+fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, quiet: bool) -> Result<IngestSummary> {
+    let path = config.resolve(&source.path);
+    let format = format!("{:?}", source.format).to_lowercase();
+    let stream = connect::open_source(source, &path).with_context(|| format!("source `{}`", source.name))?;
+    let mapper = Mapper::new(source)?;
+    let today = chrono::Utc::now().date_naive();
+    let context = CleanContext {
+        country: source.country.clone(),
+        month_first: source.month_first(),
+        today: BirthDate { year: today.year() as u16, month: today.month() as u8, day: today.day() as u8 },
+        required: source.required.iter().filter_map(|r| r.parse::<Field>().ok()).collect(),
+    };
+    store.register_source(&source.name, &format, &path.display().to_string(), source.trust)?;
+    store.clear_quarantine(&source.name)?;
+    let bar = progress::counter(quiet, &format!("ingest {}", source.name));
+    let mut summary = IngestSummary { source: source.name.clone(), ..IngestSummary::default() };
+    let started = now();
+    let mut batch: Vec<Result<SourceRecord, RowError>> = Vec::with_capacity(BATCH);
+    let mut stream = stream.peekable();
+    while stream.peek().is_some() {
+        batch.clear();
+        batch.extend(stream.by_ref().take(BATCH));
+        summary.read += batch.len() as u64;
+        let cleaned: Vec<(Option<IncomingRecord>, Vec<QuarantineEntry>)> =
+            batch.par_iter().map(|item| clean_one(source, &mapper, &context, item, started)).collect();
+        let mut records = Vec::with_capacity(cleaned.len());
+        let mut entries = Vec::new();
+        for (record, issues) in cleaned {
+            records.extend(record);
+            entries.extend(issues);
+        }
+        summary.quarantined_records += entries.iter().filter(|e| e.severity == "record").count() as u64;
+        summary.quarantined_values += entries.iter().filter(|e| e.severity == "value").count() as u64;
+        let counts = store.upsert_records(&records, started)?;
+        summary.counts.inserted += counts.inserted;
+        summary.counts.updated += counts.updated;
+        summary.counts.unchanged += counts.unchanged;
+        store.quarantine(&entries)?;
+        bar.inc(batch.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(summary)
+}
+
+/// Maps and cleans one item; returns the record to store (if it has a key) and its quarantine entries.
+fn clean_one(
+    source: &SourceConfig,
+    mapper: &Mapper,
+    context: &CleanContext,
+    item: &Result<SourceRecord, RowError>,
+    at: i64,
+) -> (Option<IncomingRecord>, Vec<QuarantineEntry>) {
+    let record = match item {
+        Ok(r) => r,
+        Err(e) => {
+            let entry = QuarantineEntry {
+                source: source.name.clone(),
+                source_id: None,
+                line: e.line,
+                severity: "record".into(),
+                field: None,
+                value: (!e.raw.is_empty()).then(|| e.raw.clone()),
+                reason: e.reason.clone(),
+                at,
+            };
+            return (None, vec![entry]);
+        }
+    };
+    let (clean, issues) = clean_record(&mapper.map(record), context);
+    let rejected = issues.iter().any(|i| i.severity == Severity::Record);
+    let entries = issues.into_iter().map(|i: Issue| QuarantineEntry {
+        source: source.name.clone(),
+        source_id: Some(record.key.source_id.clone()),
+        line: record.line,
+        severity: match i.severity {
+            Severity::Record => "record".into(),
+            Severity::Value => "value".into(),
+        },
+        field: i.field,
+        value: i.value,
+        reason: i.reason,
+        at,
+    });
+    let incoming = IncomingRecord { key: record.key.clone(), raw: record.fields.clone(), clean: (!rejected).then_some(clean) };
+    (Some(incoming), entries.collect())
+}
+
+/// What a resolve run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolveSummary {
+    /// Records matched.
+    pub records: u64,
+    /// Entities (golden records) made.
+    pub entities: u64,
+    /// The master's report (pairs and timings).
+    pub report: master::ResolveReport,
+}
+
+/// Resolves every active record and stores entities, golden records, pairs and the model.
+pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<ResolveSummary> {
+    let bar = progress::stages(quiet);
+    bar.set_message("loading records");
+    let started = std::time::Instant::now();
+    let records = store.active_records()?;
+    if records.is_empty() {
+        bar.finish_and_clear();
+        anyhow::bail!("no records to resolve: run `cdihub ingest` first (or check `cdihub quarantine`)");
+    }
+    let load_secs = started.elapsed().as_secs_f64();
+    let mut source_index: HashMap<&str, u32> =
+        config.sources.iter().enumerate().map(|(i, s)| (s.name.as_str(), i as u32)).collect();
+    for r in &records {
+        let next = source_index.len() as u32;
+        source_index.entry(r.key.source.as_str()).or_insert(next);
+    }
+    let names = identifier_names(records.iter().map(|r| &r.clean));
+    let builder = FeatureBuilder::new(names.clone());
+    let features: Vec<_> = records.par_iter().map(|r| builder.build(source_index[r.key.source.as_str()], &r.clean)).collect();
+    let features_secs = started.elapsed().as_secs_f64() - load_secs;
+    let stage = |s: &str| bar.set_message(s.to_string());
+    let mut resolution = master::resolve(&features, &names, &config.master, &stage)?;
+    drop(features);
+    bar.set_message("golden records");
+    let clock = std::time::Instant::now();
+    let mut clusters: Vec<Vec<usize>> = vec![Vec::new(); resolution.n_clusters];
+    for (i, c) in resolution.cluster_of.iter().enumerate() {
+        clusters[*c as usize].push(i);
+    }
+    let rid_clusters: Vec<Vec<i64>> = clusters.iter().map(|m| m.iter().map(|i| records[*i].rid).collect()).collect();
+    let ids = store.assign_entity_ids(&rid_clusters)?;
+    let goldens = clusters
+        .par_iter()
+        .zip(ids.par_iter())
+        .map(|(members, id)| {
+            let members: Vec<Member<'_>> = members
+                .iter()
+                .map(|i| {
+                    let r = &records[*i];
+                    Member { key: &r.key, trust: r.trust, recency: r.recency, record: &r.clean }
+                })
+                .collect();
+            golden(*id, &members, &config.survivorship)
+        })
+        .collect();
+    let pairs = resolution
+        .pairs
+        .iter()
+        .map(|p| PairRow {
+            a: records[p.a as usize].rid,
+            b: records[p.b as usize].rid,
+            probability: p.probability,
+            decision: match p.decision {
+                Decision::Match => "match",
+                Decision::Review => "review",
+                Decision::Vetoed => "vetoed",
+            },
+            rule: p.rule.clone(),
+        })
+        .collect();
+    resolution.report.timings.insert(0, ("load".into(), load_secs));
+    resolution.report.timings.insert(1, ("features".into(), features_secs));
+    resolution.report.timings.push(("survive".into(), clock.elapsed().as_secs_f64()));
+    bar.set_message("storing");
+    let clock = std::time::Instant::now();
+    let entities = rid_clusters.len() as u64;
+    let resolved = Resolved {
+        model_json: serde_json::to_string(&resolution.model)?,
+        report_json: serde_json::to_string(&resolution.report)?,
+        clusters: rid_clusters,
+        ids,
+        goldens,
+        pairs,
+    };
+    store.save_resolution(&resolved, now())?;
+    resolution.report.timings.push(("store".into(), clock.elapsed().as_secs_f64()));
+    bar.finish_and_clear();
+    Ok(ResolveSummary { records: records.len() as u64, entities, report: resolution.report })
+}

@@ -1,0 +1,365 @@
+//! Field comparisons with graded levels. Level 0 always means "missing on either side" (no evidence);
+//! level 1 is the strongest agreement, the last level is "different". Every function here is pure and cheap.
+
+use crate::features::Features;
+use crate::similarity::{edit_distance, edit_distance_bytes, jaro_winkler};
+use serde::{Deserialize, Serialize};
+
+/// Most comparisons one model can hold (seven built-in plus identifiers).
+pub const MAX_COMPARISONS: usize = 16;
+
+/// The level of each comparison for one pair, in model order.
+pub type Levels = [u8; MAX_COMPARISONS];
+
+/// What is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ComparisonKind {
+    /// Given names and initials.
+    GivenName,
+    /// Family names.
+    FamilyName,
+    /// Birth dates.
+    BirthDate,
+    /// Postal address: postcode, street, house number, city together (they are not independent).
+    Address,
+    /// Email addresses.
+    Email,
+    /// Phone numbers.
+    Phone,
+    /// Organisation names.
+    Organisation,
+    /// One named identifier (index into the model's identifier names).
+    Identifier(u16),
+}
+
+impl ComparisonKind {
+    /// Labels of levels 1.. (level 0 is "missing").
+    pub fn level_labels(self) -> &'static [&'static str] {
+        match self {
+            ComparisonKind::GivenName => {
+                &["exact", "jaro-winkler >= 0.92", "jaro-winkler >= 0.80", "initials compatible", "different"]
+            }
+            ComparisonKind::FamilyName => &["exact", "jaro-winkler >= 0.92", "jaro-winkler >= 0.80", "different"],
+            ComparisonKind::BirthDate => {
+                &["exact", "one digit off or day/month swapped", "two digits off or same year and month", "different"]
+            }
+            ComparisonKind::Address => &[
+                "same house (postcode or street, and number)",
+                "same house number, postcode or street one typo off",
+                "same postcode or street, other or no house number",
+                "same city",
+                "different",
+            ],
+            ComparisonKind::Email => &["exact", "same user name or one typo off", "different"],
+            ComparisonKind::Phone => &["exact", "one digit off", "different"],
+            ComparisonKind::Organisation => &["exact", "jaro-winkler >= 0.90", "different"],
+            ComparisonKind::Identifier(_) => &["exact", "one edit", "two edits", "different"],
+        }
+    }
+
+    /// Typical m-probabilities of levels 1.. in customer data: the prior EM starts from and shrinks towards.
+    pub fn default_m(self) -> &'static [f64] {
+        match self {
+            ComparisonKind::GivenName => &[0.75, 0.08, 0.05, 0.07, 0.05],
+            ComparisonKind::FamilyName => &[0.85, 0.08, 0.03, 0.04],
+            ComparisonKind::BirthDate => &[0.90, 0.06, 0.02, 0.02],
+            ComparisonKind::Address => &[0.70, 0.05, 0.10, 0.05, 0.10],
+            ComparisonKind::Email => &[0.85, 0.05, 0.10],
+            ComparisonKind::Phone => &[0.80, 0.02, 0.18],
+            ComparisonKind::Organisation => &[0.80, 0.10, 0.10],
+            ComparisonKind::Identifier(_) => &[0.90, 0.05, 0.01, 0.04],
+        }
+    }
+
+    /// Typical u-probabilities of levels 1.. for random pairs: the prior that few random pairs are shrunk towards.
+    pub fn default_u(self) -> &'static [f64] {
+        match self {
+            ComparisonKind::GivenName => &[0.01, 0.005, 0.02, 0.04, 0.925],
+            ComparisonKind::FamilyName => &[0.005, 0.002, 0.01, 0.983],
+            ComparisonKind::BirthDate => &[5e-5, 2e-3, 2e-2, 0.97795],
+            ComparisonKind::Address => &[1e-5, 1e-5, 1e-3, 0.03, 0.96898],
+            ComparisonKind::Email => &[1e-6, 1e-4, 0.999899],
+            ComparisonKind::Phone => &[1e-6, 1e-5, 0.999989],
+            ComparisonKind::Organisation => &[1e-3, 1e-3, 0.998],
+            ComparisonKind::Identifier(_) => &[1e-6, 1e-5, 1e-4, 0.999889],
+        }
+    }
+
+    /// Number of levels including level 0.
+    pub fn n_levels(self) -> usize {
+        self.level_labels().len() + 1
+    }
+
+    /// Display name; identifiers take their configured name.
+    pub fn name(self, identifier_names: &[String]) -> String {
+        match self {
+            ComparisonKind::GivenName => "given_name".into(),
+            ComparisonKind::FamilyName => "family_name".into(),
+            ComparisonKind::BirthDate => "birth_date".into(),
+            ComparisonKind::Address => "address".into(),
+            ComparisonKind::Email => "email".into(),
+            ComparisonKind::Phone => "phone".into(),
+            ComparisonKind::Organisation => "organisation".into(),
+            ComparisonKind::Identifier(i) => {
+                format!("identifier:{}", identifier_names.get(usize::from(i)).map_or("?", String::as_str))
+            }
+        }
+    }
+
+    /// True when the record has a value this comparison can use.
+    pub fn present(self, f: &Features) -> bool {
+        match self {
+            ComparisonKind::GivenName => !f.given_first.is_empty() || !f.initials.is_empty(),
+            ComparisonKind::FamilyName => !f.family.is_empty(),
+            ComparisonKind::BirthDate => f.has_birth(),
+            ComparisonKind::Address => !f.postcode.is_empty() || !f.street.is_empty() || !f.city.is_empty(),
+            ComparisonKind::Email => !f.emails.is_empty(),
+            ComparisonKind::Phone => !f.phones.is_empty(),
+            ComparisonKind::Organisation => !f.organisation.is_empty(),
+            ComparisonKind::Identifier(i) => !f.identifier(i).is_empty(),
+        }
+    }
+}
+
+/// Compares two records on every comparison of the model.
+pub fn compare_all(kinds: &[ComparisonKind], a: &Features, b: &Features) -> Levels {
+    let mut levels = [0u8; MAX_COMPARISONS];
+    for (slot, kind) in levels.iter_mut().zip(kinds) {
+        *slot = compare(*kind, a, b);
+    }
+    // Given and family name swapped between the two records: treat as agreeing on both.
+    let g = kinds.iter().position(|k| *k == ComparisonKind::GivenName);
+    let f = kinds.iter().position(|k| *k == ComparisonKind::FamilyName);
+    if let (Some(g), Some(f)) = (g, f)
+        && levels[g] >= 4
+        && levels[f] >= 3
+        && !a.given_first.is_empty()
+        && !b.given_first.is_empty()
+        && *a.given_first == *b.family
+        && *a.family == *b.given_first
+    {
+        levels[g] = 1;
+        levels[f] = 1;
+    }
+    levels
+}
+
+/// Compares two records on one comparison.
+pub fn compare(kind: ComparisonKind, a: &Features, b: &Features) -> u8 {
+    if !kind.present(a) || !kind.present(b) {
+        return 0;
+    }
+    match kind {
+        ComparisonKind::GivenName => given_level(a, b),
+        ComparisonKind::FamilyName => banded(&a.family, &b.family, &[0.92, 0.80]),
+        ComparisonKind::BirthDate => birth_level(a.birth, b.birth),
+        ComparisonKind::Address => address_level(a, b),
+        ComparisonKind::Email => email_level(&a.emails, &b.emails),
+        ComparisonKind::Phone => phone_level(&a.phones, &b.phones),
+        ComparisonKind::Organisation => banded(&a.organisation, &b.organisation, &[0.90]),
+        ComparisonKind::Identifier(i) => match edit_distance(a.identifier(i), b.identifier(i)) {
+            0 => 1,
+            1 => 2,
+            2 => 3,
+            _ => 4,
+        },
+    }
+}
+
+/// Exact = 1, then one level per Jaro–Winkler band, then "different".
+fn banded(a: &str, b: &str, bands: &[f64]) -> u8 {
+    if a == b {
+        return 1;
+    }
+    let jw = jaro_winkler(a, b);
+    let band = bands.iter().position(|t| jw >= *t).unwrap_or(bands.len());
+    band as u8 + 2
+}
+
+fn given_level(a: &Features, b: &Features) -> u8 {
+    if !a.given_first.is_empty() && !b.given_first.is_empty() {
+        if a.given_first == b.given_first || a.given == b.given {
+            return 1;
+        }
+        return match jaro_winkler(&a.given_first, &b.given_first) {
+            jw if jw >= 0.92 => 2,
+            jw if jw >= 0.80 => 3,
+            _ => 5,
+        };
+    }
+    // At least one side has initials only: compatible when the first letters agree.
+    let first = |f: &Features| f.given_first.chars().next().or_else(|| f.initials.chars().next());
+    match (first(a), first(b)) {
+        (Some(x), Some(y)) if x == y => 4,
+        _ => 5,
+    }
+}
+
+fn birth_level(a: u32, b: u32) -> u8 {
+    if a == b {
+        return 1;
+    }
+    let (ya, ma, da) = (a / 10_000, a / 100 % 100, a % 100);
+    let (yb, mb, db) = (b / 10_000, b / 100 % 100, b % 100);
+    let swapped = ya == yb && ma == db && da == mb;
+    let digits = edit_distance_bytes(&date_digits(a), &date_digits(b));
+    if swapped || digits <= 1 {
+        2
+    } else if digits <= 2 || (ya == yb && ma == mb) {
+        3
+    } else {
+        4
+    }
+}
+
+/// YYYYMMDD as eight ASCII digits, on the stack.
+fn date_digits(mut date: u32) -> [u8; 8] {
+    let mut out = [b'0'; 8];
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (date % 10) as u8;
+        date /= 10;
+    }
+    out
+}
+
+fn address_level(a: &Features, b: &Features) -> u8 {
+    let both = |x: &str, y: &str| !x.is_empty() && !y.is_empty();
+    let has_pc = both(&a.postcode, &b.postcode);
+    let pc_eq = has_pc && a.postcode == b.postcode;
+    let has_street = both(&a.street, &b.street);
+    let street_eq = has_street && a.street == b.street;
+    let has_city = both(&a.city, &b.city);
+    // Similarities are computed only when a level needs them: most compared pairs are far apart.
+    let street_near = || street_eq || (has_street && jaro_winkler(&a.street, &b.street) >= 0.92);
+    let city_eq = || has_city && (a.city == b.city || jaro_winkler(&a.city, &b.city) >= 0.92);
+    let city_ok = || !has_city || city_eq();
+    let additions_ok = a.addition == b.addition || a.addition.is_empty() || b.addition.is_empty();
+    let house_eq = both(&a.house, &b.house) && a.house == b.house && additions_ok;
+    if house_eq {
+        if (pc_eq && (!has_street || street_near())) || (!has_pc && street_eq && city_ok()) {
+            return 1;
+        }
+        let pc_near = has_pc && !pc_eq && edit_distance(&a.postcode, &b.postcode) <= 1;
+        if pc_eq || pc_near || (street_near() && city_ok()) {
+            return 2;
+        }
+    }
+    if pc_eq || ((has_city || has_pc) && street_near() && city_ok()) {
+        3
+    } else if city_eq() {
+        4
+    } else {
+        5
+    }
+}
+
+fn email_level(a: &[Box<str>], b: &[Box<str>]) -> u8 {
+    let user = |e: &str| -> usize { e.find('@').unwrap_or(e.len()) };
+    let mut best = 3;
+    for x in a {
+        for y in b {
+            if x == y {
+                return 1;
+            }
+            if x[..user(x)] == y[..user(y)] || jaro_winkler(x, y) >= 0.92 {
+                best = 2;
+            }
+        }
+    }
+    best
+}
+
+fn phone_level(a: &[Box<str>], b: &[Box<str>]) -> u8 {
+    let mut best = 3;
+    for x in a {
+        for y in b {
+            if x == y {
+                return 1;
+            }
+            if x.len() == y.len() && edit_distance(x, y) <= 1 {
+                best = 2;
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ComparisonKind as C;
+
+    fn person(given: &str, family: &str, birth: u32) -> Features {
+        Features {
+            given: given.into(),
+            given_first: given.split(' ').next().unwrap_or_default().into(),
+            initials: given.chars().next().map(|c| c.to_string()).unwrap_or_default().into(),
+            family: family.into(),
+            birth,
+            ..Features::default()
+        }
+    }
+
+    #[test]
+    fn names() {
+        let henk = person("henk", "vries", 0);
+        assert_eq!(compare(C::GivenName, &henk, &person("henk", "x", 0)), 1);
+        assert_eq!(compare(C::GivenName, &henk, &person("hekn", "x", 0)), 2);
+        let initial_only = Features { initials: "hj".into(), family: "vries".into(), ..Features::default() };
+        assert_eq!(compare(C::GivenName, &henk, &initial_only), 4);
+        assert_eq!(compare(C::GivenName, &person("jan", "x", 0), &initial_only), 5);
+        assert_eq!(compare(C::GivenName, &henk, &Features::default()), 0);
+        assert_eq!(compare(C::FamilyName, &henk, &person("x", "vries", 0)), 1);
+        assert_eq!(compare(C::FamilyName, &henk, &person("x", "jansen", 0)), 4);
+    }
+
+    #[test]
+    fn swapped_names_agree() {
+        let kinds = [C::GivenName, C::FamilyName];
+        let levels = compare_all(&kinds, &person("henk", "vries", 0), &person("vries", "henk", 0));
+        assert_eq!(&levels[..2], &[1, 1]);
+    }
+
+    #[test]
+    fn birth_dates() {
+        assert_eq!(birth_level(19610403, 19610403), 1);
+        assert_eq!(birth_level(19610403, 19610304), 2);
+        assert_eq!(birth_level(19610403, 19610408), 2);
+        assert_eq!(birth_level(19610403, 19610420), 3);
+        assert_eq!(birth_level(19610403, 19750911), 4);
+    }
+
+    fn home(postcode: &str, street: &str, house: &str, addition: &str, city: &str) -> Features {
+        Features {
+            postcode: postcode.into(),
+            street: street.into(),
+            house: house.into(),
+            addition: addition.into(),
+            city: city.into(),
+            ..Features::default()
+        }
+    }
+
+    #[test]
+    fn addresses() {
+        let a = home("6824ab", "velperbroek", "46", "a", "arnhem");
+        assert_eq!(address_level(&a, &home("6824ab", "velperbroek", "46", "", "arnhem")), 1);
+        assert_eq!(address_level(&a, &home("", "velperbroek", "46", "a", "arnhem")), 1);
+        assert_eq!(address_level(&a, &home("6842ab", "velperbroek", "46", "a", "arnhem")), 2);
+        assert_eq!(address_level(&a, &home("6824ab", "velperbroek", "48", "", "arnhem")), 3);
+        assert_eq!(address_level(&a, &home("6824ab", "velperbroek", "46", "b", "arnhem")), 3);
+        assert_eq!(address_level(&a, &home("6811aa", "kerkstraat", "1", "", "arnhem")), 4);
+        assert_eq!(address_level(&a, &home("1011aa", "damrak", "1", "", "amsterdam")), 5);
+        assert_eq!(compare(C::Address, &a, &Features::default()), 0);
+    }
+
+    #[test]
+    fn contacts() {
+        let e = |v: &[&str]| v.iter().map(|s| Box::<str>::from(*s)).collect::<Vec<_>>();
+        assert_eq!(email_level(&e(&["h@x.nl", "a@y.nl"]), &e(&["a@y.nl"])), 1);
+        assert_eq!(email_level(&e(&["henk@x.nl"]), &e(&["henk@y.com"])), 2);
+        assert_eq!(email_level(&e(&["henk@x.nl"]), &e(&["piet@y.com"])), 3);
+        assert_eq!(phone_level(&e(&["+31612345678"]), &e(&["+31612345679"])), 2);
+        assert_eq!(phone_level(&e(&["+31612345678"]), &e(&["+31687654321"])), 3);
+    }
+}

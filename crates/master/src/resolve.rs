@@ -1,0 +1,229 @@
+//! Batch resolution: block → train → score → cluster over all records at once, in parallel. Entity ids and
+//! golden records are the caller's (they need the store); this returns clusters, scored pairs and the model.
+
+use crate::block::{PackedPair, RuleReport, candidate_pairs, pairs_for_rule, unpack};
+use crate::cluster::{Edge, EdgeOutcome, cluster};
+use crate::compare::{ComparisonKind, MAX_COMPARISONS, compare_all};
+use crate::features::Features;
+use crate::keys::KeyRule;
+use crate::match_model::MatchModel;
+use crate::train::{TrainSettings, TrainingBlock, train};
+use model::MasterConfig;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// The built-in blocking rules, for customer data of any shape; identifier rules are added per identifier.
+pub const DEFAULT_BLOCKING: &[&[&str]] = &[
+    &["email"],
+    &["phone"],
+    &["name_pair"],
+    &["postcode", "house_number"],
+    &["street", "house_number", "city"],
+    &["family_sound", "birth_date"],
+    &["given_sound", "birth_date"],
+    &["birth_date", "postcode"],
+];
+
+/// A configuration the matcher cannot use.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MasterError {
+    /// A blocking or deterministic rule names an unknown key.
+    #[error("master: {0}")]
+    Rule(String),
+    /// More identifiers than the model can compare.
+    #[error("master: at most {0} comparisons are supported; the data has more identifier kinds")]
+    TooManyComparisons(usize),
+}
+
+/// What became of a scored pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Merged into one entity.
+    Match,
+    /// Uncertain: for a data steward.
+    Review,
+    /// Above the threshold, but joining would have chained contradicting records; for review.
+    Vetoed,
+}
+
+/// A pair worth keeping: matched, or to be reviewed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredPair {
+    /// First record index.
+    pub a: u32,
+    /// Second record index.
+    pub b: u32,
+    /// Match probability (1 for deterministic rules).
+    pub probability: f64,
+    /// The deterministic rule that matched the pair, if one did.
+    pub rule: Option<String>,
+    /// The outcome.
+    pub decision: Decision,
+}
+
+/// Where the time went and how many pairs each stage handled.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ResolveReport {
+    /// Records resolved.
+    pub records: u64,
+    /// Distinct candidate pairs after blocking.
+    pub candidate_pairs: u64,
+    /// Per blocking rule.
+    pub rules: Vec<RuleReport>,
+    /// Pairs merged.
+    pub matched_pairs: u64,
+    /// Pairs sent to review (including vetoed ones).
+    pub review_pairs: u64,
+    /// Joins the anti-chaining guard vetoed.
+    pub vetoed_pairs: u64,
+    /// Seconds per stage, in order.
+    pub timings: Vec<(String, f64)>,
+}
+
+/// The outcome of a batch resolution.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    /// The trained model.
+    pub model: MatchModel,
+    /// Cluster number per record.
+    pub cluster_of: Vec<u32>,
+    /// Number of clusters.
+    pub n_clusters: usize,
+    /// Pairs at or above the review threshold, with their decisions.
+    pub pairs: Vec<ScoredPair>,
+    /// Counts and timings.
+    pub report: ResolveReport,
+}
+
+/// Parses the configured (or default) blocking rules, adding one rule per identifier in the data.
+pub fn blocking_rules(config: &MasterConfig, identifier_names: &[String]) -> Result<Vec<KeyRule>, MasterError> {
+    let mut rules: Vec<KeyRule> = match &config.blocking {
+        Some(custom) => custom.iter().map(|r| KeyRule::parse(&r.0)).collect::<Result<_, _>>(),
+        None => DEFAULT_BLOCKING
+            .iter()
+            .map(|r| KeyRule::parse(&r.iter().map(|k| k.to_string()).collect::<Vec<_>>()))
+            .collect::<Result<_, _>>(),
+    }
+    .map_err(MasterError::Rule)?;
+    if config.blocking.is_none() {
+        for name in identifier_names {
+            rules.push(KeyRule::parse(&[format!("identifier:{name}")]).map_err(MasterError::Rule)?);
+        }
+    }
+    Ok(rules)
+}
+
+/// The comparisons worth making: those with a value in at least two records.
+pub fn comparisons_for(features: &[Features], identifier_names: &[String]) -> Result<Vec<ComparisonKind>, MasterError> {
+    use ComparisonKind as C;
+    let mut kinds = vec![C::GivenName, C::FamilyName, C::BirthDate, C::Address, C::Email, C::Phone, C::Organisation];
+    kinds.extend((0..identifier_names.len()).map(|i| C::Identifier(i as u16)));
+    let kinds: Vec<ComparisonKind> = kinds
+        .into_iter()
+        .filter(|k| features.iter().filter(|f| k.present(f)).take(2).count() == 2)
+        .collect();
+    if kinds.len() > MAX_COMPARISONS {
+        return Err(MasterError::TooManyComparisons(MAX_COMPARISONS));
+    }
+    Ok(kinds)
+}
+
+/// Resolves all records: blocking, training, scoring, clustering. `progress` is told each stage's name.
+pub fn resolve(
+    features: &[Features],
+    identifier_names: &[String],
+    config: &MasterConfig,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Resolution, MasterError> {
+    let mut report = ResolveReport { records: features.len() as u64, ..ResolveReport::default() };
+    let mut clock = Instant::now();
+    let mut lap = |report: &mut ResolveReport, stage: &str| {
+        report.timings.push((stage.to_string(), clock.elapsed().as_secs_f64()));
+        clock = Instant::now();
+    };
+    let rules = blocking_rules(config, identifier_names)?;
+    let deterministic: Vec<(String, KeyRule)> = config
+        .rules
+        .iter()
+        .map(|r| KeyRule::parse(&r.keys).map(|k| (r.name.clone(), k)).map_err(MasterError::Rule))
+        .collect::<Result<_, _>>()?;
+    let kinds = comparisons_for(features, identifier_names)?;
+
+    progress("blocking");
+    let per_rule: Vec<(Vec<PackedPair>, RuleReport)> = rules
+        .iter()
+        .map(|r| pairs_for_rule(features, r, identifier_names, config.within_source, config.max_block_size))
+        .collect();
+    let mut candidates: Vec<PackedPair> = per_rule.iter().flat_map(|(p, _)| p.iter().copied()).collect();
+    candidates.par_sort_unstable();
+    candidates.dedup();
+    report.candidate_pairs = candidates.len() as u64;
+    lap(&mut report, "block");
+
+    progress("training");
+    let blocks: Vec<TrainingBlock<'_>> =
+        rules.iter().zip(&per_rule).map(|(rule, (pairs, _))| TrainingBlock { rule, pairs: pairs.clone() }).collect();
+    let settings = TrainSettings {
+        u_pairs: config.u_sample_pairs,
+        em_pairs: config.em_sample_pairs,
+        within_source: config.within_source,
+        seed: 42,
+    };
+    let model = train(features, &kinds, identifier_names, &blocks, &candidates, &settings);
+    drop(blocks);
+    report.rules = per_rule.into_iter().map(|(_, r)| r).collect();
+    lap(&mut report, "train");
+
+    progress("scoring");
+    let mut edges: Vec<Edge> = candidates
+        .par_iter()
+        .filter_map(|p| {
+            let (a, b) = unpack(*p);
+            let (fa, fb) = (&features[a as usize], &features[b as usize]);
+            let probability = model.probability(&compare_all(&kinds, fa, fb), fa, fb);
+            (probability >= config.review_threshold).then_some(Edge { a, b, probability, forced: false })
+        })
+        .collect();
+    drop(candidates);
+    let mut rule_of_edge: Vec<Option<String>> = vec![None; edges.len()];
+    for (name, rule) in &deterministic {
+        let (pairs, _) = candidate_pairs(features, std::slice::from_ref(rule), identifier_names, config.within_source, config.max_block_size);
+        for p in pairs {
+            let (a, b) = unpack(p);
+            edges.push(Edge { a, b, probability: 1.0, forced: true });
+            rule_of_edge.push(Some(name.clone()));
+        }
+    }
+    lap(&mut report, "score");
+
+    progress("clustering");
+    let score = |x: u32, y: u32| {
+        let (fa, fb) = (&features[x as usize], &features[y as usize]);
+        model.probability(&compare_all(&kinds, fa, fb), fa, fb)
+    };
+    let clustering = cluster(features.len(), &edges, config.match_threshold, config.guard_threshold, score);
+    let pairs: Vec<ScoredPair> = edges
+        .iter()
+        .zip(rule_of_edge)
+        .zip(&clustering.outcomes)
+        .map(|((e, rule), outcome)| ScoredPair {
+            a: e.a,
+            b: e.b,
+            probability: e.probability,
+            rule,
+            decision: match outcome {
+                EdgeOutcome::Accepted => Decision::Match,
+                EdgeOutcome::Below => Decision::Review,
+                EdgeOutcome::Vetoed => Decision::Vetoed,
+            },
+        })
+        .collect();
+    report.matched_pairs = pairs.iter().filter(|p| p.decision == Decision::Match).count() as u64;
+    report.vetoed_pairs = pairs.iter().filter(|p| p.decision == Decision::Vetoed).count() as u64;
+    report.review_pairs = pairs.len() as u64 - report.matched_pairs;
+    lap(&mut report, "cluster");
+    Ok(Resolution { model, cluster_of: clustering.cluster_of, n_clusters: clustering.n_clusters, pairs, report })
+}

@@ -1,0 +1,129 @@
+//! String similarity on folded (ASCII) text, allocation-free: Jaro–Winkler and restricted Damerau–Levenshtein
+//! (optimal string alignment). Strings longer than the stack buffers fall back to `strsim`; property tests
+//! check both paths agree with `strsim`.
+
+/// Longest input handled on the stack.
+const MAX: usize = 64;
+
+/// Jaro–Winkler similarity in [0, 1] (prefix scale 0.1, up to four characters, boost threshold 0.7).
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    if !a.is_ascii() || !b.is_ascii() || x.len() > MAX || y.len() > MAX {
+        return strsim::jaro_winkler(a, b);
+    }
+    let jaro = jaro_bytes(x, y);
+    // The Winkler boost applies only above the usual 0.7 boost threshold.
+    if jaro <= 0.7 {
+        return jaro;
+    }
+    let prefix = x.iter().zip(y).take(4).take_while(|(p, q)| p == q).count() as f64;
+    jaro + 0.1 * prefix * (1.0 - jaro)
+}
+
+fn jaro_bytes(x: &[u8], y: &[u8]) -> f64 {
+    if x.is_empty() || y.is_empty() {
+        return 0.0;
+    }
+    let window = (x.len().max(y.len()) / 2).saturating_sub(1);
+    let mut x_used = [false; MAX];
+    let mut y_used = [false; MAX];
+    let mut matches = 0usize;
+    for (i, c) in x.iter().enumerate() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(y.len());
+        for j in lo..hi {
+            if !y_used[j] && y[j] == *c {
+                x_used[i] = true;
+                y_used[j] = true;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut j = 0usize;
+    for (i, c) in x.iter().enumerate() {
+        if x_used[i] {
+            while !y_used[j] {
+                j += 1;
+            }
+            if *c != y[j] {
+                transpositions += 1;
+            }
+            j += 1;
+        }
+    }
+    let m = matches as f64;
+    (m / x.len() as f64 + m / y.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0
+}
+
+/// Damerau–Levenshtein distance, restricted (optimal string alignment: adjacent transpositions count as one).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    if a == b {
+        return 0;
+    }
+    if !a.is_ascii() || !b.is_ascii() || a.len() >= MAX || b.len() >= MAX {
+        return strsim::osa_distance(a, b);
+    }
+    edit_distance_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`edit_distance`] on byte strings shorter than 64 bytes (longer ones are cut).
+pub fn edit_distance_bytes(x: &[u8], y: &[u8]) -> usize {
+    let (x, y) = (&x[..x.len().min(MAX - 1)], &y[..y.len().min(MAX - 1)]);
+    // Three rolling rows of the dynamic-programming table, rotated by index instead of copied.
+    let mut rows = [[0usize; MAX + 1]; 3];
+    for (j, slot) in rows[0].iter_mut().enumerate().take(y.len() + 1) {
+        *slot = j;
+    }
+    for i in 1..=x.len() {
+        let (c, p, t) = (i % 3, (i + 2) % 3, (i + 1) % 3);
+        rows[c][0] = i;
+        for j in 1..=y.len() {
+            let cost = usize::from(x[i - 1] != y[j - 1]);
+            let mut best = (rows[p][j] + 1).min(rows[c][j - 1] + 1).min(rows[p][j - 1] + cost);
+            if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] {
+                best = best.min(rows[t][j - 2] + 1);
+            }
+            rows[c][j] = best;
+        }
+    }
+    rows[x.len() % 3][y.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values() {
+        assert!((jaro_winkler("martha", "marhta") - 0.961).abs() < 0.001);
+        assert_eq!(jaro_winkler("", ""), 1.0);
+        assert_eq!(jaro_winkler("abc", ""), 0.0);
+        assert_eq!(edit_distance("19560409", "19560490"), 1);
+        assert_eq!(edit_distance("abc", "abd"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_strsim(a in "[a-e ]{0,12}", b in "[a-e ]{0,12}") {
+            let ours = jaro_winkler(&a, &b);
+            let theirs = strsim::jaro_winkler(&a, &b);
+            proptest::prop_assert!((ours - theirs).abs() < 1e-9, "jw({a:?}, {b:?}) = {ours} vs {theirs}");
+            proptest::prop_assert_eq!(edit_distance(&a, &b), strsim::osa_distance(&a, &b));
+        }
+
+        #[test]
+        fn long_and_unicode_inputs_fall_back(a in "\\PC{0,80}", b in "\\PC{0,80}") {
+            proptest::prop_assert!((jaro_winkler(&a, &b) - strsim::jaro_winkler(&a, &b)).abs() < 1e-9);
+            proptest::prop_assert_eq!(edit_distance(&a, &b), strsim::osa_distance(&a, &b));
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! The `cdihub.toml` schema: store, sources with their column mapping, matching settings, survivorship.
+//! Parsing and validation only; reading the file is the caller's job.
+
+use crate::Field;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Everything wrong with a configuration, with enough context to fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The TOML itself does not parse or does not fit the schema.
+    #[error("cdihub.toml: {0}")]
+    Syntax(#[from] toml::de::Error),
+    /// A value parses but makes no sense.
+    #[error("cdihub.toml: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the data lives.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// The source systems, in declaration order.
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+    /// Matching settings.
+    #[serde(default)]
+    pub master: MasterConfig,
+    /// Which value survives into the golden record.
+    #[serde(default)]
+    pub survivorship: SurvivorshipConfig,
+    /// Directory relative paths are resolved against (the config file's directory).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// Store settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// SQLite database file, relative to the config file.
+    #[serde(default = "default_store_path")]
+    pub path: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { path: default_store_path() }
+    }
+}
+
+fn default_store_path() -> String {
+    "cdihub.db".to_string()
+}
+
+/// File formats a source can be read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    /// Delimited text with a header row.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+    /// One JSON array of objects.
+    Json,
+}
+
+/// Text encodings a CSV source can be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// UTF-8 when the file is valid UTF-8, otherwise Windows-1252 (a superset of Latin-1).
+    #[default]
+    Auto,
+    /// UTF-8; invalid bytes are an error.
+    #[serde(alias = "utf-8", alias = "UTF-8")]
+    Utf8,
+    /// ISO-8859-1 / Windows-1252.
+    #[serde(alias = "latin-1", alias = "iso-8859-1", alias = "windows-1252", alias = "cp1252")]
+    Latin1,
+}
+
+/// One column name or several for one canonical field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldSource {
+    /// A single column (or dotted path into a JSON document).
+    One(String),
+    /// Several columns, e.g. `["email_home", "email_work"]`.
+    Many(Vec<String>),
+}
+
+impl FieldSource {
+    /// The column names, in order.
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            FieldSource::One(c) => vec![c.as_str()],
+            FieldSource::Many(cs) => cs.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// One source system.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Short unique name, used in record keys (`crm:1001`).
+    pub name: String,
+    /// File format.
+    pub format: SourceFormat,
+    /// File path, relative to the config file.
+    pub path: String,
+    /// Column (or dotted path) that holds the record's identifier in the source.
+    pub id: String,
+    /// Higher is more trusted by the `trust` survivorship rule.
+    #[serde(default)]
+    pub trust: i32,
+    /// Text encoding (CSV only; JSON is always UTF-8).
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// Field delimiter (CSV only); detected from the header line when absent.
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    /// Default country (ISO code) for phone numbers and postcodes without one.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Order of day and month in ambiguous dates such as 03/04/1980: `dmy` (default) or `mdy`.
+    #[serde(default)]
+    pub date_order: Option<String>,
+    /// Canonical field name → source column(s).
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldSource>,
+    /// Identifier name → source column.
+    #[serde(default)]
+    pub identifiers: BTreeMap<String, String>,
+    /// Extra attribute name → source column.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    /// Canonical fields a record must have; records without them are quarantined.
+    #[serde(default)]
+    pub required: Vec<String>,
+}
+
+impl SourceConfig {
+    /// The field mapping with canonical field names resolved.
+    pub fn mapping(&self) -> Result<Vec<(Field, Vec<String>)>, ConfigError> {
+        self.fields
+            .iter()
+            .map(|(name, source)| {
+                let field: Field = name
+                    .parse()
+                    .map_err(|e| ConfigError::Invalid(format!("source `{}`: {e}", self.name)))?;
+                Ok((field, source.columns().into_iter().map(str::to_string).collect()))
+            })
+            .collect()
+    }
+
+    /// The delimiter as one byte, if configured.
+    pub fn delimiter_byte(&self) -> Result<Option<u8>, ConfigError> {
+        let Some(d) = &self.delimiter else { return Ok(None) };
+        let d = if d == "\\t" || d == "tab" { "\t" } else { d.as_str() };
+        match d.as_bytes() {
+            [b] => Ok(Some(*b)),
+            _ => Err(ConfigError::Invalid(format!(
+                "source `{}`: delimiter must be one ASCII character, got `{d}`",
+                self.name
+            ))),
+        }
+    }
+
+    /// True when ambiguous dates put the month first (US style).
+    pub fn month_first(&self) -> bool {
+        self.date_order.as_deref().is_some_and(|o| o.eq_ignore_ascii_case("mdy"))
+    }
+}
+
+/// A blocking rule: the match keys two records must share to be compared (e.g. `["postcode", "house_number"]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BlockingRule(pub Vec<String>);
+
+/// A deterministic rule: records that agree exactly on all these match keys are the same customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeterministicRule {
+    /// Name recorded as the reason of the match.
+    pub name: String,
+    /// Match keys that must all be present and equal.
+    pub keys: Vec<String>,
+}
+
+/// Matching settings; every value has a default that suits typical customer data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MasterConfig {
+    /// Match probability at or above which two records are merged.
+    pub match_threshold: f64,
+    /// Match probability at or above which (and below `match_threshold`) a pair goes to the review queue.
+    pub review_threshold: f64,
+    /// Compare records of the same source with each other (false: link across sources only).
+    pub within_source: bool,
+    /// Blocking rules; absent means the built-in defaults.
+    pub blocking: Option<Vec<BlockingRule>>,
+    /// Blocks with more records than this are split by a further key or skipped (reported in the run summary).
+    pub max_block_size: usize,
+    /// Deterministic rules applied beside the probabilistic model.
+    pub rules: Vec<DeterministicRule>,
+    /// When merging two clusters, a cross pair below this probability vetoes the merge (anti-chaining guard).
+    pub guard_threshold: f64,
+    /// Random pairs sampled to estimate u-probabilities.
+    pub u_sample_pairs: usize,
+    /// Candidate pairs sampled per blocking rule for EM training of m-probabilities.
+    pub em_sample_pairs: usize,
+}
+
+impl Default for MasterConfig {
+    fn default() -> Self {
+        MasterConfig {
+            match_threshold: 0.9,
+            review_threshold: 0.5,
+            within_source: true,
+            blocking: None,
+            max_block_size: 1000,
+            rules: Vec::new(),
+            guard_threshold: 0.001,
+            u_sample_pairs: 2_000_000,
+            em_sample_pairs: 200_000,
+        }
+    }
+}
+
+/// A survivorship rule: how to choose among the members' values of one attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SurvivorshipRule {
+    /// The value from the most trusted source.
+    Trust,
+    /// The value from the most recently updated record.
+    Recent,
+    /// The most complete value (longest, most parts).
+    Complete,
+    /// The value most members agree on.
+    Frequent,
+}
+
+impl SurvivorshipRule {
+    /// The rule's name as stored in provenance.
+    pub fn name(self) -> &'static str {
+        match self {
+            SurvivorshipRule::Trust => "trust",
+            SurvivorshipRule::Recent => "recent",
+            SurvivorshipRule::Complete => "complete",
+            SurvivorshipRule::Frequent => "frequent",
+        }
+    }
+}
+
+/// Survivorship per attribute: an ordered list of rules, each breaking the ties of the one before.
+/// Attributes named in the file replace the built-in rules of those attributes only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "SurvivorshipOverrides")]
+pub struct SurvivorshipConfig {
+    /// Rules for attributes not listed in `attributes`.
+    pub default: Vec<SurvivorshipRule>,
+    /// Attribute name → rules.
+    pub attributes: BTreeMap<String, Vec<SurvivorshipRule>>,
+}
+
+impl Default for SurvivorshipConfig {
+    fn default() -> Self {
+        use SurvivorshipRule::*;
+        let names = [Frequent, Trust, Recent];
+        let contact = [Recent, Trust, Frequent];
+        let mut attributes = BTreeMap::new();
+        for a in ["given_name", "family_name", "name_prefix", "initials", "birth_date"] {
+            attributes.insert(a.to_string(), names.to_vec());
+        }
+        for a in ["email", "phone", "address"] {
+            attributes.insert(a.to_string(), contact.to_vec());
+        }
+        SurvivorshipConfig { default: vec![Trust, Recent, Complete], attributes }
+    }
+}
+
+/// What the file says about survivorship, before it is laid over the defaults.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SurvivorshipOverrides {
+    #[serde(default)]
+    default: Option<Vec<SurvivorshipRule>>,
+    #[serde(default)]
+    attributes: BTreeMap<String, Vec<SurvivorshipRule>>,
+}
+
+impl From<SurvivorshipOverrides> for SurvivorshipConfig {
+    fn from(o: SurvivorshipOverrides) -> Self {
+        let mut config = SurvivorshipConfig::default();
+        if let Some(default) = o.default {
+            config.default = default;
+        }
+        config.attributes.extend(o.attributes);
+        config
+    }
+}
+
+impl SurvivorshipConfig {
+    /// The rules that decide `attribute`.
+    pub fn rules_for(&self, attribute: &str) -> &[SurvivorshipRule] {
+        self.attributes.get(attribute).map(Vec::as_slice).unwrap_or(&self.default)
+    }
+}
+
+impl Config {
+    /// Parses and validates a configuration; `base_dir` anchors relative paths.
+    pub fn parse(text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text)?;
+        config.base_dir = base_dir.to_path_buf();
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Resolves a path from the config against its directory.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
+    }
+
+    /// The SQLite file this configuration uses.
+    pub fn store_path(&self) -> PathBuf {
+        self.resolve(&self.store.path)
+    }
+
+    /// The source with this name.
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.sources {
+            if s.name.is_empty() || s.name.contains(':') || s.name.contains(char::is_whitespace) {
+                return invalid(format!("source name `{}` must be non-empty, without spaces or colons", s.name));
+            }
+            if !seen.insert(s.name.as_str()) {
+                return invalid(format!("source `{}` is declared twice", s.name));
+            }
+            if s.id.trim().is_empty() {
+                return invalid(format!("source `{}`: `id` must name the column holding the record id", s.name));
+            }
+            s.mapping()?;
+            s.delimiter_byte()?;
+            for r in &s.required {
+                r.parse::<Field>().map_err(|e| ConfigError::Invalid(format!("source `{}`: required: {e}", s.name)))?;
+            }
+            if let Some(o) = &s.date_order
+                && !["dmy", "mdy"].contains(&o.to_ascii_lowercase().as_str())
+            {
+                return invalid(format!("source `{}`: date_order must be `dmy` or `mdy`, got `{o}`", s.name));
+            }
+        }
+        let m = &self.master;
+        if !(0.0..=1.0).contains(&m.match_threshold) || !(0.0..=1.0).contains(&m.review_threshold) {
+            return invalid("master: thresholds are probabilities between 0 and 1".into());
+        }
+        if m.review_threshold > m.match_threshold {
+            return invalid("master: review_threshold must not exceed match_threshold".into());
+        }
+        if m.max_block_size < 2 {
+            return invalid("master: max_block_size must be at least 2".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+        [store]
+        path = "hub.db"
+
+        [[source]]
+        name = "crm"
+        format = "csv"
+        path = "crm.csv"
+        id = "klantnr"
+        trust = 3
+        encoding = "latin1"
+        delimiter = ";"
+        country = "NL"
+        [source.fields]
+        full_name = "naam"
+        email = ["email", "email2"]
+        address_line = "adres"
+        [source.identifiers]
+        kvk = "kvk"
+
+        [master]
+        match_threshold = 0.95
+        blocking = [["email"], ["postcode", "house_number"]]
+        [[master.rules]]
+        name = "same_kvk"
+        keys = ["identifier:kvk"]
+
+        [survivorship.attributes]
+        email = ["trust"]
+    "#;
+
+    #[test]
+    fn parses_a_full_example() {
+        let c = Config::parse(EXAMPLE, Path::new("/data")).expect("valid config");
+        assert_eq!(c.store_path(), PathBuf::from("/data/hub.db"));
+        let crm = c.source("crm").expect("crm");
+        assert_eq!(crm.encoding, Encoding::Latin1);
+        assert_eq!(crm.delimiter_byte().ok().flatten(), Some(b';'));
+        let mapping = crm.mapping().expect("mapping");
+        assert!(mapping.contains(&(Field::Email, vec!["email".into(), "email2".into()])));
+        assert_eq!(c.master.match_threshold, 0.95);
+        assert_eq!(c.master.review_threshold, 0.5);
+        assert_eq!(c.survivorship.rules_for("email"), &[SurvivorshipRule::Trust]);
+        assert_eq!(c.survivorship.rules_for("given_name")[0], SurvivorshipRule::Frequent);
+    }
+
+    fn error_of(text: &str) -> String {
+        match Config::parse(text, Path::new(".")) {
+            Ok(_) => panic!("expected an error for {text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn rejects_bad_configs_with_a_reason() {
+        let src = |extra: &str| format!("[[source]]\nname=\"a\"\nformat=\"csv\"\npath=\"a.csv\"\nid=\"id\"\n{extra}");
+        assert!(error_of(&src("[source.fields]\nshoe = \"x\"")).contains("unknown canonical field `shoe`"));
+        assert!(error_of(&src("delimiter = \";;\"")).contains("delimiter"));
+        assert!(error_of(&src("colour = 1")).contains("colour"));
+        assert!(error_of(&format!("{}\n{}", src(""), src(""))).contains("declared twice"));
+        assert!(error_of("[master]\nmatch_threshold = 0.4\nreview_threshold = 0.6").contains("review_threshold"));
+        assert!(error_of(&src("format2 = 1")).contains("format2"));
+    }
+}

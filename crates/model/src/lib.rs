@@ -1,0 +1,25 @@
+//! The canonical vocabulary of cdihub: what a source record is, what the canonical customer schema looks like,
+//! what cleaning produces, and what a golden record is.
+//!
+//! Key types: [`SourceRecord`] (raw, as a connector read it), [`CustomerRecord`] (mapped onto the canonical
+//! schema), [`CleanRecord`] (standardised), [`Golden`] (one surviving value per attribute, with provenance),
+//! and [`Config`] (the `cdihub.toml` schema). This crate does no IO beyond parsing a config string.
+
+mod clean_record;
+mod config;
+mod customer;
+mod field;
+mod golden;
+mod issue;
+mod source_record;
+
+pub use clean_record::{BirthDate, CleanAddress, CleanRecord, PersonName};
+pub use config::{
+    BlockingRule, Config, ConfigError, DeterministicRule, Encoding, FieldSource, MasterConfig, SourceConfig,
+    SourceFormat, StoreConfig, SurvivorshipConfig, SurvivorshipRule,
+};
+pub use customer::CustomerRecord;
+pub use field::Field;
+pub use golden::{EntityId, Golden, GoldenValue};
+pub use issue::{Issue, Severity};
+pub use source_record::{RecordKey, SourceRecord};

@@ -1,0 +1,100 @@
+//! Streaming exports: one golden record per row (CSV) or line (NDJSON), and one membership per row.
+
+use crate::{Error, Result};
+use model::Golden;
+use std::io::Write;
+use store::Store;
+
+/// Output formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Comma-separated, one column per canonical attribute plus `extra` (identifiers and attributes as JSON).
+    Csv,
+    /// One JSON document per line, with every value's provenance.
+    Ndjson,
+}
+
+/// The canonical attribute columns of a CSV export, in order.
+pub const CSV_COLUMNS: &[&str] = &[
+    "given_name", "initials", "name_prefix", "family_name", "birth_date", "email", "phone", "street", "house_number",
+    "house_number_addition", "postcode", "city", "country", "organisation",
+];
+
+/// Writes every golden record; returns how many.
+pub fn export_golden(store: &dyn Store, format: ExportFormat, out: &mut dyn Write) -> Result<u64> {
+    let mut count = 0u64;
+    match format {
+        ExportFormat::Ndjson => {
+            store.for_each_golden(&mut |_, json| {
+                out.write_all(json.as_bytes()).and_then(|_| out.write_all(b"\n")).map_err(to_store_error)?;
+                count += 1;
+                Ok(())
+            })?;
+        }
+        ExportFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(out);
+            let mut header = vec!["entity_id"];
+            header.extend_from_slice(CSV_COLUMNS);
+            header.push("extra");
+            writer.write_record(&header)?;
+            let mut failure: Option<Error> = None;
+            store.for_each_golden(&mut |id, json| {
+                let row = serde_json::from_str::<Golden>(json).map_err(Error::from).and_then(|g| {
+                    let mut row = vec![id.to_string()];
+                    row.extend(CSV_COLUMNS.iter().map(|c| g.get(c).unwrap_or_default().to_string()));
+                    let extra: serde_json::Map<String, serde_json::Value> = g
+                        .values
+                        .iter()
+                        .filter(|v| v.attribute.contains('.'))
+                        .map(|v| (v.attribute.clone(), v.value.clone().into()))
+                        .collect();
+                    row.push(if extra.is_empty() { String::new() } else { serde_json::Value::Object(extra).to_string() });
+                    writer.write_record(&row).map_err(Error::from)
+                });
+                match row {
+                    Ok(()) => {
+                        count += 1;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        Err(store::Error::Invalid("export stopped".into()))
+                    }
+                }
+            })
+            .or_else(|e| match failure.take() {
+                Some(f) => Err(f),
+                None => Err(Error::Store(e)),
+            })?;
+            writer.flush()?;
+        }
+    }
+    Ok(count)
+}
+
+/// Writes `source,source_id,entity_id` for every matched record; returns how many.
+pub fn export_members(store: &dyn Store, out: &mut dyn Write) -> Result<u64> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["source", "source_id", "entity_id"])?;
+    let mut count = 0u64;
+    let mut failure: Option<csv::Error> = None;
+    store
+        .for_each_membership(&mut |key, id| {
+            writer.write_record([key.source.as_str(), key.source_id.as_str(), &id.to_string()]).map_err(|e| {
+                failure = Some(e);
+                store::Error::Invalid("export stopped".into())
+            })?;
+            count += 1;
+            Ok(())
+        })
+        .or_else(|e| match failure.take() {
+            Some(f) => Err(Error::Csv(f)),
+            None => Err(Error::Store(e)),
+        })?;
+    writer.flush()?;
+    Ok(count)
+}
+
+fn to_store_error(e: std::io::Error) -> store::Error {
+    store::Error::Invalid(format!("writing the export: {e}"))
+}

@@ -1,0 +1,53 @@
+//! Persistence behind one [`Store`] trait: source records with their versions, quarantine, trained models,
+//! entities with stable ids, memberships, golden records and scored pairs. [`SqliteStore`] is the embedded
+//! default (one file, WAL); a PostgreSQL backend implements the same trait.
+
+mod error;
+pub mod sqlite;
+mod types;
+
+pub use error::{Error, Result};
+pub use sqlite::SqliteStore;
+pub use types::*;
+
+use model::{EntityId, RecordKey};
+
+/// Everything the pipeline and the command line need from a database.
+pub trait Store {
+    /// Records that a source was declared (or re-declared) with this trust rank.
+    fn register_source(&mut self, name: &str, format: &str, path: &str, trust: i32) -> Result<()>;
+    /// Forgets a source's quarantine entries before it is ingested again (they are re-evaluated).
+    fn clear_quarantine(&mut self, source: &str) -> Result<()>;
+    /// Inserts or versions a batch of records in one transaction; unchanged content is a no-op.
+    fn upsert_records(&mut self, records: &[IncomingRecord], now: i64) -> Result<UpsertCounts>;
+    /// Adds quarantine entries.
+    fn quarantine(&mut self, entries: &[QuarantineEntry]) -> Result<()>;
+    /// Quarantine entries, newest first, optionally for one source.
+    fn quarantined(&self, source: Option<&str>, limit: usize) -> Result<Vec<QuarantineEntry>>;
+    /// All records that can be matched, ordered by record id.
+    fn active_records(&self) -> Result<Vec<ActiveRecord>>;
+    /// One record's current clean form.
+    fn record(&self, key: &RecordKey) -> Result<Option<ActiveRecord>>;
+    /// Chooses an entity id per cluster, keeping ids stable across runs (the oldest id of a cluster's members
+    /// survives; clusters with no previous id get a new one). Writes nothing.
+    fn assign_entity_ids(&self, clusters: &[Vec<i64>]) -> Result<Vec<EntityId>>;
+    /// Writes a whole resolution in one transaction: model, run report, entities, memberships, golden records
+    /// and pairs. Entities that lost all members are retired and redirect to their successor.
+    fn save_resolution(&mut self, resolved: &Resolved, now: i64) -> Result<()>;
+    /// The latest trained model (JSON), if any.
+    fn latest_model(&self) -> Result<Option<String>>;
+    /// An entity with its golden record and members; a retired id answers with its successor.
+    fn entity(&self, id: EntityId) -> Result<Option<EntityView>>;
+    /// The entity a source record belongs to.
+    fn entity_of(&self, key: &RecordKey) -> Result<Option<EntityId>>;
+    /// Entities whose names, emails, phones or postcodes resemble the query, best first.
+    fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>>;
+    /// Calls `f` with every golden record (JSON), in entity order.
+    fn for_each_golden(&self, f: &mut dyn FnMut(EntityId, &str) -> Result<()>) -> Result<()>;
+    /// Calls `f` with every (record key, entity) membership, in record order.
+    fn for_each_membership(&self, f: &mut dyn FnMut(&RecordKey, EntityId) -> Result<()>) -> Result<()>;
+    /// Stored pairs, best first: `match`, `review` (the review queue, vetoed joins included) or `all`.
+    fn pairs(&self, decision: &str, limit: usize) -> Result<Vec<StoredPair>>;
+    /// Counts for summaries.
+    fn stats(&self) -> Result<StoreStats>;
+}

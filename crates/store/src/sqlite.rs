@@ -1,0 +1,476 @@
+//! The embedded default store: one SQLite file in WAL mode. Batches are written in one transaction with
+//! prepared statements; reads use the same connection (the command line is one process).
+
+mod schema;
+
+use crate::types::*;
+use crate::{Error, Result, Store};
+use clean::text::fold;
+use model::{CleanRecord, EntityId, Golden, RecordKey};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::path::Path;
+
+/// A store in one SQLite file.
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        Self::prepare(conn)
+    }
+
+    /// An in-memory store, for tests.
+    pub fn open_in_memory() -> Result<Self> {
+        Self::prepare(Connection::open_in_memory()?)
+    }
+
+    fn prepare(conn: Connection) -> Result<Self> {
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let supported = schema::MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(Error::SchemaTooNew { found: version, supported });
+        }
+        for (i, script) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(script)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+fn content_hash(raw: &str) -> i64 {
+    let mut h = foldhash::fast::FixedState::with_seed(7).build_hasher();
+    h.write(raw.as_bytes());
+    h.finish() as i64
+}
+
+/// "Henk de Vries" from a golden record.
+fn display_name(g: &Golden) -> String {
+    let given = g.get("given_name").or(g.get("initials"));
+    [given, g.get("name_prefix"), g.get("family_name")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Folded tokens a search can find the entity by.
+fn search_text(g: &Golden) -> String {
+    let attrs = ["given_name", "initials", "name_prefix", "family_name", "email", "phone", "postcode", "city", "organisation"];
+    let mut parts: Vec<String> = attrs.iter().filter_map(|a| g.get(a)).map(fold).collect();
+    if let Some(p) = g.get("postcode") {
+        parts.push(fold(p).replace(' ', ""));
+    }
+    if let Some(p) = g.get("phone") {
+        parts.push(p.trim_start_matches('+').to_string());
+    }
+    parts.join(" ")
+}
+
+fn key_of(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RecordKey> {
+    Ok(RecordKey::new(row.get::<_, String>(at)?, row.get::<_, String>(at + 1)?))
+}
+
+impl Store for SqliteStore {
+    fn register_source(&mut self, name: &str, format: &str, path: &str, trust: i32) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO sources (name, format, path, trust) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (name) DO UPDATE SET format = ?2, path = ?3, trust = ?4",
+            params![name, format, path, trust],
+        )?;
+        Ok(())
+    }
+
+    fn clear_quarantine(&mut self, source: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM quarantine WHERE source = ?1", [source])?;
+        Ok(())
+    }
+
+    fn upsert_records(&mut self, records: &[IncomingRecord], now: i64) -> Result<UpsertCounts> {
+        let tx = self.conn.transaction()?;
+        let mut counts = UpsertCounts::default();
+        {
+            let mut find = tx.prepare_cached("SELECT rid, version, content_hash FROM records WHERE source = ?1 AND source_id = ?2")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean)
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE records SET version = ?2, content_hash = ?3, ingested_at = ?4, updated_at = ?5, status = ?6,
+                 clean = ?7 WHERE rid = ?1",
+            )?;
+            let mut refresh = tx.prepare_cached("UPDATE records SET status = ?2, clean = ?3 WHERE rid = ?1")?;
+            let mut version = tx.prepare_cached("INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, ?4)")?;
+            for r in records {
+                let raw = serde_json::to_string(&r.raw)?;
+                let hash = content_hash(&raw);
+                let clean = r.clean.as_ref().map(serde_json::to_string).transpose()?;
+                let status = if r.clean.is_some() { "active" } else { "quarantined" };
+                let updated_at = r.clean.as_ref().and_then(|c| c.updated_at);
+                let existing: Option<(i64, i64, i64)> = find
+                    .query_row(params![r.key.source, r.key.source_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                    .optional()?;
+                match existing {
+                    None => {
+                        insert.execute(params![r.key.source, r.key.source_id, hash, now, updated_at, status, clean])?;
+                        version.execute(params![tx.last_insert_rowid(), 1, now, raw])?;
+                        counts.inserted += 1;
+                    }
+                    Some((rid, _, old)) if old == hash => {
+                        // Same content: no new version; the clean form follows the current cleaning rules.
+                        refresh.execute(params![rid, status, clean])?;
+                        counts.unchanged += 1;
+                    }
+                    Some((rid, v, _)) => {
+                        update.execute(params![rid, v + 1, hash, now, updated_at, status, clean])?;
+                        version.execute(params![rid, v + 1, now, raw])?;
+                        counts.updated += 1;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    fn quarantine(&mut self, entries: &[QuarantineEntry]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO quarantine (source, source_id, line, severity, field, value, reason, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for e in entries {
+                insert.execute(params![e.source, e.source_id, e.line as i64, e.severity, e.field, e.value, e.reason, e.at])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn quarantined(&self, source: Option<&str>, limit: usize) -> Result<Vec<QuarantineEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT source, source_id, line, severity, field, value, reason, at FROM quarantine
+             WHERE ?1 IS NULL OR source = ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![source, limit as i64], |r| {
+            Ok(QuarantineEntry {
+                source: r.get(0)?,
+                source_id: r.get(1)?,
+                line: r.get::<_, i64>(2)? as u64,
+                severity: r.get(3)?,
+                field: r.get(4)?,
+                value: r.get(5)?,
+                reason: r.get(6)?,
+                at: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn active_records(&self) -> Result<Vec<ActiveRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.rid, r.source, r.source_id, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.version,
+                    r.clean
+             FROM records r LEFT JOIN sources s ON s.name = r.source
+             WHERE r.status = 'active' ORDER BY r.rid",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let clean: String = row.get(6)?;
+            out.push(ActiveRecord {
+                rid: row.get(0)?,
+                key: key_of(row, 1)?,
+                trust: row.get(3)?,
+                recency: row.get(4)?,
+                version: row.get(5)?,
+                clean: serde_json::from_str(&clean)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn record(&self, key: &RecordKey) -> Result<Option<ActiveRecord>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT r.rid, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.version, r.clean
+                 FROM records r LEFT JOIN sources s ON s.name = r.source WHERE r.source = ?1 AND r.source_id = ?2",
+                params![key.source, key.source_id],
+                |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, Option<String>>(4)?)),
+            )
+            .optional()?;
+        let Some((rid, trust, recency, version, Some(clean))) = row else { return Ok(None) };
+        Ok(Some(ActiveRecord { rid, key: key.clone(), trust, recency, version, clean: serde_json::from_str(&clean)? }))
+    }
+
+    fn assign_entity_ids(&self, clusters: &[Vec<i64>]) -> Result<Vec<EntityId>> {
+        let old = self.memberships_by_rid()?;
+        let mut next: i64 = self.conn.query_row("SELECT COALESCE(MAX(entity_id), 0) + 1 FROM entities", [], |r| r.get(0))?;
+        let mut claimed = std::collections::HashSet::new();
+        let mut ids = Vec::with_capacity(clusters.len());
+        for members in clusters {
+            let mut previous: Vec<i64> = members.iter().filter_map(|rid| old.get(rid).map(|(e, _)| *e)).collect();
+            previous.sort_unstable();
+            previous.dedup();
+            // The oldest previous id survives; ids are handed out in increasing order, so smaller is older.
+            let id = match previous.into_iter().find(|e| !claimed.contains(e)) {
+                Some(e) => e,
+                None => {
+                    next += 1;
+                    next - 1
+                }
+            };
+            claimed.insert(id);
+            ids.push(EntityId(id as u64));
+        }
+        Ok(ids)
+    }
+
+    fn save_resolution(&mut self, resolved: &Resolved, now: i64) -> Result<()> {
+        let n = resolved.clusters.len();
+        if resolved.ids.len() != n || resolved.goldens.len() != n {
+            return Err(Error::Invalid("clusters, ids and golden records must line up".into()));
+        }
+        let old = self.memberships_by_rid()?;
+        let tx = self.conn.transaction()?;
+        tx.execute("INSERT INTO models (created_at, json) VALUES (?1, ?2)", params![now, resolved.model_json])?;
+        let model_id = tx.last_insert_rowid();
+        tx.execute("INSERT INTO runs (finished_at, model_id, report) VALUES (?1, ?2, ?3)", params![now, model_id, resolved.report_json])?;
+        tx.execute_batch("DELETE FROM golden; DELETE FROM memberships; DELETE FROM pairs;")?;
+        let mut new_entity_of = HashMap::with_capacity(old.len());
+        {
+            let mut entity = tx.prepare_cached(
+                "INSERT INTO entities (entity_id, created_at) VALUES (?1, ?2)
+                 ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
+            )?;
+            let mut member = tx.prepare_cached("INSERT INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)")?;
+            let mut golden = tx.prepare_cached("INSERT INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)")?;
+            for ((members, id), g) in resolved.clusters.iter().zip(&resolved.ids).zip(&resolved.goldens) {
+                let eid = id.0 as i64;
+                entity.execute(params![eid, now])?;
+                for rid in members {
+                    let since = match old.get(rid) {
+                        Some((e, since)) if *e == eid => *since,
+                        _ => now,
+                    };
+                    member.execute(params![rid, eid, since])?;
+                    new_entity_of.insert(*rid, eid);
+                }
+                golden.execute(params![eid, display_name(g), search_text(g), serde_json::to_string(g)?])?;
+            }
+            let mut pair = tx.prepare_cached("INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            for p in &resolved.pairs {
+                pair.execute(params![p.a, p.b, p.probability, p.decision, p.rule])?;
+            }
+        }
+        // Retire live entities that no cluster kept; redirect each to where most of its records went.
+        let live: std::collections::HashSet<i64> = resolved.ids.iter().map(|i| i.0 as i64).collect();
+        let mut successors: HashMap<i64, HashMap<i64, usize>> = HashMap::new();
+        for (rid, (old_eid, _)) in &old {
+            if !live.contains(old_eid) {
+                let votes = successors.entry(*old_eid).or_default();
+                if let Some(new_eid) = new_entity_of.get(rid) {
+                    *votes.entry(*new_eid).or_default() += 1;
+                }
+            }
+        }
+        {
+            let mut retire = tx.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
+            for (old_eid, votes) in successors {
+                let successor = votes.into_iter().max_by_key(|(e, c)| (*c, std::cmp::Reverse(*e))).map(|(e, _)| e);
+                retire.execute(params![old_eid, now, successor])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn latest_model(&self) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT json FROM models ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).optional()?)
+    }
+
+    fn entity(&self, id: EntityId) -> Result<Option<EntityView>> {
+        let mut current = id.0 as i64;
+        for _ in 0..64 {
+            let row: Option<(Option<i64>, Option<i64>)> = self
+                .conn
+                .query_row("SELECT retired_at, merged_into FROM entities WHERE entity_id = ?1", [current], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            match row {
+                None => return Ok(None),
+                Some((Some(_), Some(next))) => current = next,
+                Some((Some(_), None)) => return Ok(None),
+                Some((None, _)) => break,
+            }
+        }
+        let json: Option<String> =
+            self.conn.query_row("SELECT json FROM golden WHERE entity_id = ?1", [current], |r| r.get(0)).optional()?;
+        let Some(json) = json else { return Ok(None) };
+        let mut stmt = self.conn.prepare(
+            "SELECT r.source, r.source_id, r.clean FROM memberships m JOIN records r ON r.rid = m.rid
+             WHERE m.entity_id = ?1 ORDER BY r.source, r.source_id",
+        )?;
+        let members = stmt
+            .query_map([current], |r| Ok((key_of(r, 0)?, r.get::<_, String>(2)?)))?
+            .map(|row| {
+                let (key, clean) = row?;
+                Ok((key, serde_json::from_str::<CleanRecord>(&clean)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let resolved = EntityId(current as u64);
+        Ok(Some(EntityView {
+            id: resolved,
+            redirected_from: (resolved != id).then_some(id),
+            golden: serde_json::from_str(&json)?,
+            members,
+        }))
+    }
+
+    fn entity_of(&self, key: &RecordKey) -> Result<Option<EntityId>> {
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT m.entity_id FROM memberships m JOIN records r ON r.rid = m.rid
+                 WHERE r.source = ?1 AND r.source_id = ?2",
+                params![key.source, key.source_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(id.map(|i| EntityId(i as u64)))
+    }
+
+    fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let wanted: Vec<String> = fold(query).split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare("SELECT entity_id, name, search FROM golden")?;
+        let mut rows = stmt.query([])?;
+        let mut hits = Vec::new();
+        while let Some(row) = rows.next()? {
+            let search: String = row.get(2)?;
+            let tokens: Vec<&str> = search.split(' ').collect();
+            let score = wanted
+                .iter()
+                .map(|w| tokens.iter().map(|t| token_similarity(w, t)).fold(0.0, f64::max))
+                .sum::<f64>()
+                / wanted.len() as f64;
+            if score >= 0.8 {
+                hits.push(SearchHit { entity: EntityId(row.get::<_, i64>(0)? as u64), name: row.get(1)?, score });
+            }
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entity.cmp(&b.entity)));
+        hits.truncate(limit);
+        Ok(hits)
+    }
+
+    fn for_each_golden(&self, f: &mut dyn FnMut(EntityId, &str) -> Result<()>) -> Result<()> {
+        let mut stmt = self.conn.prepare("SELECT entity_id, json FROM golden ORDER BY entity_id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let json: String = row.get(1)?;
+            f(EntityId(row.get::<_, i64>(0)? as u64), &json)?;
+        }
+        Ok(())
+    }
+
+    fn for_each_membership(&self, f: &mut dyn FnMut(&RecordKey, EntityId) -> Result<()>) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.source, r.source_id, m.entity_id FROM memberships m JOIN records r ON r.rid = m.rid ORDER BY r.rid",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            f(&key_of(row, 0)?, EntityId(row.get::<_, i64>(2)? as u64))?;
+        }
+        Ok(())
+    }
+
+    fn pairs(&self, decision: &str, limit: usize) -> Result<Vec<StoredPair>> {
+        let decisions: &[&str] = match decision {
+            "review" => &["review", "vetoed"],
+            "match" => &["match"],
+            "all" => &["match", "review", "vetoed"],
+            other => return Err(Error::Invalid(format!("unknown pair decision `{other}` (match, review or all)"))),
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT ra.source, ra.source_id, rb.source, rb.source_id, p.probability, p.decision, p.rule
+             FROM pairs p JOIN records ra ON ra.rid = p.a JOIN records rb ON rb.rid = p.b
+             WHERE p.decision IN (?1, ?2, ?3) ORDER BY p.probability DESC LIMIT ?4",
+        )?;
+        let at = |i: usize| decisions.get(i).copied().unwrap_or(decisions[0]);
+        let rows = stmt.query_map(params![at(0), at(1), at(2), limit as i64], |r| {
+            Ok(StoredPair {
+                a: key_of(r, 0)?,
+                b: key_of(r, 2)?,
+                probability: r.get(4)?,
+                decision: r.get(5)?,
+                rule: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let mut stmt = self.conn.prepare(
+            "SELECT source, SUM(status = 'active'), SUM(status = 'quarantined') FROM records GROUP BY source ORDER BY source",
+        )?;
+        let sources = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let count = |sql: &str| -> Result<u64> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+        Ok(StoreStats {
+            sources,
+            quarantine_entries: count("SELECT COUNT(*) FROM quarantine")?,
+            entities: count("SELECT COUNT(*) FROM golden")?,
+            review_pairs: count("SELECT COUNT(*) FROM pairs WHERE decision IN ('review', 'vetoed')")?,
+        })
+    }
+}
+
+impl SqliteStore {
+    fn memberships_by_rid(&self) -> Result<HashMap<i64, (i64, i64)>> {
+        let mut stmt = self.conn.prepare("SELECT rid, entity_id, since FROM memberships")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Similarity of a query token to an indexed token: exact, prefix, or Jaro–Winkler.
+fn token_similarity(query: &str, token: &str) -> f64 {
+    if query == token {
+        1.0
+    } else if query.len() >= 3 && token.starts_with(query) {
+        0.95
+    } else {
+        strsim::jaro_winkler(query, token)
+    }
+}
+
+#[cfg(test)]
+mod tests;

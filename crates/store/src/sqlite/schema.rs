@@ -1,0 +1,85 @@
+//! The SQLite schema, as numbered migrations applied in order; `PRAGMA user_version` records how far a file is.
+
+/// Migration scripts; index + 1 is the schema version each one brings the file to.
+pub const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sources (
+    name TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    path TEXT NOT NULL,
+    trust INTEGER NOT NULL DEFAULT 0,
+    registered_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+-- Current state of every source record; `status` is 'active' (matched) or 'quarantined' (kept, not matched).
+CREATE TABLE records (
+    rid INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    content_hash INTEGER NOT NULL,
+    ingested_at INTEGER NOT NULL,
+    updated_at INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('active', 'quarantined')),
+    clean TEXT,
+    UNIQUE (source, source_id)
+);
+-- Every version's raw content, as read from the source.
+CREATE TABLE record_versions (
+    rid INTEGER NOT NULL REFERENCES records (rid),
+    version INTEGER NOT NULL,
+    ingested_at INTEGER NOT NULL,
+    raw TEXT NOT NULL,
+    PRIMARY KEY (rid, version)
+) WITHOUT ROWID;
+CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    source_id TEXT,
+    line INTEGER NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('record', 'value')),
+    field TEXT,
+    value TEXT,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX quarantine_source ON quarantine (source);
+CREATE TABLE models (
+    id INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    finished_at INTEGER NOT NULL,
+    model_id INTEGER REFERENCES models (id),
+    report TEXT NOT NULL
+);
+-- Entity ids are never reused; a retired id redirects to the entity that absorbed its records.
+CREATE TABLE entities (
+    entity_id INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    retired_at INTEGER,
+    merged_into INTEGER
+);
+CREATE TABLE memberships (
+    rid INTEGER PRIMARY KEY REFERENCES records (rid),
+    entity_id INTEGER NOT NULL REFERENCES entities (entity_id),
+    since INTEGER NOT NULL
+);
+CREATE INDEX memberships_entity ON memberships (entity_id);
+-- The golden record per live entity: values with provenance as JSON, plus a display name and search text.
+CREATE TABLE golden (
+    entity_id INTEGER PRIMARY KEY REFERENCES entities (entity_id),
+    name TEXT NOT NULL,
+    search TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE TABLE pairs (
+    a INTEGER NOT NULL REFERENCES records (rid),
+    b INTEGER NOT NULL REFERENCES records (rid),
+    probability REAL NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('match', 'review', 'vetoed')),
+    rule TEXT,
+    PRIMARY KEY (a, b)
+) WITHOUT ROWID;
+CREATE INDEX pairs_decision ON pairs (decision, probability);
+"#];

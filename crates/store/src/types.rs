@@ -1,0 +1,149 @@
+//! The values that cross the store boundary.
+
+use model::{CleanRecord, EntityId, Golden, RecordKey};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A record as ingested: raw fields always, the clean form unless the record is quarantined.
+#[derive(Debug, Clone)]
+pub struct IncomingRecord {
+    /// Source and id.
+    pub key: RecordKey,
+    /// Raw values by column.
+    pub raw: BTreeMap<String, String>,
+    /// Clean form; `None` marks the record quarantined (it is kept, but not matched).
+    pub clean: Option<CleanRecord>,
+}
+
+/// What an upsert batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UpsertCounts {
+    /// New records.
+    pub inserted: u64,
+    /// Records whose content changed (a new version).
+    pub updated: u64,
+    /// Records ingested again with the same content.
+    pub unchanged: u64,
+}
+
+/// A quarantine entry: a record or a value that could not be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineEntry {
+    /// Source name.
+    pub source: String,
+    /// Record id, when it could be read.
+    pub source_id: Option<String>,
+    /// Line (or array index) in the file.
+    pub line: u64,
+    /// `record` (the record was not used) or `value` (one value was dropped).
+    pub severity: String,
+    /// The field concerned.
+    pub field: Option<String>,
+    /// The rejected value or raw row, shortened.
+    pub value: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// When, seconds since the epoch.
+    pub at: i64,
+}
+
+/// A record that takes part in matching.
+#[derive(Debug, Clone)]
+pub struct ActiveRecord {
+    /// Internal record id.
+    pub rid: i64,
+    /// Source and id.
+    pub key: RecordKey,
+    /// Trust rank of its source.
+    pub trust: i32,
+    /// Source update time if known, else ingest time.
+    pub recency: i64,
+    /// Current version number.
+    pub version: i64,
+    /// Clean form.
+    pub clean: CleanRecord,
+}
+
+/// A pair worth storing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPair {
+    /// First record.
+    pub a: RecordKey,
+    /// Second record.
+    pub b: RecordKey,
+    /// Match probability.
+    pub probability: f64,
+    /// `match`, `review` or `vetoed`.
+    pub decision: String,
+    /// Deterministic rule, if one matched.
+    pub rule: Option<String>,
+}
+
+/// A pair to write, by record id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairRow {
+    /// First record id.
+    pub a: i64,
+    /// Second record id.
+    pub b: i64,
+    /// Match probability.
+    pub probability: f64,
+    /// `match`, `review` or `vetoed`.
+    pub decision: &'static str,
+    /// Deterministic rule name.
+    pub rule: Option<String>,
+}
+
+/// A whole resolution to write.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The model as JSON.
+    pub model_json: String,
+    /// The run report as JSON.
+    pub report_json: String,
+    /// Record ids per cluster.
+    pub clusters: Vec<Vec<i64>>,
+    /// Entity id per cluster (from `assign_entity_ids`).
+    pub ids: Vec<EntityId>,
+    /// Golden record per cluster.
+    pub goldens: Vec<Golden>,
+    /// Matched and review pairs.
+    pub pairs: Vec<PairRow>,
+}
+
+/// An entity as shown to people.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityView {
+    /// The id (the survivor's, when a retired id was asked for).
+    pub id: EntityId,
+    /// The id asked for, when it was retired and redirected.
+    pub redirected_from: Option<EntityId>,
+    /// The golden record.
+    pub golden: Golden,
+    /// Member records with their clean form.
+    pub members: Vec<(RecordKey, CleanRecord)>,
+}
+
+/// A search result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    /// The entity.
+    pub entity: EntityId,
+    /// Its display name.
+    pub name: String,
+    /// Similarity to the query in [0, 1].
+    pub score: f64,
+}
+
+/// Counts for summaries.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StoreStats {
+    /// Records by source: (name, active, quarantined).
+    pub sources: Vec<(String, u64, u64)>,
+    /// Quarantine entries (records and values).
+    pub quarantine_entries: u64,
+    /// Live entities.
+    pub entities: u64,
+    /// Pairs waiting for review.
+    pub review_pairs: u64,
+}
