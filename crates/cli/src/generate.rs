@@ -73,6 +73,10 @@ pub fn generate(dir: &Path, records: u64, seed: u64) -> Result<Generated> {
             in_source[0].push(p);
         }
     }
+    // Source systems number their customers in their own order, not household by household.
+    for people in in_source.iter_mut() {
+        rng.shuffle(people);
+    }
     let mut truth = Vec::new();
     let mut sink = sources::Sink { truth: &mut truth };
     let create = |name: &str| -> Result<BufWriter<File>> {

@@ -71,6 +71,28 @@ impl ComparisonKind {
         }
     }
 
+    /// Typical h-probabilities of levels 1.. for related pairs (same household or family, different person):
+    /// contact data and family name agree, given name and birth date do not. The prior of the third class.
+    pub fn default_h(self) -> &'static [f64] {
+        match self {
+            ComparisonKind::GivenName => &[0.03, 0.01, 0.03, 0.10, 0.83],
+            ComparisonKind::FamilyName => &[0.70, 0.03, 0.02, 0.25],
+            ComparisonKind::BirthDate => &[0.001, 0.01, 0.05, 0.939],
+            ComparisonKind::Address => &[0.80, 0.02, 0.05, 0.03, 0.10],
+            ComparisonKind::Email => &[0.05, 0.02, 0.93],
+            ComparisonKind::Phone => &[0.40, 0.01, 0.59],
+            ComparisonKind::Organisation => &[0.30, 0.05, 0.65],
+            ComparisonKind::Identifier(_) => &[0.001, 0.01, 0.01, 0.979],
+        }
+    }
+
+    /// True for comparisons of who a person is (given name, birth date, identifiers), as opposed to data a
+    /// household shares (family name, address, phone, email, organisation). The related class is defined by
+    /// disagreeing on these: its h for them is fixed, never learned, which keeps the class identifiable.
+    pub fn is_identity(self) -> bool {
+        matches!(self, ComparisonKind::GivenName | ComparisonKind::BirthDate | ComparisonKind::Identifier(_))
+    }
+
     /// Typical u-probabilities of levels 1.. for random pairs: the prior that few random pairs are shrunk towards.
     pub fn default_u(self) -> &'static [f64] {
         match self {

@@ -3,7 +3,7 @@
 
 use crate::compare::{ComparisonKind, compare_all};
 use crate::features::Features;
-use crate::match_model::{MatchModel, probability_of};
+use crate::match_model::{MatchModel, combine, probability_of};
 use serde::Serialize;
 use std::fmt;
 
@@ -16,8 +16,10 @@ pub struct FieldExplanation {
     pub level: u8,
     /// What the level means.
     pub label: String,
-    /// log2 Bayes factor added.
+    /// log2 Bayes factor against an unrelated pair (m/u).
     pub weight: f64,
+    /// log2 Bayes factor against a related pair — same household, different person (m/h).
+    pub weight_vs_related: f64,
     /// The first record's value, as compared.
     pub a: String,
     /// The second record's value, as compared.
@@ -29,10 +31,14 @@ pub struct FieldExplanation {
 pub struct Explanation {
     /// Per comparison.
     pub fields: Vec<FieldExplanation>,
-    /// log2 prior odds.
+    /// log2 prior odds against an unrelated pair.
     pub prior_weight: f64,
-    /// Prior plus all comparison weights.
+    /// log2 prior odds against a related pair.
+    pub prior_weight_related: f64,
+    /// Prior plus all comparison weights, against an unrelated pair.
     pub total_weight: f64,
+    /// Prior plus all comparison weights, against a related pair.
+    pub total_weight_related: f64,
     /// Posterior match probability.
     pub probability: f64,
 }
@@ -55,14 +61,17 @@ pub fn explain(model: &MatchModel, a: &Features, b: &Features) -> Explanation {
                 level,
                 label,
                 weight: model.level_weight(c, level, a, b),
+                weight_vs_related: model.level_weight_related(c, level),
                 a: shown(*kind, a),
                 b: shown(*kind, b),
             }
         })
         .collect();
-    let prior_weight = model.prior_weight();
+    let (prior_weight, prior_weight_related) = (model.prior_weight(), model.prior_weight_related());
     let total_weight = prior_weight + fields.iter().map(|f| f.weight).sum::<f64>();
-    Explanation { fields, prior_weight, total_weight, probability: probability_of(total_weight) }
+    let total_weight_related = prior_weight_related + fields.iter().map(|f| f.weight_vs_related).sum::<f64>();
+    let probability = probability_of(combine(total_weight, total_weight_related));
+    Explanation { fields, prior_weight, prior_weight_related, total_weight, total_weight_related, probability }
 }
 
 /// The compared value of a record, for display.
@@ -86,12 +95,18 @@ fn shown(kind: ComparisonKind, f: &Features) -> String {
 
 impl fmt::Display for Explanation {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(out, "{:<16} {:<34} {:>8}   values", "comparison", "level", "weight")?;
+        writeln!(out, "weights are log2 Bayes factors for \"same person\" against an unrelated record, and against a")?;
+        writeln!(out, "related one (same household or family, different person); both must be high for a match.")?;
+        writeln!(out, "{:<24} {:<52} {:>10} {:>11}   values", "comparison", "level", "unrelated", "related")?;
         for f in &self.fields {
-            writeln!(out, "{:<16} {:<34} {:>+8.2}   {:?} vs {:?}", f.comparison, f.label, f.weight, f.a, f.b)?;
+            writeln!(
+                out,
+                "{:<24} {:<52} {:>+10.2} {:>+11.2}   {:?} vs {:?}",
+                f.comparison, f.label, f.weight, f.weight_vs_related, f.a, f.b
+            )?;
         }
-        writeln!(out, "{:<16} {:<34} {:>+8.2}", "prior", "", self.prior_weight)?;
-        writeln!(out, "{:<16} {:<34} {:>+8.2}", "total", "", self.total_weight)?;
+        writeln!(out, "{:<24} {:<52} {:>+10.2} {:>+11.2}", "prior", "", self.prior_weight, self.prior_weight_related)?;
+        writeln!(out, "{:<24} {:<52} {:>+10.2} {:>+11.2}", "total", "", self.total_weight, self.total_weight_related)?;
         write!(out, "match probability {:.6}", self.probability)
     }
 }

@@ -1,6 +1,9 @@
-//! The Fellegi–Sunter match model: per comparison and level the m-probability (agreement among matches) and
-//! u-probability (agreement among random pairs), term frequencies for names, and the prior. Scoring a pair is
-//! a sum of log2 Bayes factors; the model serialises to JSON so it can be stored, printed and reused.
+//! The match model: Fellegi–Sunter with a third latent class. Per comparison and level it holds the
+//! m-probability (agreement among matches), the u-probability (among unrelated random pairs) and the
+//! h-probability (among related pairs: same household or family, different person — whose shared address,
+//! phone and family name would otherwise pass for a match). Term frequencies adjust exact name agreement.
+//! A pair's evidence is two sums of log2 Bayes factors (vs unrelated, vs related); the model serialises to
+//! JSON so it can be stored, printed and reused.
 
 use crate::compare::{ComparisonKind, Levels};
 use crate::features::Features;
@@ -19,6 +22,8 @@ pub struct ComparisonParams {
     pub m: Vec<f64>,
     /// u-probabilities, index = level.
     pub u: Vec<f64>,
+    /// h-probabilities (related, different person), index = level.
+    pub h: Vec<f64>,
     /// Term frequencies for the exact level, when the comparison uses them.
     pub tf: Option<TermFrequencies>,
 }
@@ -61,6 +66,8 @@ pub struct MatchModel {
     pub comparisons: Vec<ComparisonParams>,
     /// Probability that two random records are the same customer.
     pub prior: f64,
+    /// Probability that two random records are related (same household or family) but different people.
+    pub prior_related: f64,
     /// Identifier names, indexed by `ComparisonKind::Identifier`.
     pub identifier_names: Vec<String>,
     /// Records the model was trained on.
@@ -80,9 +87,18 @@ impl MatchModel {
         self.comparisons.iter().map(|c| c.kind).collect()
     }
 
-    /// log2 of the prior odds.
+    /// log2 of the prior odds of a match against an unrelated pair.
     pub fn prior_weight(&self) -> f64 {
-        (self.prior / (1.0 - self.prior)).log2()
+        (self.prior / self.prior_unrelated()).log2()
+    }
+
+    /// log2 of the prior odds of a match against a related pair.
+    pub fn prior_weight_related(&self) -> f64 {
+        (self.prior / self.prior_related.max(1e-300)).log2()
+    }
+
+    fn prior_unrelated(&self) -> f64 {
+        (1.0 - self.prior - self.prior_related).max(1e-12)
     }
 
     /// The match weight (log2 Bayes factor) of comparison `c` at `level` for this pair.
@@ -102,14 +118,37 @@ impl MatchModel {
         (p.m[l] / u.max(1e-12)).log2()
     }
 
-    /// Sum of the comparison weights (without the prior).
-    pub fn weight(&self, levels: &Levels, a: &Features, b: &Features) -> f64 {
-        (0..self.comparisons.len()).map(|c| self.level_weight(c, levels[c], a, b)).sum()
+    /// The weight (log2 m/h) of comparison `c` at `level` against the related class.
+    pub fn level_weight_related(&self, c: usize, level: u8) -> f64 {
+        let p = &self.comparisons[c];
+        let l = usize::from(level);
+        if l == 0 || l >= p.m.len() {
+            return 0.0;
+        }
+        (p.m[l] / p.h[l].max(1e-12)).log2()
+    }
+
+    /// Sums of the comparison weights (without priors): against unrelated pairs, and against related pairs.
+    pub fn weights(&self, levels: &Levels, a: &Features, b: &Features) -> (f64, f64) {
+        (0..self.comparisons.len()).fold((0.0, 0.0), |(wu, wh), c| {
+            (wu + self.level_weight(c, levels[c], a, b), wh + self.level_weight_related(c, levels[c]))
+        })
+    }
+
+    /// Posterior match probability from the two weight sums.
+    pub fn probability_from(&self, unrelated: f64, related: f64) -> f64 {
+        probability_of(self.log_odds(unrelated, related))
+    }
+
+    /// log2 posterior odds of a match against both alternatives together.
+    pub fn log_odds(&self, unrelated: f64, related: f64) -> f64 {
+        combine(self.prior_weight() + unrelated, self.prior_weight_related() + related)
     }
 
     /// Posterior match probability of a pair.
     pub fn probability(&self, levels: &Levels, a: &Features, b: &Features) -> f64 {
-        probability_of(self.prior_weight() + self.weight(levels, a, b))
+        let (wu, wh) = self.weights(levels, a, b);
+        self.probability_from(wu, wh)
     }
 
     /// A readable table of the parameters.
@@ -117,14 +156,19 @@ impl MatchModel {
         let mut out = String::new();
         let _ = writeln!(out, "Fellegi-Sunter model: {} records, {} random pairs for u", self.records, self.u_pairs);
         let _ = writeln!(out, "prior match probability {:.3e} (weight {:+.2})", self.prior, self.prior_weight());
+        let _ = writeln!(out, "prior related probability {:.3e} (same household or family, different person)", self.prior_related);
         let _ = writeln!(out, "m estimated by EM for: {}", self.em_estimated.join(", "));
         for p in &self.comparisons {
             let tf = if p.tf.is_some() { "  (term-frequency adjusted when exact)" } else { "" };
             let _ = writeln!(out, "\n{}{}", p.name, tf);
             for (i, label) in p.kind.level_labels().iter().enumerate() {
                 let l = i + 1;
-                let w = (p.m[l] / p.u[l]).log2();
-                let _ = writeln!(out, "  {label:<52} m={:.4}  u={:.6}  weight={w:+.2}", p.m[l], p.u[l]);
+                let (w, wh) = ((p.m[l] / p.u[l]).log2(), (p.m[l] / p.h[l]).log2());
+                let _ = writeln!(
+                    out,
+                    "  {label:<52} m={:.4}  u={:.6}  h={:.4}  weight {w:+.2} (vs related {wh:+.2})",
+                    p.m[l], p.u[l], p.h[l]
+                );
             }
         }
         out
@@ -145,6 +189,12 @@ pub fn probability_of(weight: f64) -> f64 {
     1.0 / (1.0 + (-weight).exp2())
 }
 
+/// Combines log2 odds against two alternatives into log2 odds against either: -log2(2^-x + 2^-y).
+pub fn combine(x: f64, y: f64) -> f64 {
+    let (lo, hi) = if x < y { (x, y) } else { (y, x) };
+    lo - (1.0 + (lo - hi).exp2()).log2()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +204,14 @@ mod tests {
         assert!((probability_of(0.0) - 0.5).abs() < 1e-12);
         assert!(probability_of(20.0) > 0.999_99);
         assert!(probability_of(-20.0) < 0.000_01);
+    }
+
+    #[test]
+    fn combining_alternatives() {
+        // Strong evidence against both alternatives stays strong; weak evidence against one dominates.
+        assert!((combine(30.0, 30.0) - 29.0).abs() < 1e-9);
+        assert!((combine(30.0, -5.0) + 5.0).abs() < 1e-6);
+        assert!(combine(f64::INFINITY, 3.0) == 3.0);
     }
 
     #[test]

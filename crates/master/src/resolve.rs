@@ -22,6 +22,7 @@ pub const DEFAULT_BLOCKING: &[&[&str]] = &[
     &["street", "house_number", "city"],
     &["family_sound", "birth_date"],
     &["given_sound", "birth_date"],
+    &["given_initial", "birth_date"],
     &["birth_date", "postcode"],
 ];
 
@@ -165,7 +166,7 @@ pub fn resolve(
 
     progress("training");
     let blocks: Vec<TrainingBlock<'_>> =
-        rules.iter().zip(&per_rule).map(|(rule, (pairs, _))| TrainingBlock { rule, pairs: pairs.clone() }).collect();
+        rules.iter().zip(&per_rule).map(|(rule, (pairs, _))| TrainingBlock { rule, pairs }).collect();
     let settings = TrainSettings {
         u_pairs: config.u_sample_pairs,
         em_pairs: config.em_sample_pairs,

@@ -1,12 +1,13 @@
-//! Unsupervised training: u-probabilities from random record pairs, m-probabilities by expectation
-//! maximisation on the pairs each blocking rule finds (with that rule's own comparisons held out, because
-//! blocking made them agree), and the prior from the candidate pairs. No labels needed.
+//! Unsupervised training: u-probabilities from random record pairs; m- (match) and h- (related, different
+//! person) probabilities by expectation maximisation of a three-class mixture on the pairs each blocking rule
+//! finds (with that rule's own comparisons held out, because blocking made them agree); the priors from the
+//! candidate pairs. No labels needed; parameter priors keep small data sets sensible.
 
 use crate::block::{PackedPair, unpack};
 use crate::compare::{ComparisonKind, Levels, compare_all};
 use crate::features::Features;
 use crate::keys::KeyRule;
-use crate::match_model::{ComparisonParams, MatchModel, PROBABILITY_FLOOR, TermFrequencies, probability_of};
+use crate::match_model::{ComparisonParams, MatchModel, PROBABILITY_FLOOR, TermFrequencies};
 use rayon::prelude::*;
 
 /// Training knobs.
@@ -27,7 +28,7 @@ pub struct TrainingBlock<'a> {
     /// The rule.
     pub rule: &'a KeyRule,
     /// Pairs it blocked.
-    pub pairs: Vec<PackedPair>,
+    pub pairs: &'a [PackedPair],
 }
 
 /// Trains a model.
@@ -49,10 +50,12 @@ pub fn train(
                 name: k.name(identifier_names),
                 m: default_m(*k),
                 u: estimate_u(&random_levels, kinds, *k, None),
+                h: default_h(*k),
                 tf: tf_for(*k, features),
             })
             .collect(),
         prior: 1e-4,
+        prior_related: 1e-5,
         identifier_names: identifier_names.to_vec(),
         records: features.len() as u64,
         u_pairs: random.len() as u64,
@@ -64,7 +67,7 @@ pub fn train(
             let excluded_kinds: Vec<ComparisonKind> =
                 b.rule.keys.iter().flat_map(|k| k.comparisons(identifier_names)).collect();
             let excluded = kinds.iter().map(|k| excluded_kinds.contains(k)).collect();
-            let sample = sample(&b.pairs, settings.em_pairs);
+            let sample = sample(b.pairs, settings.em_pairs);
             (excluded, levels_of(features, kinds, &sample))
         })
         .collect();
@@ -72,7 +75,7 @@ pub fn train(
     // Two rounds: the second re-estimates u without the true matches hiding among the random pairs.
     for round in 0..2 {
         estimate_m(&mut model, &block_levels);
-        model.prior = estimate_prior(&model, features, candidates, settings.within_source);
+        (model.prior, model.prior_related) = estimate_priors(&model, features, candidates, settings.within_source);
         if round == 0 {
             let weights: Vec<f64> = random_levels
                 .par_iter()
@@ -122,6 +125,11 @@ const M_PRIOR_PAIRS: f64 = 20.0;
 /// The default m of a comparison, indexed by level (index 0 unused).
 fn default_m(kind: ComparisonKind) -> Vec<f64> {
     std::iter::once(0.0).chain(kind.default_m().iter().copied()).collect()
+}
+
+/// The default h of a comparison, indexed by level (index 0 unused).
+fn default_h(kind: ComparisonKind) -> Vec<f64> {
+    std::iter::once(0.0).chain(kind.default_h().iter().copied()).collect()
 }
 
 fn tf_for(kind: ComparisonKind, features: &[Features]) -> Option<TermFrequencies> {
@@ -201,100 +209,152 @@ fn estimate_u(levels: &[Levels], kinds: &[ComparisonKind], kind: ComparisonKind,
     u
 }
 
-/// EM per training block; each comparison's m is the mean over the blocks that could estimate it.
+/// EM per training block; each comparison's m (and h) is the mean over the blocks that could estimate it.
 fn estimate_m(model: &mut MatchModel, blocks: &[(Vec<bool>, Vec<Levels>)]) {
     let n_comp = model.comparisons.len();
-    let mut sums: Vec<Vec<f64>> = model.comparisons.iter().map(|p| vec![0.0; p.m.len()]).collect();
-    let mut counts = vec![0usize; n_comp];
+    let zeros = |p: &crate::match_model::ComparisonParams| vec![0.0; p.m.len()];
+    let mut m_sums: Vec<Vec<f64>> = model.comparisons.iter().map(zeros).collect();
+    let mut h_sums: Vec<Vec<f64>> = model.comparisons.iter().map(zeros).collect();
+    let (mut m_counts, mut h_counts) = (vec![0usize; n_comp], vec![0usize; n_comp]);
+    let u: Vec<Vec<f64>> = model.comparisons.iter().map(|p| p.u.clone()).collect();
+    let m_prior: Vec<Vec<f64>> = model.comparisons.iter().map(|p| default_m(p.kind)).collect();
+    let h_prior: Vec<Vec<f64>> = model.comparisons.iter().map(|p| default_h(p.kind)).collect();
     for (excluded, levels) in blocks {
         if levels.len() < 10 {
             continue;
         }
-        let mut m: Vec<Vec<f64>> = model.comparisons.iter().map(|p| default_m(p.kind)).collect();
-        let u: Vec<Vec<f64>> = model.comparisons.iter().map(|p| p.u.clone()).collect();
-        let priors: Vec<Vec<f64>> = model.comparisons.iter().map(|p| default_m(p.kind)).collect();
-        let learned = em(levels, excluded, &mut m, &u, &priors);
-        for c in 0..n_comp {
-            if learned[c] {
-                counts[c] += 1;
-                sums[c].iter_mut().zip(&m[c]).for_each(|(s, v)| *s += v);
+        let mut params = Mixture { m: m_prior.clone(), h: h_prior.clone(), shares: [0.3, 0.1, 0.6] };
+        let kinds: Vec<ComparisonKind> = model.comparisons.iter().map(|p| p.kind).collect();
+        em(levels, excluded, &kinds, &mut params, &u, &m_prior, &h_prior);
+        for c in (0..n_comp).filter(|c| !excluded[*c]) {
+            m_counts[c] += 1;
+            m_sums[c].iter_mut().zip(&params.m[c]).for_each(|(s, v)| *s += v);
+            // A block in which hardly any pair is related says nothing about h.
+            if params.shares[1] * levels.len() as f64 >= 5.0 && !kinds[c].is_identity() {
+                h_counts[c] += 1;
+                h_sums[c].iter_mut().zip(&params.h[c]).for_each(|(s, v)| *s += v);
             }
         }
     }
     model.em_estimated.clear();
     for c in 0..n_comp {
-        if counts[c] > 0 {
-            let p = &mut model.comparisons[c];
-            p.m = sums[c].iter().map(|s| s / counts[c] as f64).collect();
+        let p = &mut model.comparisons[c];
+        if m_counts[c] > 0 {
+            p.m = m_sums[c].iter().map(|s| s / m_counts[c] as f64).collect();
             model.em_estimated.push(p.name.clone());
+        }
+        if h_counts[c] > 0 {
+            p.h = h_sums[c].iter().map(|s| s / h_counts[c] as f64).collect();
         }
     }
 }
 
-/// Expectation maximisation of m and the match share with u fixed; m is shrunk towards `priors` by their
-/// pseudo-count. Returns which comparisons were learned.
-fn em(levels: &[Levels], excluded: &[bool], m: &mut [Vec<f64>], u: &[Vec<f64>], priors: &[Vec<f64>]) -> Vec<bool> {
-    let n_comp = m.len();
-    let mut lambda = 0.3f64;
-    let mut seen = vec![false; n_comp];
+/// Parameters of the three-class mixture during EM.
+struct Mixture {
+    m: Vec<Vec<f64>>,
+    h: Vec<Vec<f64>>,
+    /// Shares of match, related and unrelated pairs.
+    shares: [f64; 3],
+}
+
+/// Per-thread sums of one E-step: responsibilities per class, comparison and level.
+struct Tally {
+    m: Vec<Vec<f64>>,
+    h: Vec<Vec<f64>>,
+    shares: [f64; 3],
+}
+
+impl Tally {
+    fn new(shape: &[Vec<f64>]) -> Self {
+        let zeros: Vec<Vec<f64>> = shape.iter().map(|x| vec![0.0; x.len()]).collect();
+        Tally { m: zeros.clone(), h: zeros, shares: [0.0; 3] }
+    }
+
+    fn merge(mut self, other: Tally) -> Tally {
+        for (a, b) in self.m.iter_mut().zip(&other.m).chain(self.h.iter_mut().zip(&other.h)) {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+        (0..3).for_each(|k| self.shares[k] += other.shares[k]);
+        self
+    }
+}
+
+/// Expectation maximisation of m, h and the class shares with u fixed; m and h are shrunk towards their
+/// priors by the pseudo-count. Comparisons marked `excluded` are neither used nor learned; h of identity
+/// comparisons stays at its prior (the related class is a different person by definition).
+fn em(
+    levels: &[Levels],
+    excluded: &[bool],
+    kinds: &[ComparisonKind],
+    p: &mut Mixture,
+    u: &[Vec<f64>],
+    m_prior: &[Vec<f64>],
+    h_prior: &[Vec<f64>],
+) {
+    let n_comp = p.m.len();
+    let log = |x: &Vec<Vec<f64>>| -> Vec<Vec<f64>> { x.iter().map(|r| r.iter().map(|v| v.max(1e-300).log2()).collect()).collect() };
+    let log_u = log(&u.to_vec());
     for _ in 0..60 {
-        let weights: Vec<Vec<f64>> = (0..n_comp)
-            .map(|c| (0..m[c].len()).map(|l| if l == 0 { 0.0 } else { (m[c][l] / u[c][l]).log2() }).collect())
-            .collect();
-        let prior = (lambda / (1.0 - lambda)).log2();
-        let (num, total, p_sum) = levels
+        let (log_m, log_h) = (log(&p.m), log(&p.h));
+        let log_shares = p.shares.map(|s| s.max(1e-12).log2());
+        let tally = levels
             .par_iter()
             .fold(
-                || (m.iter().map(|x| vec![0.0; x.len()]).collect::<Vec<_>>(), vec![0.0; n_comp], 0.0),
-                |(mut num, mut total, mut p_sum), l| {
-                    let w: f64 = (0..n_comp).filter(|c| !excluded[*c]).map(|c| weights[c][usize::from(l[c])]).sum();
-                    let p = probability_of(prior + w);
-                    p_sum += p;
+                || Tally::new(&p.m),
+                |mut t, l| {
+                    let mut score = log_shares;
+                    for c in (0..n_comp).filter(|c| !excluded[*c]) {
+                        let level = usize::from(l[c]);
+                        if level != 0 {
+                            score[0] += log_m[c][level];
+                            score[1] += log_h[c][level];
+                            score[2] += log_u[c][level];
+                        }
+                    }
+                    let top = score[0].max(score[1]).max(score[2]);
+                    let w = score.map(|s| (s - top).exp2());
+                    let total = w[0] + w[1] + w[2];
+                    let r = w.map(|x| x / total);
                     for c in 0..n_comp {
                         let level = usize::from(l[c]);
                         if level != 0 {
-                            num[c][level] += p;
-                            total[c] += p;
+                            t.m[c][level] += r[0];
+                            t.h[c][level] += r[1];
                         }
                     }
-                    (num, total, p_sum)
+                    (0..3).for_each(|k| t.shares[k] += r[k]);
+                    t
                 },
             )
-            .reduce(
-                || (m.iter().map(|x| vec![0.0; x.len()]).collect::<Vec<_>>(), vec![0.0; n_comp], 0.0),
-                |(mut na, mut ta, pa), (nb, tb, pb)| {
-                    for c in 0..n_comp {
-                        na[c].iter_mut().zip(&nb[c]).for_each(|(x, y)| *x += y);
-                        ta[c] += tb[c];
-                    }
-                    (na, ta, pa + pb)
-                },
-            );
+            .reduce(|| Tally::new(&p.m), Tally::merge);
         let mut change = 0.0f64;
-        for c in 0..n_comp {
-            if excluded[c] || total[c] < 1.0 {
-                continue;
+        for c in (0..n_comp).filter(|c| !excluded[*c]) {
+            let learn_h = !kinds[c].is_identity();
+            let classes = [(&mut p.m[c], &tally.m[c], &m_prior[c], true), (&mut p.h[c], &tally.h[c], &h_prior[c], learn_h)];
+            for (params, counts, prior, _) in classes.into_iter().filter(|x| x.3) {
+                let total: f64 = counts[1..].iter().sum();
+                for l in 1..params.len() {
+                    let new = ((counts[l] + M_PRIOR_PAIRS * prior[l]) / (total + M_PRIOR_PAIRS)).max(PROBABILITY_FLOOR);
+                    change = change.max((new - params[l]).abs());
+                    params[l] = new;
+                }
+                let s: f64 = params[1..].iter().sum();
+                params[1..].iter_mut().for_each(|v| *v /= s);
             }
-            seen[c] = true;
-            for l in 1..m[c].len() {
-                let new = ((num[c][l] + M_PRIOR_PAIRS * priors[c][l]) / (total[c] + M_PRIOR_PAIRS)).max(PROBABILITY_FLOOR);
-                change = change.max((new - m[c][l]).abs());
-                m[c][l] = new;
-            }
-            let s: f64 = m[c][1..].iter().sum();
-            m[c][1..].iter_mut().for_each(|v| *v /= s);
         }
-        lambda = (p_sum / levels.len() as f64).clamp(1e-6, 1.0 - 1e-6);
+        let n = levels.len() as f64;
+        p.shares = tally.shares.map(|s| (s / n).clamp(1e-9, 1.0));
         if change < 1e-5 {
             break;
         }
     }
-    seen
 }
 
-/// The prior for a random pair: the share of matches among the candidates (fixed point of the posterior
-/// mean), spread over all possible pairs.
-fn estimate_prior(model: &MatchModel, features: &[Features], candidates: &[PackedPair], within_source: bool) -> f64 {
+/// The priors for a random pair: the shares of matches and of related pairs among the candidates (fixed point
+/// of the posterior means), spread over all possible pairs. Blocking selected the candidates, which scales each
+/// class's likelihood by a constant (its chance of being selected); the shares absorb that constant, and
+/// matching and related pairs are almost all selected, so their shares carry over to all pairs.
+fn estimate_priors(model: &MatchModel, features: &[Features], candidates: &[PackedPair], within_source: bool) -> (f64, f64) {
     let n = features.len() as f64;
     let total_pairs = if within_source {
         n * (n - 1.0) / 2.0
@@ -305,24 +365,36 @@ fn estimate_prior(model: &MatchModel, features: &[Features], candidates: &[Packe
         n * (n - 1.0) / 2.0 - same
     };
     if candidates.is_empty() || total_pairs < 1.0 {
-        return 1e-6;
+        return (1e-6, 1e-7);
     }
     let kinds = model.kinds();
-    let weights: Vec<f64> = candidates
+    let weights: Vec<(f64, f64)> = candidates
         .par_iter()
         .map(|p| {
             let (a, b) = unpack(*p);
             let (fa, fb) = (&features[a as usize], &features[b as usize]);
-            model.weight(&compare_all(&kinds, fa, fb), fa, fb)
+            model.weights(&compare_all(&kinds, fa, fb), fa, fb)
         })
         .collect();
-    let mut lambda = 0.1f64;
+    let (mut match_share, mut related_share) = (0.1f64, 0.05f64);
     for _ in 0..30 {
-        let prior = (lambda / (1.0 - lambda)).log2();
-        let mean = weights.par_iter().map(|w| probability_of(prior + w)).sum::<f64>() / weights.len() as f64;
-        lambda = mean.clamp(1e-9, 1.0 - 1e-9);
+        let unrelated_share = (1.0 - match_share - related_share).max(1e-9);
+        let (sm, sh) = weights
+            .par_iter()
+            .map(|(wu, wh)| {
+                // Responsibilities relative to the match class: match 1, related 2^-wh, unrelated 2^-wu.
+                let related = related_share * (-wh).exp2();
+                let unrelated = unrelated_share * (-wu).exp2();
+                let total = match_share + related + unrelated;
+                (match_share / total, related / total)
+            })
+            .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let count = weights.len() as f64;
+        match_share = (sm / count).clamp(1e-9, 1.0 - 1e-6);
+        related_share = (sh / count).clamp(1e-9, 1.0 - match_share - 1e-9);
     }
-    (lambda * candidates.len() as f64 / total_pairs).clamp(1e-12, 0.5)
+    let spread = candidates.len() as f64 / total_pairs;
+    ((match_share * spread).clamp(1e-12, 0.5), (related_share * spread).clamp(1e-12, 0.4))
 }
 
 /// A small, fast, seedable generator (SplitMix64), enough for sampling pairs.
