@@ -33,9 +33,14 @@ mod tests {
 
     #[test]
     fn maps_common_spellings() {
-        for (raw, code) in [("Nederland", "NL"), ("the Netherlands", "NL"), ("België", "BE"), ("usa", "US"),
-            ("Deutschland", "DE"), ("se", "SE")]
-        {
+        for (raw, code) in [
+            ("Nederland", "NL"),
+            ("the Netherlands", "NL"),
+            ("België", "BE"),
+            ("usa", "US"),
+            ("Deutschland", "DE"),
+            ("se", "SE"),
+        ] {
             assert_eq!(iso_code(raw).as_deref(), Some(code), "{raw}");
         }
         assert_eq!(iso_code("Atlantis"), None);

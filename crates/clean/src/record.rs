@@ -23,7 +23,11 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
     let mut value = |field: Field| -> Option<String> {
         let v = raw.first(field)?;
         if v.len() > text::MAX_VALUE_LEN {
-            issues.push(Issue::value(field.name(), v, format!("longer than {} bytes", text::MAX_VALUE_LEN)));
+            issues.push(Issue::value(
+                field.name(),
+                v,
+                format!("longer than {} bytes", text::MAX_VALUE_LEN),
+            ));
             return None;
         }
         Some(v.to_string())
@@ -65,7 +69,11 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
     if let Some(i) = &initials {
         match name::parse_initials(i) {
             Some(parsed) => out.name.initials = Some(parsed),
-            None => issues.push(Issue::value("initials", i, "initials must be 1 to 8 letters")),
+            None => issues.push(Issue::value(
+                "initials",
+                i,
+                "initials must be 1 to 8 letters",
+            )),
         }
     }
 
@@ -84,7 +92,11 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
         }),
         None => None,
     };
-    let country = out.address.country.clone().or_else(|| ctx.country.as_ref().map(|c| c.to_ascii_uppercase()));
+    let country = out
+        .address
+        .country
+        .clone()
+        .or_else(|| ctx.country.as_ref().map(|c| c.to_ascii_uppercase()));
     let country = country.as_deref();
 
     for e in raw.all(Field::Email) {
@@ -104,7 +116,9 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
 
     if let Some(l) = &line {
         let split = address::split_address_line(l);
-        out.address.street = split.street.and_then(|s| address::clean_street(&s, country));
+        out.address.street = split
+            .street
+            .and_then(|s| address::clean_street(&s, country));
         out.address.house_number = split.number;
         out.address.addition = split.addition;
     }
@@ -114,7 +128,11 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
     if let Some(n) = &number {
         let (num, add) = address::split_house_number(n);
         if num.is_none() {
-            issues.push(Issue::value("house_number", n, "house number has no digits"));
+            issues.push(Issue::value(
+                "house_number",
+                n,
+                "house number has no digits",
+            ));
         }
         out.address.house_number = num.or(out.address.house_number.take());
         out.address.addition = add.or(out.address.addition.take());
@@ -136,7 +154,11 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
         }
     }
     out.address.city = city.as_deref().and_then(text::tidy).map(|c| {
-        if text::is_single_case(&c) { text::title_case(&c) } else { c }
+        if text::is_single_case(&c) {
+            text::title_case(&c)
+        } else {
+            c
+        }
     });
     out.organisation = organisation.as_deref().and_then(text::tidy);
     if let Some(u) = &updated {
@@ -148,7 +170,11 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
     for (k, v) in &raw.identifiers {
         match text::tidy(v) {
             Some(v) if v.len() > text::MAX_VALUE_LEN => {
-                issues.push(Issue::value(format!("identifier.{k}"), &v, "identifier is implausibly long"));
+                issues.push(Issue::value(
+                    format!("identifier.{k}"),
+                    &v,
+                    "identifier is implausibly long",
+                ));
             }
             Some(v) => {
                 out.identifiers.insert(k.clone(), v);
@@ -169,7 +195,9 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
 fn validate(rec: &CleanRecord, ctx: &CleanContext, issues: &mut Vec<Issue>) {
     for field in &ctx.required {
         if !has_field(rec, *field) {
-            issues.push(Issue::record(format!("required field `{field}` is missing or was rejected")));
+            issues.push(Issue::record(format!(
+                "required field `{field}` is missing or was rejected"
+            )));
         }
     }
     let has_name = rec.name.family.is_some() || rec.name.given.is_some();
@@ -182,7 +210,8 @@ fn validate(rec: &CleanRecord, ctx: &CleanContext, issues: &mut Vec<Issue>) {
     .into_iter()
     .filter(|b| *b)
     .count();
-    if !strong && !(has_name && supporting >= 1) {
+    let usable = strong || (has_name && supporting >= 1);
+    if !usable {
         issues.push(Issue::record(
             "no usable identifying data: needs an email, phone or identifier, or a name with a birth date, \
              address or organisation",
@@ -221,7 +250,11 @@ mod tests {
         CleanContext {
             country: Some("NL".into()),
             month_first: false,
-            today: BirthDate { year: 2026, month: 11, day: 23 },
+            today: BirthDate {
+                year: 2026,
+                month: 11,
+                day: 23,
+            },
             required: vec![],
         }
     }
@@ -257,7 +290,10 @@ mod tests {
         assert_eq!(c.address.city.as_deref(), Some("Arnhem"));
         assert_eq!(c.phones, vec!["+31612345678".to_string()]);
         assert_eq!(c.emails, vec!["h.devries@ziggo.nl".to_string()]);
-        assert_eq!(c.birth_date.map(|d| d.to_string()).as_deref(), Some("1961-04-03"));
+        assert_eq!(
+            c.birth_date.map(|d| d.to_string()).as_deref(),
+            Some("1961-04-03")
+        );
     }
 
     #[test]
@@ -279,8 +315,15 @@ mod tests {
     #[test]
     fn records_without_identifying_data_are_rejected() {
         let (_, issues) = clean_record(&record(&[(Field::City, "Arnhem")]), &ctx());
-        assert!(issues.iter().any(|i| i.severity == Severity::Record && i.reason.contains("identifying")));
-        let (_, issues) = clean_record(&record(&[(Field::GivenName, "Henk"), (Field::City, "Arnhem")]), &ctx());
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.severity == Severity::Record && i.reason.contains("identifying"))
+        );
+        let (_, issues) = clean_record(
+            &record(&[(Field::GivenName, "Henk"), (Field::City, "Arnhem")]),
+            &ctx(),
+        );
         assert!(issues.iter().any(|i| i.severity == Severity::Record));
         let (_, issues) = clean_record(&record(&[(Field::Phone, "0612345678")]), &ctx());
         assert!(issues.is_empty(), "{issues:?}");
@@ -291,9 +334,16 @@ mod tests {
         let mut c = ctx();
         c.required = vec![Field::Email];
         let huge = "x".repeat(10 * 1024 * 1024);
-        let (rec, issues) = clean_record(&record(&[(Field::FamilyName, &huge), (Field::Phone, "0612345678")]), &c);
+        let (rec, issues) = clean_record(
+            &record(&[(Field::FamilyName, &huge), (Field::Phone, "0612345678")]),
+            &c,
+        );
         assert_eq!(rec.name.family, None);
         assert!(issues.iter().any(|i| i.reason.contains("longer than")));
-        assert!(issues.iter().any(|i| i.severity == Severity::Record && i.reason.contains("`email`")));
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.severity == Severity::Record && i.reason.contains("`email`"))
+        );
     }
 }

@@ -23,7 +23,9 @@ pub enum Error {
         message: String,
     },
     /// The configuration names a column the file does not have.
-    #[error("{path}: source `{source_name}` maps column `{column}`, which the header lacks; columns are: {columns}")]
+    #[error(
+        "{path}: source `{source_name}` maps column `{column}`, which the header lacks; columns are: {columns}"
+    )]
     MissingColumn {
         /// The file.
         path: PathBuf,
@@ -52,6 +54,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct RowError {
     /// 1-based line (or array index) of the row.
     pub line: u64,
+    /// The record's id, when it could be read.
+    pub source_id: Option<String>,
     /// The raw row as far as it could be recovered, shortened.
     pub raw: String,
     /// Why it could not be read.
@@ -65,6 +69,17 @@ impl RowError {
         while !raw.is_char_boundary(end) {
             end -= 1;
         }
-        RowError { line, raw: raw[..end].to_string(), reason: reason.into() }
+        RowError {
+            line,
+            source_id: None,
+            raw: raw[..end].to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same error, naming the record's id.
+    pub fn with_id(mut self, id: Option<String>) -> Self {
+        self.source_id = id.filter(|i| !i.trim().is_empty());
+        self
     }
 }

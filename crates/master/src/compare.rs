@@ -2,6 +2,7 @@
 //! level 1 is the strongest agreement, the last level is "different". Every function here is pure and cheap.
 
 use crate::features::Features;
+use crate::names::{are_aliases, initial_fits};
 use crate::similarity::{edit_distance, edit_distance_bytes, jaro_winkler};
 use serde::{Deserialize, Serialize};
 
@@ -36,16 +37,30 @@ impl ComparisonKind {
     /// Labels of levels 1.. (level 0 is "missing").
     pub fn level_labels(self) -> &'static [&'static str] {
         match self {
-            ComparisonKind::GivenName => {
-                &["exact", "jaro-winkler >= 0.92", "jaro-winkler >= 0.80", "initials compatible", "different"]
-            }
-            ComparisonKind::FamilyName => &["exact", "jaro-winkler >= 0.92", "jaro-winkler >= 0.80", "different"],
-            ComparisonKind::BirthDate => {
-                &["exact", "one digit off or day/month swapped", "two digits off or same year and month", "different"]
-            }
+            ComparisonKind::GivenName => &[
+                "exact",
+                "jaro-winkler >= 0.92",
+                "alias, or another given name agrees",
+                "jaro-winkler >= 0.80",
+                "initials compatible",
+                "different",
+            ],
+            ComparisonKind::FamilyName => &[
+                "exact",
+                "jaro-winkler >= 0.92",
+                "jaro-winkler >= 0.80",
+                "different",
+            ],
+            ComparisonKind::BirthDate => &[
+                "exact",
+                "one digit off or day/month swapped",
+                "two digits off or same year and month",
+                "different",
+            ],
             ComparisonKind::Address => &[
                 "same house (postcode or street, and number)",
                 "same house number, postcode or street one typo off",
+                "same postcode or street, house number near",
                 "same postcode or street, other or no house number",
                 "same city",
                 "different",
@@ -60,10 +75,10 @@ impl ComparisonKind {
     /// Typical m-probabilities of levels 1.. in customer data: the prior EM starts from and shrinks towards.
     pub fn default_m(self) -> &'static [f64] {
         match self {
-            ComparisonKind::GivenName => &[0.75, 0.08, 0.05, 0.07, 0.05],
+            ComparisonKind::GivenName => &[0.70, 0.07, 0.05, 0.04, 0.09, 0.05],
             ComparisonKind::FamilyName => &[0.85, 0.08, 0.03, 0.04],
             ComparisonKind::BirthDate => &[0.90, 0.06, 0.02, 0.02],
-            ComparisonKind::Address => &[0.70, 0.05, 0.10, 0.05, 0.10],
+            ComparisonKind::Address => &[0.70, 0.05, 0.04, 0.06, 0.05, 0.10],
             ComparisonKind::Email => &[0.85, 0.05, 0.10],
             ComparisonKind::Phone => &[0.80, 0.02, 0.18],
             ComparisonKind::Organisation => &[0.80, 0.10, 0.10],
@@ -75,10 +90,10 @@ impl ComparisonKind {
     /// contact data and family name agree, given name and birth date do not. The prior of the third class.
     pub fn default_h(self) -> &'static [f64] {
         match self {
-            ComparisonKind::GivenName => &[0.03, 0.01, 0.03, 0.10, 0.83],
+            ComparisonKind::GivenName => &[0.03, 0.01, 0.01, 0.03, 0.10, 0.82],
             ComparisonKind::FamilyName => &[0.70, 0.03, 0.02, 0.25],
             ComparisonKind::BirthDate => &[0.001, 0.01, 0.05, 0.939],
-            ComparisonKind::Address => &[0.80, 0.02, 0.05, 0.03, 0.10],
+            ComparisonKind::Address => &[0.80, 0.02, 0.02, 0.03, 0.03, 0.10],
             ComparisonKind::Email => &[0.05, 0.02, 0.93],
             ComparisonKind::Phone => &[0.40, 0.01, 0.59],
             ComparisonKind::Organisation => &[0.30, 0.05, 0.65],
@@ -90,16 +105,19 @@ impl ComparisonKind {
     /// household shares (family name, address, phone, email, organisation). The related class is defined by
     /// disagreeing on these: its h for them is fixed, never learned, which keeps the class identifiable.
     pub fn is_identity(self) -> bool {
-        matches!(self, ComparisonKind::GivenName | ComparisonKind::BirthDate | ComparisonKind::Identifier(_))
+        matches!(
+            self,
+            ComparisonKind::GivenName | ComparisonKind::BirthDate | ComparisonKind::Identifier(_)
+        )
     }
 
     /// Typical u-probabilities of levels 1.. for random pairs: the prior that few random pairs are shrunk towards.
     pub fn default_u(self) -> &'static [f64] {
         match self {
-            ComparisonKind::GivenName => &[0.01, 0.005, 0.02, 0.04, 0.925],
+            ComparisonKind::GivenName => &[0.01, 0.005, 0.002, 0.02, 0.04, 0.923],
             ComparisonKind::FamilyName => &[0.005, 0.002, 0.01, 0.983],
             ComparisonKind::BirthDate => &[5e-5, 2e-3, 2e-2, 0.97795],
-            ComparisonKind::Address => &[1e-5, 1e-5, 1e-3, 0.03, 0.96898],
+            ComparisonKind::Address => &[1e-5, 1e-5, 1e-4, 1e-3, 0.03, 0.96889],
             ComparisonKind::Email => &[1e-6, 1e-4, 0.999899],
             ComparisonKind::Phone => &[1e-6, 1e-5, 0.999989],
             ComparisonKind::Organisation => &[1e-3, 1e-3, 0.998],
@@ -123,7 +141,12 @@ impl ComparisonKind {
             ComparisonKind::Phone => "phone".into(),
             ComparisonKind::Organisation => "organisation".into(),
             ComparisonKind::Identifier(i) => {
-                format!("identifier:{}", identifier_names.get(usize::from(i)).map_or("?", String::as_str))
+                format!(
+                    "identifier:{}",
+                    identifier_names
+                        .get(usize::from(i))
+                        .map_or("?", String::as_str)
+                )
             }
         }
     }
@@ -134,7 +157,9 @@ impl ComparisonKind {
             ComparisonKind::GivenName => !f.given_first.is_empty() || !f.initials.is_empty(),
             ComparisonKind::FamilyName => !f.family.is_empty(),
             ComparisonKind::BirthDate => f.has_birth(),
-            ComparisonKind::Address => !f.postcode.is_empty() || !f.street.is_empty() || !f.city.is_empty(),
+            ComparisonKind::Address => {
+                !f.postcode.is_empty() || !f.street.is_empty() || !f.city.is_empty()
+            }
             ComparisonKind::Email => !f.emails.is_empty(),
             ComparisonKind::Phone => !f.phones.is_empty(),
             ComparisonKind::Organisation => !f.organisation.is_empty(),
@@ -203,18 +228,35 @@ fn given_level(a: &Features, b: &Features) -> u8 {
         if a.given_first == b.given_first || a.given == b.given {
             return 1;
         }
-        return match jaro_winkler(&a.given_first, &b.given_first) {
-            jw if jw >= 0.92 => 2,
-            jw if jw >= 0.80 => 3,
-            _ => 5,
+        let jw = jaro_winkler(&a.given_first, &b.given_first);
+        if jw >= 0.92 {
+            return 2;
+        }
+        // Kees and Cornelis; or "Anna Maria" and "Maria".
+        let shared = a
+            .given
+            .split(' ')
+            .any(|x| b.given.split(' ').any(|y| x == y || are_aliases(x, y)));
+        return if shared {
+            3
+        } else if jw >= 0.80 {
+            4
+        } else {
+            6
         };
     }
-    // At least one side has initials only: compatible when the first letters agree.
-    let first = |f: &Features| f.given_first.chars().next().or_else(|| f.initials.chars().next());
-    match (first(a), first(b)) {
-        (Some(x), Some(y)) if x == y => 4,
-        _ => 5,
-    }
+    // At least one side has initials only: compatible when the first letter fits the other's name or an alias.
+    let fits = |initials: &Features, named: &Features| match initials.initials.chars().next() {
+        Some(i) if !named.given_first.is_empty() => initial_fits(i, &named.given_first),
+        Some(i) => named.initials.starts_with(i),
+        None => false,
+    };
+    let compatible = if a.given_first.is_empty() {
+        fits(a, b)
+    } else {
+        fits(b, a)
+    };
+    if compatible { 5 } else { 6 }
 }
 
 fn birth_level(a: u32, b: u32) -> u8 {
@@ -255,8 +297,9 @@ fn address_level(a: &Features, b: &Features) -> u8 {
     let street_near = || street_eq || (has_street && jaro_winkler(&a.street, &b.street) >= 0.92);
     let city_eq = || has_city && (a.city == b.city || jaro_winkler(&a.city, &b.city) >= 0.92);
     let city_ok = || !has_city || city_eq();
+    let has_house = both(&a.house, &b.house);
     let additions_ok = a.addition == b.addition || a.addition.is_empty() || b.addition.is_empty();
-    let house_eq = both(&a.house, &b.house) && a.house == b.house && additions_ok;
+    let house_eq = has_house && a.house == b.house && additions_ok;
     if house_eq {
         if (pc_eq && (!has_street || street_near())) || (!has_pc && street_eq && city_ok()) {
             return 1;
@@ -267,11 +310,17 @@ fn address_level(a: &Features, b: &Features) -> u8 {
         }
     }
     if pc_eq || ((has_city || has_pc) && street_near() && city_ok()) {
-        3
+        // 46 and 48, or 46A and 46B: a typo or a neighbour.
+        let near = has_house
+            && match (a.house.parse::<u32>(), b.house.parse::<u32>()) {
+                (Ok(x), Ok(y)) => x.abs_diff(y) <= 2,
+                _ => false,
+            };
+        if near { 3 } else { 4 }
     } else if city_eq() {
-        4
-    } else {
         5
+    } else {
+        6
     }
 }
 
@@ -315,7 +364,12 @@ mod tests {
         Features {
             given: given.into(),
             given_first: given.split(' ').next().unwrap_or_default().into(),
-            initials: given.chars().next().map(|c| c.to_string()).unwrap_or_default().into(),
+            initials: given
+                .chars()
+                .next()
+                .map(|c| c.to_string())
+                .unwrap_or_default()
+                .into(),
             family: family.into(),
             birth,
             ..Features::default()
@@ -327,18 +381,56 @@ mod tests {
         let henk = person("henk", "vries", 0);
         assert_eq!(compare(C::GivenName, &henk, &person("henk", "x", 0)), 1);
         assert_eq!(compare(C::GivenName, &henk, &person("hekn", "x", 0)), 2);
-        let initial_only = Features { initials: "hj".into(), family: "vries".into(), ..Features::default() };
-        assert_eq!(compare(C::GivenName, &henk, &initial_only), 4);
-        assert_eq!(compare(C::GivenName, &person("jan", "x", 0), &initial_only), 5);
+        let initial_only = Features {
+            initials: "hj".into(),
+            family: "vries".into(),
+            ..Features::default()
+        };
+        assert_eq!(compare(C::GivenName, &henk, &initial_only), 5);
+        assert_eq!(
+            compare(C::GivenName, &person("jan", "x", 0), &initial_only),
+            6
+        );
+        assert_eq!(
+            compare(
+                C::GivenName,
+                &person("kees", "x", 0),
+                &person("cornelis", "x", 0)
+            ),
+            3
+        );
+        assert_eq!(
+            compare(
+                C::GivenName,
+                &person("anna maria", "x", 0),
+                &person("maria", "x", 0)
+            ),
+            3
+        );
+        let c_only = Features {
+            initials: "c".into(),
+            family: "x".into(),
+            ..Features::default()
+        };
+        assert_eq!(
+            compare(C::GivenName, &person("kees", "x", 0), &c_only),
+            5,
+            "C. can be Kees (Cornelis)"
+        );
         assert_eq!(compare(C::GivenName, &henk, &Features::default()), 0);
         assert_eq!(compare(C::FamilyName, &henk, &person("x", "vries", 0)), 1);
         assert_eq!(compare(C::FamilyName, &henk, &person("x", "jansen", 0)), 4);
+        assert_eq!(compare(C::GivenName, &henk, &person("piet", "x", 0)), 6);
     }
 
     #[test]
     fn swapped_names_agree() {
         let kinds = [C::GivenName, C::FamilyName];
-        let levels = compare_all(&kinds, &person("henk", "vries", 0), &person("vries", "henk", 0));
+        let levels = compare_all(
+            &kinds,
+            &person("henk", "vries", 0),
+            &person("vries", "henk", 0),
+        );
         assert_eq!(&levels[..2], &[1, 1]);
     }
 
@@ -365,13 +457,38 @@ mod tests {
     #[test]
     fn addresses() {
         let a = home("6824ab", "velperbroek", "46", "a", "arnhem");
-        assert_eq!(address_level(&a, &home("6824ab", "velperbroek", "46", "", "arnhem")), 1);
-        assert_eq!(address_level(&a, &home("", "velperbroek", "46", "a", "arnhem")), 1);
-        assert_eq!(address_level(&a, &home("6842ab", "velperbroek", "46", "a", "arnhem")), 2);
-        assert_eq!(address_level(&a, &home("6824ab", "velperbroek", "48", "", "arnhem")), 3);
-        assert_eq!(address_level(&a, &home("6824ab", "velperbroek", "46", "b", "arnhem")), 3);
-        assert_eq!(address_level(&a, &home("6811aa", "kerkstraat", "1", "", "arnhem")), 4);
-        assert_eq!(address_level(&a, &home("1011aa", "damrak", "1", "", "amsterdam")), 5);
+        assert_eq!(
+            address_level(&a, &home("6824ab", "velperbroek", "46", "", "arnhem")),
+            1
+        );
+        assert_eq!(
+            address_level(&a, &home("", "velperbroek", "46", "a", "arnhem")),
+            1
+        );
+        assert_eq!(
+            address_level(&a, &home("6842ab", "velperbroek", "46", "a", "arnhem")),
+            2
+        );
+        assert_eq!(
+            address_level(&a, &home("6824ab", "velperbroek", "48", "", "arnhem")),
+            3
+        );
+        assert_eq!(
+            address_level(&a, &home("6824ab", "velperbroek", "46", "b", "arnhem")),
+            3
+        );
+        assert_eq!(
+            address_level(&a, &home("6824ab", "velperbroek", "112", "", "arnhem")),
+            4
+        );
+        assert_eq!(
+            address_level(&a, &home("6811aa", "kerkstraat", "1", "", "arnhem")),
+            5
+        );
+        assert_eq!(
+            address_level(&a, &home("1011aa", "damrak", "1", "", "amsterdam")),
+            6
+        );
         assert_eq!(compare(C::Address, &a, &Features::default()), 0);
     }
 

@@ -3,7 +3,7 @@
 
 use crate::compare::ComparisonKind;
 use crate::features::Features;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
 
 /// One match key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,11 @@ impl Key {
             "organisation" => Key::Organisation,
             other => match other.strip_prefix("identifier:") {
                 Some(id) if !id.is_empty() => Key::Identifier(id.to_string()),
-                _ => return Err(format!("unknown match key `{other}`; known keys: {KEY_NAMES}")),
+                _ => {
+                    return Err(format!(
+                        "unknown match key `{other}`; known keys: {KEY_NAMES}"
+                    ));
+                }
             },
         })
     }
@@ -105,7 +109,11 @@ impl Key {
             Key::GivenSound => one(out, &f.given_sound),
             Key::FamilySound => one(out, &f.family_sound),
             Key::GivenInitial => {
-                let first = f.given_first.chars().next().or_else(|| f.initials.chars().next());
+                let first = f
+                    .given_first
+                    .chars()
+                    .next()
+                    .or_else(|| f.initials.chars().next());
                 if let Some(c) = first {
                     out.push(hash(&c));
                 }
@@ -149,8 +157,14 @@ impl KeyRule {
         if names.is_empty() {
             return Err("a blocking rule needs at least one key".into());
         }
-        let keys = names.iter().map(|n| Key::parse(n)).collect::<Result<_, _>>()?;
-        Ok(KeyRule { keys, label: names.join("+") })
+        let keys = names
+            .iter()
+            .map(|n| Key::parse(n))
+            .collect::<Result<_, _>>()?;
+        Ok(KeyRule {
+            keys,
+            label: names.join("+"),
+        })
     }
 
     /// The combined hashes of this rule for one record: one per combination of multi-valued keys, none when
@@ -164,7 +178,10 @@ impl KeyRule {
             if scratch.is_empty() {
                 return Vec::new();
             }
-            combined = combined.iter().flat_map(|c| scratch.iter().map(move |v| hash(&(*c, *v)))).collect();
+            combined = combined
+                .iter()
+                .flat_map(|c| scratch.iter().map(move |v| hash(&(*c, *v))))
+                .collect();
         }
         combined.sort_unstable();
         combined.dedup();
@@ -173,9 +190,7 @@ impl KeyRule {
 }
 
 fn hash<T: Hash + ?Sized>(value: &T) -> u64 {
-    let mut h = foldhash::fast::FixedState::with_seed(0x51_7c_c1_b7).build_hasher();
-    value.hash(&mut h);
-    h.finish()
+    foldhash::fast::FixedState::with_seed(0x51_7c_c1_b7).hash_one(value)
 }
 
 #[cfg(test)]
@@ -184,16 +199,31 @@ mod tests {
 
     #[test]
     fn parses_keys_and_rejects_unknown_ones() {
-        assert_eq!(Key::parse("identifier:kvk"), Ok(Key::Identifier("kvk".into())));
-        assert!(Key::parse("shoe").unwrap_err().contains("known keys"));
+        assert_eq!(
+            Key::parse("identifier:kvk"),
+            Ok(Key::Identifier("kvk".into()))
+        );
+        assert!(
+            Key::parse("shoe")
+                .expect_err("should be rejected")
+                .contains("known keys")
+        );
         assert!(Key::parse("identifier:").is_err());
         assert!(KeyRule::parse(&[]).is_err());
     }
 
     #[test]
     fn name_pair_ignores_order_and_multi_values_multiply() {
-        let mut a = Features { given_first: "henk".into(), family: "vries".into(), ..Features::default() };
-        let b = Features { given_first: "vries".into(), family: "henk".into(), ..Features::default() };
+        let mut a = Features {
+            given_first: "henk".into(),
+            family: "vries".into(),
+            ..Features::default()
+        };
+        let b = Features {
+            given_first: "vries".into(),
+            family: "henk".into(),
+            ..Features::default()
+        };
         let rule = KeyRule::parse(&["name_pair".to_string()]).expect("rule");
         assert_eq!(rule.values(&a, &[]), rule.values(&b, &[]));
         a.emails = vec!["a@x.nl".into(), "b@x.nl".into()];

@@ -13,6 +13,7 @@ pub mod explain;
 pub mod features;
 pub mod keys;
 pub mod match_model;
+pub mod names;
 pub mod resolve;
 pub mod similarity;
 pub mod survive;

@@ -48,7 +48,11 @@ impl TermFrequencies {
         }
         let total = f64::from(total.max(1));
         TermFrequencies {
-            values: counts.into_iter().filter(|(_, c)| *c > 1).map(|(v, c)| (v.to_string(), f64::from(c) / total)).collect(),
+            values: counts
+                .into_iter()
+                .filter(|(_, c)| *c > 1)
+                .map(|(v, c)| (v.to_string(), f64::from(c) / total))
+                .collect(),
             default: 1.0 / total,
         }
     }
@@ -131,7 +135,10 @@ impl MatchModel {
     /// Sums of the comparison weights (without priors): against unrelated pairs, and against related pairs.
     pub fn weights(&self, levels: &Levels, a: &Features, b: &Features) -> (f64, f64) {
         (0..self.comparisons.len()).fold((0.0, 0.0), |(wu, wh), c| {
-            (wu + self.level_weight(c, levels[c], a, b), wh + self.level_weight_related(c, levels[c]))
+            (
+                wu + self.level_weight(c, levels[c], a, b),
+                wh + self.level_weight_related(c, levels[c]),
+            )
         })
     }
 
@@ -142,7 +149,10 @@ impl MatchModel {
 
     /// log2 posterior odds of a match against both alternatives together.
     pub fn log_odds(&self, unrelated: f64, related: f64) -> f64 {
-        combine(self.prior_weight() + unrelated, self.prior_weight_related() + related)
+        combine(
+            self.prior_weight() + unrelated,
+            self.prior_weight_related() + related,
+        )
     }
 
     /// Posterior match probability of a pair.
@@ -154,12 +164,33 @@ impl MatchModel {
     /// A readable table of the parameters.
     pub fn describe(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "Fellegi-Sunter model: {} records, {} random pairs for u", self.records, self.u_pairs);
-        let _ = writeln!(out, "prior match probability {:.3e} (weight {:+.2})", self.prior, self.prior_weight());
-        let _ = writeln!(out, "prior related probability {:.3e} (same household or family, different person)", self.prior_related);
-        let _ = writeln!(out, "m estimated by EM for: {}", self.em_estimated.join(", "));
+        let _ = writeln!(
+            out,
+            "Fellegi-Sunter model: {} records, {} random pairs for u",
+            self.records, self.u_pairs
+        );
+        let _ = writeln!(
+            out,
+            "prior match probability {:.3e} (weight {:+.2})",
+            self.prior,
+            self.prior_weight()
+        );
+        let _ = writeln!(
+            out,
+            "prior related probability {:.3e} (same household or family, different person)",
+            self.prior_related
+        );
+        let _ = writeln!(
+            out,
+            "m estimated by EM for: {}",
+            self.em_estimated.join(", ")
+        );
         for p in &self.comparisons {
-            let tf = if p.tf.is_some() { "  (term-frequency adjusted when exact)" } else { "" };
+            let tf = if p.tf.is_some() {
+                "  (term-frequency adjusted when exact)"
+            } else {
+                ""
+            };
             let _ = writeln!(out, "\n{}{}", p.name, tf);
             for (i, label) in p.kind.level_labels().iter().enumerate() {
                 let l = i + 1;

@@ -23,6 +23,7 @@ pub const DEFAULT_BLOCKING: &[&[&str]] = &[
     &["family_sound", "birth_date"],
     &["given_sound", "birth_date"],
     &["given_initial", "birth_date"],
+    &["family_sound", "given_initial", "city"],
     &["birth_date", "postcode"],
 ];
 
@@ -100,9 +101,15 @@ pub struct Resolution {
 }
 
 /// Parses the configured (or default) blocking rules, adding one rule per identifier in the data.
-pub fn blocking_rules(config: &MasterConfig, identifier_names: &[String]) -> Result<Vec<KeyRule>, MasterError> {
+pub fn blocking_rules(
+    config: &MasterConfig,
+    identifier_names: &[String],
+) -> Result<Vec<KeyRule>, MasterError> {
     let mut rules: Vec<KeyRule> = match &config.blocking {
-        Some(custom) => custom.iter().map(|r| KeyRule::parse(&r.0)).collect::<Result<_, _>>(),
+        Some(custom) => custom
+            .iter()
+            .map(|r| KeyRule::parse(&r.0))
+            .collect::<Result<_, _>>(),
         None => DEFAULT_BLOCKING
             .iter()
             .map(|r| KeyRule::parse(&r.iter().map(|k| k.to_string()).collect::<Vec<_>>()))
@@ -118,9 +125,20 @@ pub fn blocking_rules(config: &MasterConfig, identifier_names: &[String]) -> Res
 }
 
 /// The comparisons worth making: those with a value in at least two records.
-pub fn comparisons_for(features: &[Features], identifier_names: &[String]) -> Result<Vec<ComparisonKind>, MasterError> {
+pub fn comparisons_for(
+    features: &[Features],
+    identifier_names: &[String],
+) -> Result<Vec<ComparisonKind>, MasterError> {
     use ComparisonKind as C;
-    let mut kinds = vec![C::GivenName, C::FamilyName, C::BirthDate, C::Address, C::Email, C::Phone, C::Organisation];
+    let mut kinds = vec![
+        C::GivenName,
+        C::FamilyName,
+        C::BirthDate,
+        C::Address,
+        C::Email,
+        C::Phone,
+        C::Organisation,
+    ];
     kinds.extend((0..identifier_names.len()).map(|i| C::Identifier(i as u16)));
     let kinds: Vec<ComparisonKind> = kinds
         .into_iter()
@@ -139,41 +157,71 @@ pub fn resolve(
     config: &MasterConfig,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Resolution, MasterError> {
-    let mut report = ResolveReport { records: features.len() as u64, ..ResolveReport::default() };
+    let mut report = ResolveReport {
+        records: features.len() as u64,
+        ..ResolveReport::default()
+    };
     let mut clock = Instant::now();
     let mut lap = |report: &mut ResolveReport, stage: &str| {
-        report.timings.push((stage.to_string(), clock.elapsed().as_secs_f64()));
+        report
+            .timings
+            .push((stage.to_string(), clock.elapsed().as_secs_f64()));
         clock = Instant::now();
     };
     let rules = blocking_rules(config, identifier_names)?;
     let deterministic: Vec<(String, KeyRule)> = config
         .rules
         .iter()
-        .map(|r| KeyRule::parse(&r.keys).map(|k| (r.name.clone(), k)).map_err(MasterError::Rule))
+        .map(|r| {
+            KeyRule::parse(&r.keys)
+                .map(|k| (r.name.clone(), k))
+                .map_err(MasterError::Rule)
+        })
         .collect::<Result<_, _>>()?;
     let kinds = comparisons_for(features, identifier_names)?;
 
     progress("blocking");
     let per_rule: Vec<(Vec<PackedPair>, RuleReport)> = rules
         .iter()
-        .map(|r| pairs_for_rule(features, r, identifier_names, config.within_source, config.max_block_size))
+        .map(|r| {
+            pairs_for_rule(
+                features,
+                r,
+                identifier_names,
+                config.within_source,
+                config.max_block_size,
+            )
+        })
         .collect();
-    let mut candidates: Vec<PackedPair> = per_rule.iter().flat_map(|(p, _)| p.iter().copied()).collect();
+    let mut candidates: Vec<PackedPair> = per_rule
+        .iter()
+        .flat_map(|(p, _)| p.iter().copied())
+        .collect();
     candidates.par_sort_unstable();
     candidates.dedup();
     report.candidate_pairs = candidates.len() as u64;
     lap(&mut report, "block");
 
     progress("training");
-    let blocks: Vec<TrainingBlock<'_>> =
-        rules.iter().zip(&per_rule).map(|(rule, (pairs, _))| TrainingBlock { rule, pairs }).collect();
+    let blocks: Vec<TrainingBlock<'_>> = rules
+        .iter()
+        .zip(&per_rule)
+        .map(|(rule, (pairs, _))| TrainingBlock { rule, pairs })
+        .collect();
     let settings = TrainSettings {
         u_pairs: config.u_sample_pairs,
         em_pairs: config.em_sample_pairs,
         within_source: config.within_source,
         seed: 42,
     };
-    let model = train(features, &kinds, identifier_names, &blocks, &candidates, &settings);
+    let model = train(
+        features,
+        &kinds,
+        identifier_names,
+        &blocks,
+        &candidates,
+        &settings,
+    );
     drop(blocks);
     report.rules = per_rule.into_iter().map(|(_, r)| r).collect();
     lap(&mut report, "train");
@@ -185,16 +233,32 @@ pub fn resolve(
             let (a, b) = unpack(*p);
             let (fa, fb) = (&features[a as usize], &features[b as usize]);
             let probability = model.probability(&compare_all(&kinds, fa, fb), fa, fb);
-            (probability >= config.review_threshold).then_some(Edge { a, b, probability, forced: false })
+            (probability >= config.review_threshold).then_some(Edge {
+                a,
+                b,
+                probability,
+                forced: false,
+            })
         })
         .collect();
     drop(candidates);
     let mut rule_of_edge: Vec<Option<String>> = vec![None; edges.len()];
     for (name, rule) in &deterministic {
-        let (pairs, _) = candidate_pairs(features, std::slice::from_ref(rule), identifier_names, config.within_source, config.max_block_size);
+        let (pairs, _) = candidate_pairs(
+            features,
+            std::slice::from_ref(rule),
+            identifier_names,
+            config.within_source,
+            config.max_block_size,
+        );
         for p in pairs {
             let (a, b) = unpack(p);
-            edges.push(Edge { a, b, probability: 1.0, forced: true });
+            edges.push(Edge {
+                a,
+                b,
+                probability: 1.0,
+                forced: true,
+            });
             rule_of_edge.push(Some(name.clone()));
         }
     }
@@ -205,7 +269,13 @@ pub fn resolve(
         let (fa, fb) = (&features[x as usize], &features[y as usize]);
         model.probability(&compare_all(&kinds, fa, fb), fa, fb)
     };
-    let clustering = cluster(features.len(), &edges, config.match_threshold, config.guard_threshold, score);
+    let clustering = cluster(
+        features.len(),
+        &edges,
+        config.match_threshold,
+        config.guard_threshold,
+        score,
+    );
     let pairs: Vec<ScoredPair> = edges
         .iter()
         .zip(rule_of_edge)
@@ -222,9 +292,84 @@ pub fn resolve(
             },
         })
         .collect();
-    report.matched_pairs = pairs.iter().filter(|p| p.decision == Decision::Match).count() as u64;
-    report.vetoed_pairs = pairs.iter().filter(|p| p.decision == Decision::Vetoed).count() as u64;
+    report.matched_pairs = pairs
+        .iter()
+        .filter(|p| p.decision == Decision::Match)
+        .count() as u64;
+    report.vetoed_pairs = pairs
+        .iter()
+        .filter(|p| p.decision == Decision::Vetoed)
+        .count() as u64;
     report.review_pairs = pairs.len() as u64 - report.matched_pairs;
     lap(&mut report, "cluster");
-    Ok(Resolution { model, cluster_of: clustering.cluster_of, n_clusters: clustering.n_clusters, pairs, report })
+    Ok(Resolution {
+        model,
+        cluster_of: clustering.cluster_of,
+        n_clusters: clustering.n_clusters,
+        pairs,
+        report,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::DeterministicRule;
+
+    fn person(given: &str, family: &str, kvk: &str) -> Features {
+        Features {
+            given: given.into(),
+            given_first: given.into(),
+            family: family.into(),
+            identifiers: vec![(0, kvk.into())],
+            ..Features::default()
+        }
+    }
+
+    #[test]
+    fn deterministic_rules_merge_beside_the_model() {
+        let features = vec![
+            person("henk", "vries", "111"),
+            person("piet", "bakker", "111"),
+            person("anna", "bos", "222"),
+        ];
+        let names = vec!["kvk".to_string()];
+        let quiet = |_: &str| {};
+        let mut config = MasterConfig::default();
+        let plain = resolve(&features, &names, &config, &quiet).expect("resolve");
+        assert_eq!(
+            plain.n_clusters, 3,
+            "different names: the model alone keeps them apart"
+        );
+
+        config.rules.push(DeterministicRule {
+            name: "same_kvk".into(),
+            keys: vec!["identifier:kvk".into()],
+        });
+        let ruled = resolve(&features, &names, &config, &quiet).expect("resolve");
+        assert_eq!(ruled.n_clusters, 2);
+        assert_eq!(ruled.cluster_of[0], ruled.cluster_of[1]);
+        let pair = ruled
+            .pairs
+            .iter()
+            .find(|p| p.rule.is_some())
+            .expect("rule pair");
+        assert_eq!(
+            (pair.rule.as_deref(), pair.decision, pair.probability),
+            (Some("same_kvk"), Decision::Match, 1.0)
+        );
+    }
+
+    #[test]
+    fn unknown_keys_in_rules_are_errors() {
+        let config = MasterConfig {
+            blocking: Some(vec![model::BlockingRule(vec!["shoe_size".into()])]),
+            ..MasterConfig::default()
+        };
+        let err = resolve(&[], &[], &config, &|_| {}).expect_err("unknown key");
+        assert!(
+            err.to_string().contains("unknown match key `shoe_size`"),
+            "{err}"
+        );
+    }
 }

@@ -126,7 +126,10 @@ impl FromStr for Field {
             .find(|f| f.name() == alias)
             .ok_or_else(|| {
                 let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown canonical field `{s}`; known fields: {}", known.join(", "))
+                format!(
+                    "unknown canonical field `{s}`; known fields: {}",
+                    known.join(", ")
+                )
             })
     }
 }
@@ -146,7 +149,9 @@ mod tests {
     fn aliases_and_errors() {
         assert_eq!("Surname".parse::<Field>(), Ok(Field::FamilyName));
         assert_eq!("zip".parse::<Field>(), Ok(Field::Postcode));
-        let err = "shoe_size".parse::<Field>().unwrap_err();
+        let err = "shoe_size"
+            .parse::<Field>()
+            .expect_err("should be rejected");
         assert!(err.contains("unknown canonical field"), "{err}");
     }
 }

@@ -28,12 +28,22 @@ pub struct Issue {
 impl Issue {
     /// A value-level issue: `value` of `field` was dropped because of `reason`.
     pub fn value(field: impl Into<String>, value: &str, reason: impl Into<String>) -> Self {
-        Issue { severity: Severity::Value, field: Some(field.into()), value: Some(shorten(value)), reason: reason.into() }
+        Issue {
+            severity: Severity::Value,
+            field: Some(field.into()),
+            value: Some(shorten(value)),
+            reason: reason.into(),
+        }
     }
 
     /// A record-level issue: the record is quarantined because of `reason`.
     pub fn record(reason: impl Into<String>) -> Self {
-        Issue { severity: Severity::Record, field: None, value: None, reason: reason.into() }
+        Issue {
+            severity: Severity::Record,
+            field: None,
+            value: None,
+            reason: reason.into(),
+        }
     }
 }
 

@@ -24,13 +24,19 @@ pub struct Args {
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let (_, store) = config_file::load_with_store(config)?;
     let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let count = if args.members {
         share::export_members(&store, &mut out)?
     } else {
-        let format = if args.format == "ndjson" { ExportFormat::Ndjson } else { ExportFormat::Csv };
+        let format = if args.format == "ndjson" {
+            ExportFormat::Ndjson
+        } else {
+            ExportFormat::Csv
+        };
         share::export_golden(&store, format, &mut out)?
     };
     out.flush()?;

@@ -24,7 +24,12 @@ pub fn run(config: &Path, args: Args, quiet: bool) -> Result<()> {
 pub fn print_ingest(s: &pipeline::IngestSummary) {
     println!(
         "{}: read {}, new {}, changed {}, unchanged {}, quarantined records {}, dropped values {}",
-        s.source, s.read, s.counts.inserted, s.counts.updated, s.counts.unchanged, s.quarantined_records,
+        s.source,
+        s.read,
+        s.counts.inserted,
+        s.counts.updated,
+        s.counts.unchanged,
+        s.quarantined_records,
         s.quarantined_values
     );
 }
@@ -50,6 +55,10 @@ pub fn print_resolve(s: &pipeline::ResolveSummary) {
             rule.rule, rule.oversized_blocks, rule.oversized_records
         );
     }
-    let timings: Vec<String> = r.timings.iter().map(|(stage, secs)| format!("{stage} {secs:.2}s")).collect();
+    let timings: Vec<String> = r
+        .timings
+        .iter()
+        .map(|(stage, secs)| format!("{stage} {secs:.2}s"))
+        .collect();
     println!("  time: {}", timings.join(", "));
 }

@@ -5,63 +5,258 @@ use fastrand::Rng;
 
 /// Given names with their common short forms (Dutch call names are often not the official first name).
 pub const GIVEN: &[(&str, &[&str])] = &[
-    ("Hendrik", &["Henk", "Henny"]), ("Johannes", &["Hans", "Jan", "Johan"]), ("Cornelis", &["Kees", "Cees"]),
-    ("Pieter", &["Piet"]), ("Jacobus", &["Jaap", "Koos"]), ("Wilhelmus", &["Wim", "Willem"]), ("Gerardus", &["Gerard", "Gert"]),
-    ("Adrianus", &["Arie", "Adrie"]), ("Antonius", &["Toon", "Anton"]), ("Franciscus", &["Frans"]),
-    ("Theodorus", &["Theo"]), ("Elisabeth", &["Els", "Lies"]), ("Margaretha", &["Greet", "Margriet"]),
-    ("Catharina", &["Karin", "Toos"]), ("Johanna", &["Anneke", "Jo"]), ("Wilhelmina", &["Wilma", "Mien"]),
-    ("Maria", &["Marie", "Mieke"]), ("Anna", &["Anneke"]), ("Henk", &[]), ("Jan", &[]), ("Kees", &[]), ("Daan", &[]),
-    ("Sem", &[]), ("Lucas", &[]), ("Thomas", &["Tom"]), ("Ruben", &[]), ("Bram", &[]), ("Joost", &[]), ("Bart", &[]),
-    ("Niels", &[]), ("Koen", &[]), ("Tim", &[]), ("Bas", &[]), ("Mark", &[]), ("Erik", &[]), ("Wouter", &[]),
-    ("Sjoerd", &[]), ("Dirk", &[]), ("Klaas", &[]), ("Gerrit", &[]), ("Jesse", &[]), ("Sanne", &[]), ("Emma", &[]),
-    ("Lotte", &[]), ("Julia", &["Juul"]), ("Sophie", &["Fie"]), ("Femke", &[]), ("Ingrid", &[]), ("Marieke", &[]),
-    ("Esther", &[]), ("Hanna", &[]), ("Noor", &[]), ("Tess", &[]), ("Fleur", &[]), ("Lieke", &[]), ("Sara", &[]),
-    ("Lisa", &[]), ("Eva", &[]), ("Mila", &[]), ("Annelies", &[]), ("Monique", &[]), ("Petra", &[]), ("Ilse", &[]),
-    ("Yvonne", &[]), ("Mirjam", &[]), ("Linda", &[]), ("Renée", &[]), ("Zoë", &[]), ("Chloé", &[]), ("Jürgen", &[]),
-    ("Mehmet", &[]), ("Ayşe", &[]), ("Fatima", &[]), ("Mohamed", &["Mo"]), ("Stefan", &[]), ("Hélène", &[]),
-    ("Frédérique", &["Fré"]), ("Joëlle", &[]), ("Luuk", &[]), ("Stijn", &[]), ("Maarten", &[]), ("Floor", &[]),
+    ("Hendrik", &["Henk", "Henny"]),
+    ("Johannes", &["Hans", "Jan", "Johan"]),
+    ("Cornelis", &["Kees", "Cees"]),
+    ("Pieter", &["Piet"]),
+    ("Jacobus", &["Jaap", "Koos"]),
+    ("Wilhelmus", &["Wim", "Willem"]),
+    ("Gerardus", &["Gerard", "Gert"]),
+    ("Adrianus", &["Arie", "Adrie"]),
+    ("Antonius", &["Toon", "Anton"]),
+    ("Franciscus", &["Frans"]),
+    ("Theodorus", &["Theo"]),
+    ("Elisabeth", &["Els", "Lies"]),
+    ("Margaretha", &["Greet", "Margriet"]),
+    ("Catharina", &["Karin", "Toos"]),
+    ("Johanna", &["Anneke", "Jo"]),
+    ("Wilhelmina", &["Wilma", "Mien"]),
+    ("Maria", &["Marie", "Mieke"]),
+    ("Anna", &["Anneke"]),
+    ("Henk", &[]),
+    ("Jan", &[]),
+    ("Kees", &[]),
+    ("Daan", &[]),
+    ("Sem", &[]),
+    ("Lucas", &[]),
+    ("Thomas", &["Tom"]),
+    ("Ruben", &[]),
+    ("Bram", &[]),
+    ("Joost", &[]),
+    ("Bart", &[]),
+    ("Niels", &[]),
+    ("Koen", &[]),
+    ("Tim", &[]),
+    ("Bas", &[]),
+    ("Mark", &[]),
+    ("Erik", &[]),
+    ("Wouter", &[]),
+    ("Sjoerd", &[]),
+    ("Dirk", &[]),
+    ("Klaas", &[]),
+    ("Gerrit", &[]),
+    ("Jesse", &[]),
+    ("Sanne", &[]),
+    ("Emma", &[]),
+    ("Lotte", &[]),
+    ("Julia", &["Juul"]),
+    ("Sophie", &["Fie"]),
+    ("Femke", &[]),
+    ("Ingrid", &[]),
+    ("Marieke", &[]),
+    ("Esther", &[]),
+    ("Hanna", &[]),
+    ("Noor", &[]),
+    ("Tess", &[]),
+    ("Fleur", &[]),
+    ("Lieke", &[]),
+    ("Sara", &[]),
+    ("Lisa", &[]),
+    ("Eva", &[]),
+    ("Mila", &[]),
+    ("Annelies", &[]),
+    ("Monique", &[]),
+    ("Petra", &[]),
+    ("Ilse", &[]),
+    ("Yvonne", &[]),
+    ("Mirjam", &[]),
+    ("Linda", &[]),
+    ("Renée", &[]),
+    ("Zoë", &[]),
+    ("Chloé", &[]),
+    ("Jürgen", &[]),
+    ("Mehmet", &[]),
+    ("Ayşe", &[]),
+    ("Fatima", &[]),
+    ("Mohamed", &["Mo"]),
+    ("Stefan", &[]),
+    ("Hélène", &[]),
+    ("Frédérique", &["Fré"]),
+    ("Joëlle", &[]),
+    ("Luuk", &[]),
+    ("Stijn", &[]),
+    ("Maarten", &[]),
+    ("Floor", &[]),
 ];
 
 /// Family names as (prefix, name).
 pub const FAMILY: &[(&str, &str)] = &[
-    ("de", "Vries"), ("van den", "Berg"), ("van", "Dijk"), ("", "Bakker"), ("", "Janssen"), ("", "Visser"),
-    ("", "Smit"), ("", "Meijer"), ("de", "Boer"), ("", "Mulder"), ("de", "Groot"), ("", "Bos"), ("", "Vos"),
-    ("", "Peters"), ("", "Hendriks"), ("van", "Leeuwen"), ("", "Dekker"), ("", "Brouwer"), ("de", "Wit"),
-    ("", "Dijkstra"), ("", "Smits"), ("de", "Graaf"), ("van der", "Meer"), ("van der", "Linden"), ("", "Kok"),
-    ("", "Jacobs"), ("de", "Haan"), ("", "Vermeulen"), ("van den", "Heuvel"), ("van der", "Veen"),
-    ("van den", "Broek"), ("de", "Bruijn"), ("van der", "Heijden"), ("", "Schouten"), ("van", "Beek"),
-    ("", "Willems"), ("van", "Vliet"), ("van de", "Ven"), ("", "Hoekstra"), ("", "Maas"), ("", "Verhoeven"),
-    ("", "Koster"), ("van", "Dam"), ("van der", "Wal"), ("", "Prins"), ("", "Blom"), ("", "Huisman"),
-    ("", "Peeters"), ("", "Maes"), ("", "Claes"), ("", "Goossens"), ("", "Wouters"), ("", "Müller"),
-    ("", "Schmidt"), ("", "Schneider"), ("", "Fischer"), ("", "Öztürk"), ("", "Yilmaz"), ("el", "Amrani"),
-    ("", "Nguyen"), ("van 't", "Hof"), ("in 't", "Veld"), ("ter", "Horst"), ("ten", "Cate"), ("op de", "Beek"),
-    ("", "Kuipers"), ("", "Postma"), ("", "Hermans"), ("", "Gerritsen"), ("", "Timmermans"), ("", "Groen"),
-    ("", "Koning"), ("", "Sanders"), ("", "Lammers"), ("", "Wijnands"), ("van", "Rijn"), ("van", "Wijk"),
-    ("", "Kramer"), ("", "Bosman"), ("", "Zijlstra"), ("", "Brinkman"), ("", "Veenstra"), ("van", "Os"),
+    ("de", "Vries"),
+    ("van den", "Berg"),
+    ("van", "Dijk"),
+    ("", "Bakker"),
+    ("", "Janssen"),
+    ("", "Visser"),
+    ("", "Smit"),
+    ("", "Meijer"),
+    ("de", "Boer"),
+    ("", "Mulder"),
+    ("de", "Groot"),
+    ("", "Bos"),
+    ("", "Vos"),
+    ("", "Peters"),
+    ("", "Hendriks"),
+    ("van", "Leeuwen"),
+    ("", "Dekker"),
+    ("", "Brouwer"),
+    ("de", "Wit"),
+    ("", "Dijkstra"),
+    ("", "Smits"),
+    ("de", "Graaf"),
+    ("van der", "Meer"),
+    ("van der", "Linden"),
+    ("", "Kok"),
+    ("", "Jacobs"),
+    ("de", "Haan"),
+    ("", "Vermeulen"),
+    ("van den", "Heuvel"),
+    ("van der", "Veen"),
+    ("van den", "Broek"),
+    ("de", "Bruijn"),
+    ("van der", "Heijden"),
+    ("", "Schouten"),
+    ("van", "Beek"),
+    ("", "Willems"),
+    ("van", "Vliet"),
+    ("van de", "Ven"),
+    ("", "Hoekstra"),
+    ("", "Maas"),
+    ("", "Verhoeven"),
+    ("", "Koster"),
+    ("van", "Dam"),
+    ("van der", "Wal"),
+    ("", "Prins"),
+    ("", "Blom"),
+    ("", "Huisman"),
+    ("", "Peeters"),
+    ("", "Maes"),
+    ("", "Claes"),
+    ("", "Goossens"),
+    ("", "Wouters"),
+    ("", "Müller"),
+    ("", "Schmidt"),
+    ("", "Schneider"),
+    ("", "Fischer"),
+    ("", "Öztürk"),
+    ("", "Yilmaz"),
+    ("el", "Amrani"),
+    ("", "Nguyen"),
+    ("van 't", "Hof"),
+    ("in 't", "Veld"),
+    ("ter", "Horst"),
+    ("ten", "Cate"),
+    ("op de", "Beek"),
+    ("", "Kuipers"),
+    ("", "Postma"),
+    ("", "Hermans"),
+    ("", "Gerritsen"),
+    ("", "Timmermans"),
+    ("", "Groen"),
+    ("", "Koning"),
+    ("", "Sanders"),
+    ("", "Lammers"),
+    ("", "Wijnands"),
+    ("van", "Rijn"),
+    ("van", "Wijk"),
+    ("", "Kramer"),
+    ("", "Bosman"),
+    ("", "Zijlstra"),
+    ("", "Brinkman"),
+    ("", "Veenstra"),
+    ("van", "Os"),
 ];
 
 /// Cities with their postcode ranges (four-digit part).
 pub const CITIES: &[(&str, u16, u16)] = &[
-    ("Amsterdam", 1011, 1109), ("Rotterdam", 3011, 3089), ("Den Haag", 2491, 2599), ("Utrecht", 3511, 3585),
-    ("Eindhoven", 5611, 5658), ("Groningen", 9711, 9747), ("Arnhem", 6811, 6846), ("Nijmegen", 6511, 6546),
-    ("Zwolle", 8011, 8047), ("Haarlem", 2011, 2037), ("Leiden", 2311, 2334), ("Maastricht", 6211, 6229),
-    ("Tilburg", 5011, 5049), ("Breda", 4811, 4839), ("Apeldoorn", 7311, 7339), ("Enschede", 7511, 7548),
-    ("Amersfoort", 3811, 3829), ("Delft", 2611, 2629), ("Deventer", 7411, 7439), ("Leeuwarden", 8911, 8939),
-    ("'s-Hertogenbosch", 5211, 5249), ("Alkmaar", 1811, 1829), ("Hilversum", 1211, 1223), ("Velp", 6881, 6883),
+    ("Amsterdam", 1011, 1109),
+    ("Rotterdam", 3011, 3089),
+    ("Den Haag", 2491, 2599),
+    ("Utrecht", 3511, 3585),
+    ("Eindhoven", 5611, 5658),
+    ("Groningen", 9711, 9747),
+    ("Arnhem", 6811, 6846),
+    ("Nijmegen", 6511, 6546),
+    ("Zwolle", 8011, 8047),
+    ("Haarlem", 2011, 2037),
+    ("Leiden", 2311, 2334),
+    ("Maastricht", 6211, 6229),
+    ("Tilburg", 5011, 5049),
+    ("Breda", 4811, 4839),
+    ("Apeldoorn", 7311, 7339),
+    ("Enschede", 7511, 7548),
+    ("Amersfoort", 3811, 3829),
+    ("Delft", 2611, 2629),
+    ("Deventer", 7411, 7439),
+    ("Leeuwarden", 8911, 8939),
+    ("'s-Hertogenbosch", 5211, 5249),
+    ("Alkmaar", 1811, 1829),
+    ("Hilversum", 1211, 1223),
+    ("Velp", 6881, 6883),
 ];
 
 /// Street names.
 pub const STREETS: &[&str] = &[
-    "Velperbroek", "Kerkstraat", "Dorpsstraat", "Molenweg", "Stationsweg", "Schoolstraat", "Julianastraat",
-    "Wilhelminastraat", "Beatrixlaan", "Lindelaan", "Eikenlaan", "Hoofdstraat", "Nieuwstraat", "Marktplein",
-    "Parallelweg", "Kastanjelaan", "Prinses Irenestraat", "Laan van Meerdervoort", "Oranjestraat", "Spoorstraat",
-    "Burgemeester de Withstraat", "Rijksstraatweg", "Beukenlaan", "Bergweg", "Vijverlaan", "Zuiderzeestraat",
-    "Bloemstraat", "Tulpstraat", "Rozengracht", "Keizersgracht", "Heerengracht", "Van Goghstraat",
-    "Rembrandtlaan", "Vondelstraat", "Amsterdamseweg", "Utrechtseweg", "Graaf Ottostraat", "Sint Annastraat",
+    "Velperbroek",
+    "Kerkstraat",
+    "Dorpsstraat",
+    "Molenweg",
+    "Stationsweg",
+    "Schoolstraat",
+    "Julianastraat",
+    "Wilhelminastraat",
+    "Beatrixlaan",
+    "Lindelaan",
+    "Eikenlaan",
+    "Hoofdstraat",
+    "Nieuwstraat",
+    "Marktplein",
+    "Parallelweg",
+    "Kastanjelaan",
+    "Prinses Irenestraat",
+    "Laan van Meerdervoort",
+    "Oranjestraat",
+    "Spoorstraat",
+    "Burgemeester de Withstraat",
+    "Rijksstraatweg",
+    "Beukenlaan",
+    "Bergweg",
+    "Vijverlaan",
+    "Zuiderzeestraat",
+    "Bloemstraat",
+    "Tulpstraat",
+    "Rozengracht",
+    "Keizersgracht",
+    "Heerengracht",
+    "Van Goghstraat",
+    "Rembrandtlaan",
+    "Vondelstraat",
+    "Amsterdamseweg",
+    "Utrechtseweg",
+    "Graaf Ottostraat",
+    "Sint Annastraat",
 ];
 
 /// Email domains.
-pub const DOMAINS: &[&str] = &["ziggo.nl", "kpnmail.nl", "gmail.com", "hotmail.com", "outlook.com", "xs4all.nl", "planet.nl", "home.nl"];
+pub const DOMAINS: &[&str] = &[
+    "ziggo.nl",
+    "kpnmail.nl",
+    "gmail.com",
+    "hotmail.com",
+    "outlook.com",
+    "xs4all.nl",
+    "planet.nl",
+    "home.nl",
+];
 
 /// One address.
 #[derive(Debug, Clone)]
@@ -111,9 +306,17 @@ pub struct Person {
 pub fn address(rng: &mut Rng) -> Address {
     let (city, lo, hi) = CITIES[rng.usize(..CITIES.len())];
     let additions = ["A", "B", "2", "bis", "1", "C"];
-    let addition = if rng.f32() < 0.15 { additions[rng.usize(..additions.len())] } else { "" };
+    let addition = if rng.f32() < 0.15 {
+        additions[rng.usize(..additions.len())]
+    } else {
+        ""
+    };
     let letters: String = (0..2).map(|_| (b'A' + rng.u8(0..26)) as char).collect();
-    let pc_letters = if ["SA", "SD", "SS"].contains(&letters.as_str()) { "AB".to_string() } else { letters };
+    let pc_letters = if ["SA", "SD", "SS"].contains(&letters.as_str()) {
+        "AB".to_string()
+    } else {
+        letters
+    };
     Address {
         street: STREETS[rng.usize(..STREETS.len())],
         number: rng.u16(1..250),
@@ -154,15 +357,39 @@ pub fn population(rng: &mut Rng, n: usize) -> Vec<Person> {
             if people.len() >= n {
                 break;
             }
-            let (prefix, family) = if member == 1 && rng.f32() < 0.4 { FAMILY[rng.usize(..FAMILY.len())] } else { (prefix, family) };
-            let year = if member >= 2 { base_year + rng.u16(20..35) } else { base_year + rng.u16(0..5) };
-            people.push(person(rng, people.len() as u64 + 1, prefix, family, year.min(2008), home.clone(), landline.clone()));
+            let (prefix, family) = if member == 1 && rng.f32() < 0.4 {
+                FAMILY[rng.usize(..FAMILY.len())]
+            } else {
+                (prefix, family)
+            };
+            let year = if member >= 2 {
+                base_year + rng.u16(20..35)
+            } else {
+                base_year + rng.u16(0..5)
+            };
+            people.push(person(
+                rng,
+                people.len() as u64 + 1,
+                prefix,
+                family,
+                year.min(2008),
+                home.clone(),
+                landline.clone(),
+            ));
         }
         // Namesakes: now and then somebody elsewhere with the very same name.
         if rng.f32() < 0.05 && people.len() < n {
             let twin = people[people.len() - 1].clone();
             let (year, home) = (rng.u16(1940..2008), address(rng));
-            let mut namesake = person(rng, people.len() as u64 + 1, twin.prefix, twin.family, year, home, None);
+            let mut namesake = person(
+                rng,
+                people.len() as u64 + 1,
+                twin.prefix,
+                twin.family,
+                year,
+                home,
+                None,
+            );
             namesake.given = twin.given.clone();
             namesake.call_name = twin.call_name;
             people.push(namesake);
@@ -171,13 +398,25 @@ pub fn population(rng: &mut Rng, n: usize) -> Vec<Person> {
     people
 }
 
-fn person(rng: &mut Rng, id: u64, prefix: &'static str, family: &'static str, year: u16, home: Address, landline: Option<String>) -> Person {
+fn person(
+    rng: &mut Rng,
+    id: u64,
+    prefix: &'static str,
+    family: &'static str,
+    year: u16,
+    home: Address,
+    landline: Option<String>,
+) -> Person {
     let (official, short) = GIVEN[rng.usize(..GIVEN.len())];
     let mut given = vec![official];
     if rng.f32() < 0.3 {
         given.push(GIVEN[rng.usize(..GIVEN.len())].0);
     }
-    let call_name = if !short.is_empty() && rng.f32() < 0.6 { short[rng.usize(..short.len())] } else { official };
+    let call_name = if !short.is_empty() && rng.f32() < 0.6 {
+        short[rng.usize(..short.len())]
+    } else {
+        official
+    };
     let email = (rng.f32() < 0.85).then(|| email_for(rng, call_name, prefix, family, year));
     Person {
         id,
