@@ -14,6 +14,61 @@ pub struct AddressLine {
     pub addition: Option<String>,
 }
 
+/// Postcode and city found after the street in a one-field address ("…, 6824 AB Arnhem").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Locality {
+    /// Postcode as written.
+    pub postcode: Option<String>,
+    /// City.
+    pub city: Option<String>,
+}
+
+/// Reads the postcode and city from the parts of an address line after its first comma, if any: the first
+/// part that starts with a valid postcode for `country`, with the words after it (or the last part) as city.
+pub fn split_locality(raw: &str, country: Option<&str>) -> Locality {
+    let Some(text) = tidy(raw) else {
+        return Locality::default();
+    };
+    let Some((_, rest)) = text.split_once(',') else {
+        return Locality::default();
+    };
+    let parts: Vec<&str> = rest
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    for part in &parts {
+        let words: Vec<&str> = part.split(' ').collect();
+        // Postcodes take one or two words ("6824 AB", "6824AB", "12345").
+        for take in [2, 1] {
+            if words.len() < take || !words[0].starts_with(|c: char| c.is_ascii_digit()) {
+                continue;
+            }
+            let candidate = words[..take].join(" ");
+            if crate::postcode::clean_postcode(&candidate, country).is_ok() {
+                let rest_words = words[take..].join(" ");
+                let city = if rest_words.is_empty() {
+                    parts
+                        .iter()
+                        .rev()
+                        .find(|p| *p != part)
+                        .map(|p| p.to_string())
+                } else {
+                    Some(rest_words)
+                };
+                return Locality {
+                    postcode: Some(candidate),
+                    city,
+                };
+            }
+        }
+    }
+    Locality {
+        postcode: None,
+        city: parts.last().map(|p| p.to_string()),
+    }
+}
+
 /// Splits an address line into street, house number and addition.
 pub fn split_address_line(raw: &str) -> AddressLine {
     let Some(text) = tidy(raw) else {
@@ -189,6 +244,29 @@ mod tests {
             None,
         );
         check("", None, None, None);
+    }
+
+    #[test]
+    fn localities() {
+        let l = split_locality("Velperbroek 46A, 6824 AB Arnhem", Some("NL"));
+        assert_eq!(
+            (l.postcode.as_deref(), l.city.as_deref()),
+            (Some("6824 AB"), Some("Arnhem"))
+        );
+        let l = split_locality("12 Main St, Springfield, 12345", Some("US"));
+        assert_eq!(
+            (l.postcode.as_deref(), l.city.as_deref()),
+            (Some("12345"), Some("Springfield"))
+        );
+        let l = split_locality("Kerkstraat 1, Velp", Some("NL"));
+        assert_eq!(
+            (l.postcode.as_deref(), l.city.as_deref()),
+            (None, Some("Velp"))
+        );
+        assert_eq!(
+            split_locality("Kerkstraat 1", Some("NL")),
+            Locality::default()
+        );
     }
 
     #[test]

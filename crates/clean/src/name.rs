@@ -150,13 +150,16 @@ fn prefix_at(tokens: &[&str], i: usize) -> Option<(String, usize)> {
     })
 }
 
-/// True for "H.", "H.J.", "h.j", "H" and "HJ." — initials rather than a name.
+/// True for "H.", "H.J.", "h.j", "H", "HJ." and "HJ" (capitals without a vowel) — initials rather than a name.
 fn is_initials(token: &str) -> bool {
     let letters = token.chars().filter(|c| c.is_alphabetic()).count();
     let dots = token.chars().filter(|c| *c == '.').count();
-    letters > 0
-        && token.chars().all(|c| c.is_alphabetic() || c == '.')
-        && (letters == 1 || dots >= letters - 1 && dots > 0)
+    let shape = letters > 0 && token.chars().all(|c| c.is_alphabetic() || c == '.');
+    let dotted = letters == 1 || (dots > 0 && dots + 1 >= letters);
+    let capitals = (2..=4).contains(&letters)
+        && token.chars().all(|c| c.is_ascii_uppercase())
+        && !token.chars().any(|c| "AEIOUY".contains(c));
+    shape && (dotted || capitals)
 }
 
 /// Given names and initials from the tokens before the family name.
@@ -295,6 +298,15 @@ mod tests {
             Some("KH"),
             Some("von der"),
             Some("Heide"),
+        );
+        check("HJ de Vries", None, Some("HJ"), Some("de"), Some("Vries"));
+        check("HJ DE VRIES", None, Some("HJ"), Some("de"), Some("Vries"));
+        check(
+            "Bo de Vries",
+            Some("Bo"),
+            Some("B"),
+            Some("de"),
+            Some("Vries"),
         );
         check("  ", None, None, None, None);
         check(",", None, None, None, None);

@@ -122,6 +122,13 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
         out.address.house_number = split.number;
         out.address.addition = split.addition;
     }
+    // A one-field address may carry the postcode and city too; separately mapped fields win.
+    let locality = line
+        .as_deref()
+        .map(|l| address::split_locality(l, country))
+        .unwrap_or_default();
+    let post = post.or(locality.postcode);
+    let city = city.or(locality.city);
     if let Some(s) = &street {
         out.address.street = address::clean_street(s, country).or(out.address.street.take());
     }
@@ -294,6 +301,20 @@ mod tests {
             c.birth_date.map(|d| d.to_string()).as_deref(),
             Some("1961-04-03")
         );
+    }
+
+    #[test]
+    fn a_one_field_address_fills_postcode_and_city() {
+        let r = record(&[
+            (Field::FullName, "HJ de Vries"),
+            (Field::AddressLine, "Velperbroek 46A, 6824ab ARNHEM"),
+        ]);
+        let (c, issues) = clean_record(&r, &ctx());
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(c.name.initials.as_deref(), Some("HJ"));
+        assert_eq!(c.address.house_number.as_deref(), Some("46"));
+        assert_eq!(c.address.postcode.as_deref(), Some("6824 AB"));
+        assert_eq!(c.address.city.as_deref(), Some("Arnhem"));
     }
 
     #[test]

@@ -360,6 +360,72 @@ mod tests {
         );
     }
 
+    /// A household: Henk and Hanna de Vries, and "H. de Vries" at their address with their phone.
+    fn household(n: usize) -> Vec<Features> {
+        let family = format!("vries{n}");
+        let home = |given: &str, initials: &str, birth: u32| Features {
+            given: given.into(),
+            given_first: given.into(),
+            initials: initials.into(),
+            family: family.clone().into(),
+            birth,
+            street: "velperbroek".into(),
+            house: (40 + n).to_string().into(),
+            postcode: format!("68{:02}ab", n).into(),
+            city: "arnhem".into(),
+            phones: vec![format!("+312612345{:02}", n).into()],
+            ..Features::default()
+        };
+        vec![
+            home("henk", "h", 19610403),
+            home("", "h", 0),
+            home("hanna", "h", 19900101),
+        ]
+    }
+
+    #[test]
+    fn one_weak_link_cannot_chain_two_people() {
+        // Forty households, and each person also appears once more, as a second record from another source.
+        let mut features: Vec<Features> = (0..40).flat_map(household).collect();
+        let copies: Vec<Features> = features
+            .iter()
+            .filter(|f| f.birth != 0)
+            .map(|f| Features {
+                source: 1,
+                ..f.clone()
+            })
+            .collect();
+        features.extend(copies);
+        let quiet = |_: &str| {};
+        let r = resolve(&features, &[], &MasterConfig::default(), &quiet).expect("resolve");
+        for h in 0..40 {
+            let (henk, hanna) = (h * 3, h * 3 + 2);
+            assert_ne!(
+                r.cluster_of[henk], r.cluster_of[hanna],
+                "household {h}: Henk and Hanna chained"
+            );
+        }
+        // Each person's two records are one entity.
+        let copy_of = |i: usize| {
+            features
+                .iter()
+                .skip(120)
+                .position(|f| {
+                    f.given == features[i].given
+                        && f.family == features[i].family
+                        && f.birth == features[i].birth
+                })
+                .map(|p| p + 120)
+        };
+        for i in [0, 2, 3, 5] {
+            assert_eq!(
+                Some(r.cluster_of[i]),
+                copy_of(i).map(|c| r.cluster_of[c]),
+                "record {i} and its copy"
+            );
+        }
+    }
+
     #[test]
     fn unknown_keys_in_rules_are_errors() {
         let config = MasterConfig {
