@@ -32,11 +32,7 @@ pub fn split_locality(raw: &str, country: Option<&str>) -> Locality {
     let Some((_, rest)) = text.split_once(',') else {
         return Locality::default();
     };
-    let parts: Vec<&str> = rest
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = rest.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
     for part in &parts {
         let words: Vec<&str> = part.split(' ').collect();
         // Postcodes take one or two words ("6824 AB", "6824AB", "12345").
@@ -48,25 +44,15 @@ pub fn split_locality(raw: &str, country: Option<&str>) -> Locality {
             if crate::postcode::clean_postcode(&candidate, country).is_ok() {
                 let rest_words = words[take..].join(" ");
                 let city = if rest_words.is_empty() {
-                    parts
-                        .iter()
-                        .rev()
-                        .find(|p| *p != part)
-                        .map(|p| p.to_string())
+                    parts.iter().rev().find(|p| *p != part).map(|p| p.to_string())
                 } else {
                     Some(rest_words)
                 };
-                return Locality {
-                    postcode: Some(candidate),
-                    city,
-                };
+                return Locality { postcode: Some(candidate), city };
             }
         }
     }
-    Locality {
-        postcode: None,
-        city: parts.last().map(|p| p.to_string()),
-    }
+    Locality { postcode: None, city: parts.last().map(|p| p.to_string()) }
 }
 
 /// Splits an address line into street, house number and addition.
@@ -80,36 +66,17 @@ pub fn split_address_line(raw: &str) -> AddressLine {
     let join = |ts: &[&str]| (!ts.is_empty()).then(|| ts.join(" "));
     if tokens.first().is_some_and(starts_with_digit) && tokens.len() > 1 {
         let (number, addition) = split_house_number(tokens[0]);
-        return AddressLine {
-            street: join(&tokens[1..]),
-            number,
-            addition,
-        };
+        return AddressLine { street: join(&tokens[1..]), number, addition };
     }
-    let Some(i) = tokens
-        .iter()
-        .rposition(starts_with_digit)
-        .filter(|i| *i > 0)
-    else {
-        return AddressLine {
-            street: join(&tokens),
-            ..AddressLine::default()
-        };
+    let Some(i) = tokens.iter().rposition(starts_with_digit).filter(|i| *i > 0) else {
+        return AddressLine { street: join(&tokens), ..AddressLine::default() };
     };
     let (number, mut addition) = split_house_number(tokens[i]);
     let rest = &tokens[i + 1..];
-    if addition.is_none()
-        && !rest.is_empty()
-        && rest.len() <= 2
-        && rest.iter().all(|t| t.len() <= 4)
-    {
+    if addition.is_none() && !rest.is_empty() && rest.len() <= 2 && rest.iter().all(|t| t.len() <= 4) {
         addition = clean_addition(&rest.join(" "));
     }
-    AddressLine {
-        street: join(&tokens[..i]),
-        number,
-        addition,
-    }
+    AddressLine { street: join(&tokens[..i]), number, addition }
 }
 
 /// Splits a house-number value: "46A" → (46, A), "46-2" → (46, 2), "46 bis" → (46, BIS), "hs" → (None, None).
@@ -121,18 +88,11 @@ pub fn split_house_number(raw: &str) -> (Option<String>, Option<String>) {
     }
     let number = digits.trim_start_matches('0');
     let number = if number.is_empty() { "0" } else { number };
-    (
-        Some(number.to_string()),
-        clean_addition(&text[digits.len()..]),
-    )
+    (Some(number.to_string()), clean_addition(&text[digits.len()..]))
 }
 
 fn clean_addition(raw: &str) -> Option<String> {
-    let addition: String = raw
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_uppercase)
-        .collect();
+    let addition: String = raw.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
     (!addition.is_empty() && addition.len() <= 8).then_some(addition)
 }
 
@@ -140,11 +100,7 @@ fn clean_addition(raw: &str) -> Option<String> {
 /// "Kerkstr." → "Kerkstraat" in NL/BE, "Hauptstr." → "Hauptstraße" in DE/AT/CH).
 pub fn clean_street(raw: &str, country: Option<&str>) -> Option<String> {
     let text = tidy(raw)?;
-    let text = if is_single_case(&text) {
-        title_case(&text)
-    } else {
-        text
-    };
+    let text = if is_single_case(&text) { title_case(&text) } else { text };
     let mut words: Vec<String> = text.split(' ').map(str::to_string).collect();
     let n_words = words.len();
     let last = words.last_mut()?;
@@ -185,114 +141,47 @@ mod tests {
 
     fn check(raw: &str, street: Option<&str>, number: Option<&str>, addition: Option<&str>) {
         let got = split_address_line(raw);
-        let got = (
-            got.street.as_deref(),
-            got.number.as_deref(),
-            got.addition.as_deref(),
-        );
-        assert_eq!(
-            got,
-            (street, number, addition),
-            "split_address_line({raw:?})"
-        );
+        let got = (got.street.as_deref(), got.number.as_deref(), got.addition.as_deref());
+        assert_eq!(got, (street, number, addition), "split_address_line({raw:?})");
     }
 
     #[test]
     fn splits_lines() {
-        check(
-            "Velperbroek 46A",
-            Some("Velperbroek"),
-            Some("46"),
-            Some("A"),
-        );
-        check(
-            "Velperbroek 46 A",
-            Some("Velperbroek"),
-            Some("46"),
-            Some("A"),
-        );
-        check(
-            "Velperbroek 46-2",
-            Some("Velperbroek"),
-            Some("46"),
-            Some("2"),
-        );
-        check(
-            "46-2 Velperbroek",
-            Some("Velperbroek"),
-            Some("46"),
-            Some("2"),
-        );
+        check("Velperbroek 46A", Some("Velperbroek"), Some("46"), Some("A"));
+        check("Velperbroek 46 A", Some("Velperbroek"), Some("46"), Some("A"));
+        check("Velperbroek 46-2", Some("Velperbroek"), Some("46"), Some("2"));
+        check("46-2 Velperbroek", Some("Velperbroek"), Some("46"), Some("2"));
         check("123 Main Street", Some("Main Street"), Some("123"), None);
-        check(
-            "Laan van Meerdervoort 1024 bis",
-            Some("Laan van Meerdervoort"),
-            Some("1024"),
-            Some("BIS"),
-        );
-        check(
-            "Straße des 17. Juni 5",
-            Some("Straße des 17. Juni"),
-            Some("5"),
-            None,
-        );
+        check("Laan van Meerdervoort 1024 bis", Some("Laan van Meerdervoort"), Some("1024"), Some("BIS"));
+        check("Straße des 17. Juni 5", Some("Straße des 17. Juni"), Some("5"), None);
         check("Velperbroek", Some("Velperbroek"), None, None);
-        check(
-            "Velperbroek 46, Arnhem",
-            Some("Velperbroek"),
-            Some("46"),
-            None,
-        );
+        check("Velperbroek 46, Arnhem", Some("Velperbroek"), Some("46"), None);
         check("", None, None, None);
     }
 
     #[test]
     fn localities() {
         let l = split_locality("Velperbroek 46A, 6824 AB Arnhem", Some("NL"));
-        assert_eq!(
-            (l.postcode.as_deref(), l.city.as_deref()),
-            (Some("6824 AB"), Some("Arnhem"))
-        );
+        assert_eq!((l.postcode.as_deref(), l.city.as_deref()), (Some("6824 AB"), Some("Arnhem")));
         let l = split_locality("12 Main St, Springfield, 12345", Some("US"));
-        assert_eq!(
-            (l.postcode.as_deref(), l.city.as_deref()),
-            (Some("12345"), Some("Springfield"))
-        );
+        assert_eq!((l.postcode.as_deref(), l.city.as_deref()), (Some("12345"), Some("Springfield")));
         let l = split_locality("Kerkstraat 1, Velp", Some("NL"));
-        assert_eq!(
-            (l.postcode.as_deref(), l.city.as_deref()),
-            (None, Some("Velp"))
-        );
-        assert_eq!(
-            split_locality("Kerkstraat 1", Some("NL")),
-            Locality::default()
-        );
+        assert_eq!((l.postcode.as_deref(), l.city.as_deref()), (None, Some("Velp")));
+        assert_eq!(split_locality("Kerkstraat 1", Some("NL")), Locality::default());
     }
 
     #[test]
     fn house_numbers() {
-        assert_eq!(
-            split_house_number("046a"),
-            (Some("46".into()), Some("A".into()))
-        );
+        assert_eq!(split_house_number("046a"), (Some("46".into()), Some("A".into())));
         assert_eq!(split_house_number("7"), (Some("7".into()), None));
         assert_eq!(split_house_number("hs"), (None, None));
     }
 
     #[test]
     fn streets() {
-        assert_eq!(
-            clean_street("MAIN ST", None).as_deref(),
-            Some("Main Street")
-        );
-        assert_eq!(
-            clean_street("Kerkstr.", Some("NL")).as_deref(),
-            Some("Kerkstraat")
-        );
-        assert_eq!(
-            clean_street("Hauptstr.", Some("DE")).as_deref(),
-            Some("Hauptstraße")
-        );
+        assert_eq!(clean_street("MAIN ST", None).as_deref(), Some("Main Street"));
+        assert_eq!(clean_street("Kerkstr.", Some("NL")).as_deref(), Some("Kerkstraat"));
+        assert_eq!(clean_street("Hauptstr.", Some("DE")).as_deref(), Some("Hauptstraße"));
         assert_eq!(clean_street("st", None).as_deref(), Some("St"));
     }
 

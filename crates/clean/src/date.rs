@@ -9,24 +9,14 @@ use model::BirthDate;
 pub fn parse_date(raw: &str, month_first: bool) -> Result<BirthDate, String> {
     let text = raw.trim();
     let date_part = text.split(['T', ' ']).next().unwrap_or(text);
-    let date_part = if date_part.chars().filter(char::is_ascii_digit).count() >= 6 {
-        date_part
-    } else {
-        text
-    };
+    let date_part = if date_part.chars().filter(char::is_ascii_digit).count() >= 6 { date_part } else { text };
     let lower = date_part.to_lowercase();
-    let groups: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|g| !g.is_empty())
-        .collect();
-    let well_formed =
-        |g: &&str| g.bytes().all(|b| b.is_ascii_digit()) || g.chars().all(char::is_alphabetic);
+    let groups: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|g| !g.is_empty()).collect();
+    let well_formed = |g: &&str| g.bytes().all(|b| b.is_ascii_digit()) || g.chars().all(char::is_alphabetic);
     if !groups.iter().all(well_formed) {
         return Err(format!("`{text}` is not a date in a known format"));
     }
-    let month_word = groups
-        .iter()
-        .position(|g| g.chars().all(char::is_alphabetic));
+    let month_word = groups.iter().position(|g| g.chars().all(char::is_alphabetic));
     let (y, m, d) = match (groups.as_slice(), month_word) {
         ([one], None) if one.len() == 8 => {
             let head: u32 = num(&one[..4])?;
@@ -40,46 +30,24 @@ pub fn parse_date(raw: &str, month_first: bool) -> Result<BirthDate, String> {
         ([a, b, c], None) if c.len() == 4 || c.len() == 2 => {
             let (first, second): (u32, u32) = (num(a)?, num(b)?);
             let year = full_year(num(c)?, c.len());
-            if first > 12 || (!month_first && second <= 12) {
-                (year, second, first)
-            } else {
-                (year, first, second)
-            }
+            if first > 12 || (!month_first && second <= 12) { (year, second, first) } else { (year, first, second) }
         }
         (parts @ [_, _, _], Some(i)) => {
-            let month =
-                month_number(parts[i]).ok_or_else(|| format!("`{}` is not a month", parts[i]))?;
-            let rest: Vec<&str> = parts
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, p)| *p)
-                .collect();
-            let (day, year) = if rest[0].len() == 4 {
-                (rest[1], rest[0])
-            } else {
-                (rest[0], rest[1])
-            };
+            let month = month_number(parts[i]).ok_or_else(|| format!("`{}` is not a month", parts[i]))?;
+            let rest: Vec<&str> = parts.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| *p).collect();
+            let (day, year) = if rest[0].len() == 4 { (rest[1], rest[0]) } else { (rest[0], rest[1]) };
             (full_year(num(year)?, year.len()), month, num(day)?)
         }
         _ => return Err(format!("`{text}` is not a date in a known format")),
     };
     let year = u16::try_from(y).map_err(|_| format!("`{text}`: year out of range"))?;
     NaiveDate::from_ymd_opt(i32::from(year), m, d)
-        .map(|_| BirthDate {
-            year,
-            month: m as u8,
-            day: d as u8,
-        })
+        .map(|_| BirthDate { year, month: m as u8, day: d as u8 })
         .ok_or_else(|| format!("`{text}` is not a real date (year {y}, month {m}, day {d})"))
 }
 
 /// Parses a birth date and checks that it is plausible: not after `today`, not before 1880.
-pub fn clean_birth_date(
-    raw: &str,
-    month_first: bool,
-    today: BirthDate,
-) -> Result<BirthDate, String> {
+pub fn clean_birth_date(raw: &str, month_first: bool, today: BirthDate) -> Result<BirthDate, String> {
     let date = parse_date(raw, month_first)?;
     if date > today {
         return Err(format!("birth date {date} lies in the future"));
@@ -96,12 +64,7 @@ pub fn parse_timestamp(raw: &str, month_first: bool) -> Result<i64, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp());
     }
-    for format in [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%d-%m-%Y %H:%M:%S",
-    ] {
+    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M:%S"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
             return Ok(t.and_utc().timestamp());
         }
@@ -143,10 +106,7 @@ fn month_number(word: &str) -> Option<u32> {
         &["dec", "dez", "december", "dezember", "decembre"],
     ];
     let folded = crate::text::fold(word);
-    MONTHS
-        .iter()
-        .position(|names| names.contains(&folded.as_str()))
-        .map(|i| i as u32 + 1)
+    MONTHS.iter().position(|names| names.contains(&folded.as_str())).map(|i| i as u32 + 1)
 }
 
 #[cfg(test)]
@@ -155,11 +115,7 @@ mod tests {
 
     fn check(raw: &str, month_first: bool, expected: Option<&str>) {
         let got = parse_date(raw, month_first).ok().map(|d| d.to_string());
-        assert_eq!(
-            got.as_deref(),
-            expected,
-            "parse_date({raw:?}, month_first={month_first})"
-        );
+        assert_eq!(got.as_deref(), expected, "parse_date({raw:?}, month_first={month_first})");
     }
 
     #[test]
@@ -185,21 +141,9 @@ mod tests {
 
     #[test]
     fn birth_dates_must_be_plausible() {
-        let today = BirthDate {
-            year: 2026,
-            month: 11,
-            day: 23,
-        };
-        assert!(
-            clean_birth_date("2030-01-01", false, today)
-                .expect_err("should be rejected")
-                .contains("future")
-        );
-        assert!(
-            clean_birth_date("1850-01-01", false, today)
-                .expect_err("should be rejected")
-                .contains("1880")
-        );
+        let today = BirthDate { year: 2026, month: 11, day: 23 };
+        assert!(clean_birth_date("2030-01-01", false, today).expect_err("should be rejected").contains("future"));
+        assert!(clean_birth_date("1850-01-01", false, today).expect_err("should be rejected").contains("1880"));
         assert!(clean_birth_date("1999-01-01", false, today).is_ok());
     }
 

@@ -7,17 +7,15 @@ use model::PersonName;
 
 /// Family-name prefixes, longest first so that "van der" wins over "van".
 const PREFIXES: &[&str] = &[
-    "van de", "van der", "van den", "van het", "van 't", "van t", "in 't", "in de", "in het",
-    "op de", "op den", "op 't", "uit de", "uit den", "von der", "von dem", "van", "de", "der",
-    "den", "het", "'t", "te", "ter", "ten", "von", "vom", "zu", "zum", "zur", "la", "le", "du",
-    "des", "di", "da", "dos", "das", "del", "della", "d'", "l'",
+    "van de", "van der", "van den", "van het", "van 't", "van t", "in 't", "in de", "in het", "op de", "op den",
+    "op 't", "uit de", "uit den", "von der", "von dem", "van", "de", "der", "den", "het", "'t", "te", "ter", "ten",
+    "von", "vom", "zu", "zum", "zur", "la", "le", "du", "des", "di", "da", "dos", "das", "del", "della", "d'", "l'",
 ];
 
 /// Titles and honorifics dropped from names.
 const TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "dhr", "mevr", "mw", "mej", "ir",
-    "ing", "drs", "ds", "herr", "frau", "mme", "mlle", "mevrouw", "meneer", "heer", "ing", "bsc",
-    "msc", "phd",
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "dhr", "mevr", "mw", "mej", "ir", "ing", "drs", "ds",
+    "herr", "frau", "mme", "mlle", "mevrouw", "meneer", "heer", "ing", "bsc", "msc", "phd",
 ];
 
 /// Suffixes dropped from the end of names.
@@ -37,11 +35,7 @@ pub fn parse_full(raw: &str) -> PersonName {
         0 => PersonName::default(),
         1 => with_family(PersonName::default(), tokens[0]),
         n => {
-            let split = (0..n - 1).find_map(|i| {
-                prefix_at(&tokens, i)
-                    .filter(|(_, end)| *end < n)
-                    .map(|p| (i, p))
-            });
+            let split = (0..n - 1).find_map(|i| prefix_at(&tokens, i).filter(|(_, end)| *end < n).map(|p| (i, p)));
             let (given_tokens, prefix, family_tokens) = match split {
                 Some((i, (prefix, end))) => (&tokens[..i], Some(prefix), &tokens[end..]),
                 None => (&tokens[..n - 1], None, &tokens[n - 1..]),
@@ -64,9 +58,7 @@ pub fn parse_family(raw: &str) -> (Option<String>, Option<String>) {
     }
     let tokens = significant_tokens(&text);
     match prefix_at(&tokens, 0) {
-        Some((prefix, end)) if end < tokens.len() => {
-            (Some(prefix), Some(case_name(&tokens[end..].join(" "))))
-        }
+        Some((prefix, end)) if end < tokens.len() => (Some(prefix), Some(case_name(&tokens[end..].join(" ")))),
         _ if tokens.is_empty() => (None, None),
         _ => (None, Some(case_name(&tokens.join(" ")))),
     }
@@ -83,11 +75,7 @@ pub fn parse_given(raw: &str) -> PersonName {
 
 /// Normalises an explicit initials value: "h.j." → "HJ".
 pub fn parse_initials(raw: &str) -> Option<String> {
-    let letters: String = raw
-        .chars()
-        .filter(|c| c.is_alphabetic())
-        .flat_map(char::to_uppercase)
-        .collect();
+    let letters: String = raw.chars().filter(|c| c.is_alphabetic()).flat_map(char::to_uppercase).collect();
     (!letters.is_empty() && letters.chars().count() <= 8).then_some(letters)
 }
 
@@ -100,11 +88,8 @@ pub fn parse_prefix(raw: &str) -> Option<String> {
 fn parse_family_first(left: &str, right: &str) -> PersonName {
     let right_tokens = significant_tokens(right);
     // A prefix written after the given part: "Vries, H. de" or just "Vries, de".
-    let trailing = (0..right_tokens.len()).find_map(|i| {
-        prefix_at(&right_tokens, i)
-            .filter(|(_, end)| *end == right_tokens.len())
-            .map(|p| (i, p.0))
-    });
+    let trailing = (0..right_tokens.len())
+        .find_map(|i| prefix_at(&right_tokens, i).filter(|(_, end)| *end == right_tokens.len()).map(|p| (i, p.0)));
     let (given_tokens, right_prefix) = match trailing {
         Some((i, prefix)) => (&right_tokens[..i], Some(prefix)),
         None => (&right_tokens[..], None),
@@ -142,10 +127,7 @@ fn prefix_at(tokens: &[&str], i: usize) -> Option<(String, usize)> {
         let words: Vec<&str> = p.split(' ').collect();
         let end = i + words.len();
         let matches = end <= tokens.len()
-            && words
-                .iter()
-                .zip(&tokens[i..end])
-                .all(|(w, t)| t.to_lowercase().trim_end_matches('.') == *w);
+            && words.iter().zip(&tokens[i..end]).all(|(w, t)| t.to_lowercase().trim_end_matches('.') == *w);
         matches.then(|| (p.to_string(), end))
     })
 }
@@ -168,11 +150,7 @@ fn given_from_tokens(tokens: &[&str]) -> PersonName {
     let mut given = Vec::new();
     for t in tokens {
         if is_initials(t) {
-            explicit.extend(
-                t.chars()
-                    .filter(|c| c.is_alphabetic())
-                    .flat_map(char::to_uppercase),
-            );
+            explicit.extend(t.chars().filter(|c| c.is_alphabetic()).flat_map(char::to_uppercase));
         } else {
             given.push(*t);
         }
@@ -184,17 +162,8 @@ fn given_from_tokens(tokens: &[&str]) -> PersonName {
         .filter_map(|w| w.chars().next())
         .flat_map(char::to_uppercase)
         .collect();
-    let initials = if explicit.chars().count() >= derived.chars().count() {
-        explicit
-    } else {
-        derived
-    };
-    PersonName {
-        given,
-        initials: (!initials.is_empty()).then_some(initials),
-        prefix: None,
-        family: None,
-    }
+    let initials = if explicit.chars().count() >= derived.chars().count() { explicit } else { derived };
+    PersonName { given, initials: (!initials.is_empty()).then_some(initials), prefix: None, family: None }
 }
 
 fn with_family(mut name: PersonName, family: &str) -> PersonName {
@@ -205,123 +174,44 @@ fn with_family(mut name: PersonName, family: &str) -> PersonName {
 
 /// Title-cases names typed in one case; keeps deliberate mixed case ("McDonald", "DiCaprio").
 fn case_name(text: &str) -> String {
-    if is_single_case(text) {
-        title_case(text)
-    } else {
-        text.to_string()
-    }
+    if is_single_case(text) { title_case(text) } else { text.to_string() }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn check(
-        raw: &str,
-        given: Option<&str>,
-        initials: Option<&str>,
-        prefix: Option<&str>,
-        family: Option<&str>,
-    ) {
+    fn check(raw: &str, given: Option<&str>, initials: Option<&str>, prefix: Option<&str>, family: Option<&str>) {
         let n = parse_full(raw);
-        let got = (
-            n.given.as_deref(),
-            n.initials.as_deref(),
-            n.prefix.as_deref(),
-            n.family.as_deref(),
-        );
-        assert_eq!(
-            got,
-            (given, initials, prefix, family),
-            "parse_full({raw:?})"
-        );
+        let got = (n.given.as_deref(), n.initials.as_deref(), n.prefix.as_deref(), n.family.as_deref());
+        assert_eq!(got, (given, initials, prefix, family), "parse_full({raw:?})");
     }
 
     #[test]
     fn splits_full_names() {
-        check(
-            "Henk de Vries",
-            Some("Henk"),
-            Some("H"),
-            Some("de"),
-            Some("Vries"),
-        );
+        check("Henk de Vries", Some("Henk"), Some("H"), Some("de"), Some("Vries"));
         check("de Vries, H.", None, Some("H"), Some("de"), Some("Vries"));
         check("Vries, de", None, None, Some("de"), Some("Vries"));
-        check(
-            "Vries, H.J. de",
-            None,
-            Some("HJ"),
-            Some("de"),
-            Some("Vries"),
-        );
-        check(
-            "Vries, Henk de",
-            Some("Henk"),
-            Some("H"),
-            Some("de"),
-            Some("Vries"),
-        );
-        check(
-            "Dhr. H.J. van der Berg",
-            None,
-            Some("HJ"),
-            Some("van der"),
-            Some("Berg"),
-        );
-        check(
-            "Anna Maria van den Broek-Jansen",
-            Some("Anna Maria"),
-            Some("AM"),
-            Some("van den"),
-            Some("Broek-Jansen"),
-        );
-        check(
-            "JOHN SMITH Jr.",
-            Some("John"),
-            Some("J"),
-            None,
-            Some("Smith"),
-        );
+        check("Vries, H.J. de", None, Some("HJ"), Some("de"), Some("Vries"));
+        check("Vries, Henk de", Some("Henk"), Some("H"), Some("de"), Some("Vries"));
+        check("Dhr. H.J. van der Berg", None, Some("HJ"), Some("van der"), Some("Berg"));
+        check("Anna Maria van den Broek-Jansen", Some("Anna Maria"), Some("AM"), Some("van den"), Some("Broek-Jansen"));
+        check("JOHN SMITH Jr.", Some("John"), Some("J"), None, Some("Smith"));
         check("Smith, John", Some("John"), Some("J"), None, Some("Smith"));
-        check(
-            "Ronald McDonald",
-            Some("Ronald"),
-            Some("R"),
-            None,
-            Some("McDonald"),
-        );
+        check("Ronald McDonald", Some("Ronald"), Some("R"), None, Some("McDonald"));
         check("Madonna", None, None, None, Some("Madonna"));
-        check(
-            "Karl-Heinz von der Heide",
-            Some("Karl-Heinz"),
-            Some("KH"),
-            Some("von der"),
-            Some("Heide"),
-        );
+        check("Karl-Heinz von der Heide", Some("Karl-Heinz"), Some("KH"), Some("von der"), Some("Heide"));
         check("HJ de Vries", None, Some("HJ"), Some("de"), Some("Vries"));
         check("HJ DE VRIES", None, Some("HJ"), Some("de"), Some("Vries"));
-        check(
-            "Bo de Vries",
-            Some("Bo"),
-            Some("B"),
-            Some("de"),
-            Some("Vries"),
-        );
+        check("Bo de Vries", Some("Bo"), Some("B"), Some("de"), Some("Vries"));
         check("  ", None, None, None, None);
         check(",", None, None, None, None);
     }
 
     #[test]
     fn splits_family_values() {
-        assert_eq!(
-            parse_family("van der Berg"),
-            (Some("van der".into()), Some("Berg".into()))
-        );
-        assert_eq!(
-            parse_family("Vries, de"),
-            (Some("de".into()), Some("Vries".into()))
-        );
+        assert_eq!(parse_family("van der Berg"), (Some("van der".into()), Some("Berg".into())));
+        assert_eq!(parse_family("Vries, de"), (Some("de".into()), Some("Vries".into())));
         assert_eq!(parse_family("de"), (None, Some("De".into())));
         assert_eq!(parse_family("JANSEN"), (None, Some("Jansen".into())));
     }
@@ -331,10 +221,7 @@ mod tests {
         let n = parse_given("H.J.");
         assert_eq!((n.given, n.initials), (None, Some("HJ".into())));
         let n = parse_given("henk jan");
-        assert_eq!(
-            (n.given, n.initials),
-            (Some("Henk Jan".into()), Some("HJ".into()))
-        );
+        assert_eq!((n.given, n.initials), (Some("Henk Jan".into()), Some("HJ".into())));
         assert_eq!(parse_initials("h.j."), Some("HJ".into()));
         assert_eq!(parse_prefix("Van Der"), Some("van der".into()));
     }

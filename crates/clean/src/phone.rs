@@ -19,21 +19,15 @@ pub fn clean_phone(raw: &str, default_country: Option<&str>) -> Result<String, S
     };
     let digits = trimmed.chars().filter(char::is_ascii_digit).count();
     if !(6..=17).contains(&digits) {
-        return Err(format!(
-            "phone number has {digits} digits; expected 6 to 17"
-        ));
+        return Err(format!("phone number has {digits} digits; expected 6 to 17"));
     }
     let region = default_country.and_then(|c| c.to_ascii_uppercase().parse::<country::Id>().ok());
     let number = phonenumber::parse(region, trimmed).map_err(|e| match (region, e) {
-        (None, _) => {
-            "phone number has no country code and the source has no default country".to_string()
-        }
+        (None, _) => "phone number has no country code and the source has no default country".to_string(),
         (_, e) => format!("not a phone number: {e}"),
     })?;
     let e164 = number.format().mode(Mode::E164).to_string();
-    let national_digits = e164
-        .len()
-        .saturating_sub(1 + number.code().value().to_string().len());
+    let national_digits = e164.len().saturating_sub(1 + number.code().value().to_string().len());
     if !number.is_valid() && !(7..=12).contains(&national_digits) {
         return Err("phone number has an impossible length for its country".into());
     }
@@ -46,40 +40,17 @@ mod tests {
 
     #[test]
     fn formats_as_e164() {
-        assert_eq!(
-            clean_phone("06-12345678", Some("NL")),
-            Ok("+31612345678".into())
-        );
-        assert_eq!(
-            clean_phone("+31 (0)26 123 4567", Some("NL")),
-            Ok("+31261234567".into())
-        );
-        assert_eq!(
-            clean_phone("0031 6 1234 5678", None),
-            Ok("+31612345678".into())
-        );
-        assert_eq!(
-            clean_phone("(212) 555-0123", Some("US")),
-            Ok("+12125550123".into())
-        );
-        assert_eq!(
-            clean_phone("+1 212 555 0123", Some("NL")),
-            Ok("+12125550123".into())
-        );
+        assert_eq!(clean_phone("06-12345678", Some("NL")), Ok("+31612345678".into()));
+        assert_eq!(clean_phone("+31 (0)26 123 4567", Some("NL")), Ok("+31261234567".into()));
+        assert_eq!(clean_phone("0031 6 1234 5678", None), Ok("+31612345678".into()));
+        assert_eq!(clean_phone("(212) 555-0123", Some("US")), Ok("+12125550123".into()));
+        assert_eq!(clean_phone("+1 212 555 0123", Some("NL")), Ok("+12125550123".into()));
     }
 
     #[test]
     fn rejects_with_reasons() {
-        assert!(
-            clean_phone("12", Some("NL"))
-                .expect_err("should be rejected")
-                .contains("digits")
-        );
-        assert!(
-            clean_phone("0612345678", None)
-                .expect_err("should be rejected")
-                .contains("default country")
-        );
+        assert!(clean_phone("12", Some("NL")).expect_err("should be rejected").contains("digits"));
+        assert!(clean_phone("0612345678", None).expect_err("should be rejected").contains("default country"));
         assert!(clean_phone("call me", Some("NL")).is_err());
     }
 

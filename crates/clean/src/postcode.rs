@@ -3,16 +3,9 @@
 
 /// Standardises a postcode for `country` (ISO alpha-2, if known), or says why it cannot be one.
 pub fn clean_postcode(raw: &str, country: Option<&str>) -> Result<String, String> {
-    let compact: String = raw
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_uppercase)
-        .collect();
+    let compact: String = raw.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
     if !compact.is_ascii() {
-        return Err(format!(
-            "postcode `{}` contains characters no postcode uses",
-            raw.trim()
-        ));
+        return Err(format!("postcode `{}` contains characters no postcode uses", raw.trim()));
     }
     if compact.is_empty() {
         return Err("postcode has no letters or digits".into());
@@ -22,14 +15,11 @@ pub fn clean_postcode(raw: &str, country: Option<&str>) -> Result<String, String
     match country.map(str::to_ascii_uppercase).as_deref() {
         Some("NL") => {
             let (num, letters) = compact.split_at(compact.len().min(4));
-            let num_ok =
-                num.len() == 4 && num.chars().all(|c| c.is_ascii_digit()) && !num.starts_with('0');
+            let num_ok = num.len() == 4 && num.chars().all(|c| c.is_ascii_digit()) && !num.starts_with('0');
             match letters.len() {
                 _ if !num_ok => invalid("Dutch"),
                 0 => Ok(num.to_string()),
-                2 if letters.chars().all(|c| c.is_ascii_uppercase()) => {
-                    Ok(format!("{num} {letters}"))
-                }
+                2 if letters.chars().all(|c| c.is_ascii_uppercase()) => Ok(format!("{num} {letters}")),
                 _ => invalid("Dutch"),
             }
         }
@@ -38,14 +28,10 @@ pub fn clean_postcode(raw: &str, country: Option<&str>) -> Result<String, String
             9 if digits_only => Ok(format!("{}-{}", &compact[..5], &compact[5..])),
             _ => invalid("US"),
         },
-        Some("BE" | "AU" | "AT" | "CH" | "DK" | "NO" | "LU" | "NZ")
-            if !(digits_only && compact.len() == 4) =>
-        {
+        Some("BE" | "AU" | "AT" | "CH" | "DK" | "NO" | "LU" | "NZ") if !(digits_only && compact.len() == 4) => {
             invalid("four-digit")
         }
-        Some("DE" | "FR" | "ES" | "IT" | "FI") if !(digits_only && compact.len() == 5) => {
-            invalid("five-digit")
-        }
+        Some("DE" | "FR" | "ES" | "IT" | "FI") if !(digits_only && compact.len() == 5) => invalid("five-digit"),
         Some("GB") => {
             if !(5..=7).contains(&compact.len()) || !compact.is_ascii() {
                 return invalid("UK");
@@ -53,10 +39,7 @@ pub fn clean_postcode(raw: &str, country: Option<&str>) -> Result<String, String
             let (outward, inward) = compact.split_at(compact.len() - 3);
             Ok(format!("{outward} {inward}"))
         }
-        _ if compact.len() > 12 => Err(format!(
-            "postcode `{}` is longer than 12 characters",
-            raw.trim()
-        )),
+        _ if compact.len() > 12 => Err(format!("postcode `{}` is longer than 12 characters", raw.trim())),
         _ => Ok(compact),
     }
 }
@@ -66,11 +49,7 @@ mod tests {
     use super::*;
 
     fn check(raw: &str, country: Option<&str>, expected: Option<&str>) {
-        assert_eq!(
-            clean_postcode(raw, country).ok().as_deref(),
-            expected,
-            "clean_postcode({raw:?}, {country:?})"
-        );
+        assert_eq!(clean_postcode(raw, country).ok().as_deref(), expected, "clean_postcode({raw:?}, {country:?})");
     }
 
     #[test]

@@ -23,11 +23,7 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
     let mut value = |field: Field| -> Option<String> {
         let v = raw.first(field)?;
         if v.len() > text::MAX_VALUE_LEN {
-            issues.push(Issue::value(
-                field.name(),
-                v,
-                format!("longer than {} bytes", text::MAX_VALUE_LEN),
-            ));
+            issues.push(Issue::value(field.name(), v, format!("longer than {} bytes", text::MAX_VALUE_LEN)));
             return None;
         }
         Some(v.to_string())
@@ -69,11 +65,7 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
     if let Some(i) = &initials {
         match name::parse_initials(i) {
             Some(parsed) => out.name.initials = Some(parsed),
-            None => issues.push(Issue::value(
-                "initials",
-                i,
-                "initials must be 1 to 8 letters",
-            )),
+            None => issues.push(Issue::value("initials", i, "initials must be 1 to 8 letters")),
         }
     }
 
@@ -92,11 +84,7 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
         }),
         None => None,
     };
-    let country = out
-        .address
-        .country
-        .clone()
-        .or_else(|| ctx.country.as_ref().map(|c| c.to_ascii_uppercase()));
+    let country = out.address.country.clone().or_else(|| ctx.country.as_ref().map(|c| c.to_ascii_uppercase()));
     let country = country.as_deref();
 
     for e in raw.all(Field::Email) {
@@ -116,17 +104,12 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
 
     if let Some(l) = &line {
         let split = address::split_address_line(l);
-        out.address.street = split
-            .street
-            .and_then(|s| address::clean_street(&s, country));
+        out.address.street = split.street.and_then(|s| address::clean_street(&s, country));
         out.address.house_number = split.number;
         out.address.addition = split.addition;
     }
     // A one-field address may carry the postcode and city too; separately mapped fields win.
-    let locality = line
-        .as_deref()
-        .map(|l| address::split_locality(l, country))
-        .unwrap_or_default();
+    let locality = line.as_deref().map(|l| address::split_locality(l, country)).unwrap_or_default();
     let post = post.or(locality.postcode);
     let city = city.or(locality.city);
     if let Some(s) = &street {
@@ -135,11 +118,7 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
     if let Some(n) = &number {
         let (num, add) = address::split_house_number(n);
         if num.is_none() {
-            issues.push(Issue::value(
-                "house_number",
-                n,
-                "house number has no digits",
-            ));
+            issues.push(Issue::value("house_number", n, "house number has no digits"));
         }
         out.address.house_number = num.or(out.address.house_number.take());
         out.address.addition = add.or(out.address.addition.take());
@@ -160,13 +139,8 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
             Err(reason) => issues.push(Issue::value("postcode", p, reason)),
         }
     }
-    out.address.city = city.as_deref().and_then(text::tidy).map(|c| {
-        if text::is_single_case(&c) {
-            text::title_case(&c)
-        } else {
-            c
-        }
-    });
+    out.address.city =
+        city.as_deref().and_then(text::tidy).map(|c| if text::is_single_case(&c) { text::title_case(&c) } else { c });
     out.organisation = organisation.as_deref().and_then(text::tidy);
     if let Some(u) = &updated {
         match date::parse_timestamp(u, ctx.month_first) {
@@ -177,11 +151,7 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
     for (k, v) in &raw.identifiers {
         match text::tidy(v) {
             Some(v) if v.len() > text::MAX_VALUE_LEN => {
-                issues.push(Issue::value(
-                    format!("identifier.{k}"),
-                    &v,
-                    "identifier is implausibly long",
-                ));
+                issues.push(Issue::value(format!("identifier.{k}"), &v, "identifier is implausibly long"));
             }
             Some(v) => {
                 out.identifiers.insert(k.clone(), v);
@@ -202,16 +172,15 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
 fn validate(rec: &CleanRecord, ctx: &CleanContext, issues: &mut Vec<Issue>) {
     for field in &ctx.required {
         if !has_field(rec, *field) {
-            issues.push(Issue::record(format!(
-                "required field `{field}` is missing or was rejected"
-            )));
+            issues.push(Issue::record(format!("required field `{field}` is missing or was rejected")));
         }
     }
-    let has_name = rec.name.family.is_some() || rec.name.given.is_some();
+    // A family name with a birth date, a place or an organisation can still be told apart; a given name alone cannot.
+    let has_name = rec.name.family.is_some();
     let strong = !rec.emails.is_empty() || !rec.phones.is_empty() || !rec.identifiers.is_empty();
     let supporting = [
         rec.birth_date.is_some(),
-        rec.address.street.is_some() || rec.address.postcode.is_some(),
+        rec.address.street.is_some() || rec.address.postcode.is_some() || rec.address.city.is_some(),
         rec.organisation.is_some(),
     ]
     .into_iter()
@@ -220,8 +189,8 @@ fn validate(rec: &CleanRecord, ctx: &CleanContext, issues: &mut Vec<Issue>) {
     let usable = strong || (has_name && supporting >= 1);
     if !usable {
         issues.push(Issue::record(
-            "no usable identifying data: needs an email, phone or identifier, or a name with a birth date, \
-             address or organisation",
+            "no usable identifying data: needs an email, phone or identifier, or a family name with a birth \
+             date, an address or city, or an organisation",
         ));
     }
 }
@@ -257,11 +226,7 @@ mod tests {
         CleanContext {
             country: Some("NL".into()),
             month_first: false,
-            today: BirthDate {
-                year: 2026,
-                month: 11,
-                day: 23,
-            },
+            today: BirthDate { year: 2026, month: 11, day: 23 },
             required: vec![],
         }
     }
@@ -297,18 +262,12 @@ mod tests {
         assert_eq!(c.address.city.as_deref(), Some("Arnhem"));
         assert_eq!(c.phones, vec!["+31612345678".to_string()]);
         assert_eq!(c.emails, vec!["h.devries@ziggo.nl".to_string()]);
-        assert_eq!(
-            c.birth_date.map(|d| d.to_string()).as_deref(),
-            Some("1961-04-03")
-        );
+        assert_eq!(c.birth_date.map(|d| d.to_string()).as_deref(), Some("1961-04-03"));
     }
 
     #[test]
     fn a_one_field_address_fills_postcode_and_city() {
-        let r = record(&[
-            (Field::FullName, "HJ de Vries"),
-            (Field::AddressLine, "Velperbroek 46A, 6824ab ARNHEM"),
-        ]);
+        let r = record(&[(Field::FullName, "HJ de Vries"), (Field::AddressLine, "Velperbroek 46A, 6824ab ARNHEM")]);
         let (c, issues) = clean_record(&r, &ctx());
         assert!(issues.is_empty(), "{issues:?}");
         assert_eq!(c.name.initials.as_deref(), Some("HJ"));
@@ -336,15 +295,8 @@ mod tests {
     #[test]
     fn records_without_identifying_data_are_rejected() {
         let (_, issues) = clean_record(&record(&[(Field::City, "Arnhem")]), &ctx());
-        assert!(
-            issues
-                .iter()
-                .any(|i| i.severity == Severity::Record && i.reason.contains("identifying"))
-        );
-        let (_, issues) = clean_record(
-            &record(&[(Field::GivenName, "Henk"), (Field::City, "Arnhem")]),
-            &ctx(),
-        );
+        assert!(issues.iter().any(|i| i.severity == Severity::Record && i.reason.contains("identifying")));
+        let (_, issues) = clean_record(&record(&[(Field::GivenName, "Henk"), (Field::City, "Arnhem")]), &ctx());
         assert!(issues.iter().any(|i| i.severity == Severity::Record));
         let (_, issues) = clean_record(&record(&[(Field::Phone, "0612345678")]), &ctx());
         assert!(issues.is_empty(), "{issues:?}");
@@ -355,16 +307,9 @@ mod tests {
         let mut c = ctx();
         c.required = vec![Field::Email];
         let huge = "x".repeat(10 * 1024 * 1024);
-        let (rec, issues) = clean_record(
-            &record(&[(Field::FamilyName, &huge), (Field::Phone, "0612345678")]),
-            &c,
-        );
+        let (rec, issues) = clean_record(&record(&[(Field::FamilyName, &huge), (Field::Phone, "0612345678")]), &c);
         assert_eq!(rec.name.family, None);
         assert!(issues.iter().any(|i| i.reason.contains("longer than")));
-        assert!(
-            issues
-                .iter()
-                .any(|i| i.severity == Severity::Record && i.reason.contains("`email`"))
-        );
+        assert!(issues.iter().any(|i| i.severity == Severity::Record && i.reason.contains("`email`")));
     }
 }

@@ -8,15 +8,9 @@ use store::SqliteStore;
 /// Reads and validates the configuration; relative paths in it are relative to the file.
 pub fn load(path: &Path) -> Result<Config> {
     let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read {}; run `cdihub init` to create one, or pass --config",
-            path.display()
-        )
+        format!("cannot read {}; run `cdihub init` to create one, or pass --config", path.display())
     })?;
-    let base = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     Config::parse(&text, base).with_context(|| format!("in {}", path.display()))
 }
 

@@ -43,20 +43,12 @@ pub struct Generated {
 pub fn run(args: Args) -> Result<()> {
     let g = generate(&args.out, args.records, args.seed)?;
     let total: u64 = g.records.iter().map(|(_, n)| n).sum();
-    println!(
-        "generated {total} records of {} people in {}",
-        g.people,
-        args.out.display()
-    );
+    println!("generated {total} records of {} people in {}", g.people, args.out.display());
     for (source, n) in &g.records {
         println!("  {source:<8} {n}");
     }
     println!("truth: {}", g.truth.display());
-    println!(
-        "next: cdihub -c {} ingest && cdihub -c {} resolve",
-        g.config.display(),
-        g.config.display()
-    );
+    println!("next: cdihub -c {} ingest && cdihub -c {} resolve", g.config.display(), g.config.display());
     Ok(())
 }
 
@@ -89,39 +81,16 @@ pub fn generate(dir: &Path, records: u64, seed: u64) -> Result<Generated> {
     let mut sink = sources::Sink { truth: &mut truth };
     let create = |name: &str| -> Result<BufWriter<File>> {
         let path = dir.join(name);
-        Ok(BufWriter::new(
-            File::create(&path).with_context(|| format!("creating {}", path.display()))?,
-        ))
+        Ok(BufWriter::new(File::create(&path).with_context(|| format!("creating {}", path.display()))?))
     };
     let crm = sources::crm(&mut rng, &in_source[0], &mut create("crm.csv")?, &mut sink)?;
-    let crm_ids: HashMap<u64, String> = sink
-        .truth
-        .iter()
-        .filter(|(s, _, _)| s == "crm")
-        .map(|(_, id, p)| (*p, id.clone()))
-        .collect();
-    let shop = sources::webshop(
-        &mut rng,
-        &in_source[1],
-        &mut create("webshop.ndjson")?,
-        &mut sink,
-    )?;
-    let desk = sources::support(
-        &mut rng,
-        &in_source[2],
-        &mut create("support.csv")?,
-        &mut sink,
-    )?;
-    let bill = sources::billing(
-        &mut rng,
-        &in_source[3],
-        &crm_ids,
-        &mut create("billing.json")?,
-        &mut sink,
-    )?;
+    let crm_ids: HashMap<u64, String> =
+        sink.truth.iter().filter(|(s, _, _)| s == "crm").map(|(_, id, p)| (*p, id.clone())).collect();
+    let shop = sources::webshop(&mut rng, &in_source[1], &mut create("webshop.ndjson")?, &mut sink)?;
+    let desk = sources::support(&mut rng, &in_source[2], &mut create("support.csv")?, &mut sink)?;
+    let bill = sources::billing(&mut rng, &in_source[3], &crm_ids, &mut create("billing.json")?, &mut sink)?;
     let truth_path = dir.join("truth.csv");
-    let mut w = csv::Writer::from_path(&truth_path)
-        .with_context(|| format!("creating {}", truth_path.display()))?;
+    let mut w = csv::Writer::from_path(&truth_path).with_context(|| format!("creating {}", truth_path.display()))?;
     w.write_record(["source", "source_id", "cluster"])?;
     for (source, id, person) in &truth {
         w.write_record([source.as_str(), id.as_str(), &format!("P{person}")])?;
@@ -131,12 +100,7 @@ pub fn generate(dir: &Path, records: u64, seed: u64) -> Result<Generated> {
     std::fs::write(&config, CONFIG).with_context(|| format!("writing {}", config.display()))?;
     Ok(Generated {
         people: population.len() as u64,
-        records: vec![
-            ("crm", crm),
-            ("webshop", shop),
-            ("support", desk),
-            ("billing", bill),
-        ],
+        records: vec![("crm", crm), ("webshop", shop), ("support", desk), ("billing", bill)],
         config,
         truth: truth_path,
     })

@@ -35,69 +35,36 @@ pub struct IngestSummary {
 }
 
 /// Ingests every configured source, or only `only`.
-pub fn ingest(
-    config: &Config,
-    store: &mut dyn Store,
-    only: Option<&str>,
-    quiet: bool,
-) -> Result<Vec<IngestSummary>> {
+pub fn ingest(config: &Config, store: &mut dyn Store, only: Option<&str>, quiet: bool) -> Result<Vec<IngestSummary>> {
     let sources: Vec<&SourceConfig> = match only {
         Some(name) => vec![config.source(name).with_context(|| {
             let known: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
-            format!(
-                "no source named `{name}` in the configuration; sources: {}",
-                known.join(", ")
-            )
+            format!("no source named `{name}` in the configuration; sources: {}", known.join(", "))
         })?],
         None => config.sources.iter().collect(),
     };
     if sources.is_empty() {
         anyhow::bail!("the configuration declares no sources; add a [[source]] section");
     }
-    sources
-        .into_iter()
-        .map(|s| ingest_source(config, store, s, quiet))
-        .collect()
+    sources.into_iter().map(|s| ingest_source(config, store, s, quiet)).collect()
 }
 
-fn ingest_source(
-    config: &Config,
-    store: &mut dyn Store,
-    source: &SourceConfig,
-    quiet: bool,
-) -> Result<IngestSummary> {
+fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, quiet: bool) -> Result<IngestSummary> {
     let path = config.resolve(&source.path);
     let format = format!("{:?}", source.format).to_lowercase();
-    let stream =
-        connect::open_source(source, &path).with_context(|| format!("source `{}`", source.name))?;
+    let stream = connect::open_source(source, &path).with_context(|| format!("source `{}`", source.name))?;
     let mapper = Mapper::new(source)?;
     let today = chrono::Utc::now().date_naive();
     let context = CleanContext {
         country: source.country.clone(),
         month_first: source.month_first(),
-        today: BirthDate {
-            year: today.year() as u16,
-            month: today.month() as u8,
-            day: today.day() as u8,
-        },
-        required: source
-            .required
-            .iter()
-            .filter_map(|r| r.parse::<Field>().ok())
-            .collect(),
+        today: BirthDate { year: today.year() as u16, month: today.month() as u8, day: today.day() as u8 },
+        required: source.required.iter().filter_map(|r| r.parse::<Field>().ok()).collect(),
     };
-    store.register_source(
-        &source.name,
-        &format,
-        &path.display().to_string(),
-        source.trust,
-    )?;
+    store.register_source(&source.name, &format, &path.display().to_string(), source.trust)?;
     store.clear_quarantine(&source.name)?;
     let bar = progress::counter(quiet, &format!("ingest {}", source.name));
-    let mut summary = IngestSummary {
-        source: source.name.clone(),
-        ..IngestSummary::default()
-    };
+    let mut summary = IngestSummary { source: source.name.clone(), ..IngestSummary::default() };
     let started = now();
     let mut batch: Vec<Result<SourceRecord, RowError>> = Vec::with_capacity(BATCH);
     let mut stream = stream.peekable();
@@ -105,20 +72,16 @@ fn ingest_source(
         batch.clear();
         batch.extend(stream.by_ref().take(BATCH));
         summary.read += batch.len() as u64;
-        let cleaned: Vec<(Option<IncomingRecord>, Vec<QuarantineEntry>)> = batch
-            .par_iter()
-            .map(|item| clean_one(source, &mapper, &context, item, started))
-            .collect();
+        let cleaned: Vec<(Option<IncomingRecord>, Vec<QuarantineEntry>)> =
+            batch.par_iter().map(|item| clean_one(source, &mapper, &context, item, started)).collect();
         let mut records = Vec::with_capacity(cleaned.len());
         let mut entries = Vec::new();
         for (record, issues) in cleaned {
             records.extend(record);
             entries.extend(issues);
         }
-        summary.quarantined_records +=
-            entries.iter().filter(|e| e.severity == "record").count() as u64;
-        summary.quarantined_values +=
-            entries.iter().filter(|e| e.severity == "value").count() as u64;
+        summary.quarantined_records += entries.iter().filter(|e| e.severity == "record").count() as u64;
+        summary.quarantined_values += entries.iter().filter(|e| e.severity == "value").count() as u64;
         let counts = store.upsert_records(&records, started)?;
         summary.counts.inserted += counts.inserted;
         summary.counts.updated += counts.updated;
@@ -169,11 +132,8 @@ fn clean_one(
         reason: i.reason,
         at,
     });
-    let incoming = IncomingRecord {
-        key: record.key.clone(),
-        raw: record.fields.clone(),
-        clean: (!rejected).then_some(clean),
-    };
+    let incoming =
+        IncomingRecord { key: record.key.clone(), raw: record.fields.clone(), clean: (!rejected).then_some(clean) };
     (Some(incoming), entries.collect())
 }
 
@@ -196,27 +156,19 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
     let records = store.active_records()?;
     if records.is_empty() {
         bar.finish_and_clear();
-        anyhow::bail!(
-            "no records to resolve: run `cdihub ingest` first (or check `cdihub quarantine`)"
-        );
+        anyhow::bail!("no records to resolve: run `cdihub ingest` first (or check `cdihub quarantine`)");
     }
     let load_secs = started.elapsed().as_secs_f64();
-    let mut source_index: HashMap<&str, u32> = config
-        .sources
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i as u32))
-        .collect();
+    let mut source_index: HashMap<&str, u32> =
+        config.sources.iter().enumerate().map(|(i, s)| (s.name.as_str(), i as u32)).collect();
     for r in &records {
         let next = source_index.len() as u32;
         source_index.entry(r.key.source.as_str()).or_insert(next);
     }
     let names = identifier_names(records.iter().map(|r| &r.clean));
     let builder = FeatureBuilder::new(names.clone());
-    let features: Vec<_> = records
-        .par_iter()
-        .map(|r| builder.build(source_index[r.key.source.as_str()], &r.clean))
-        .collect();
+    let features: Vec<_> =
+        records.par_iter().map(|r| builder.build(source_index[r.key.source.as_str()], &r.clean)).collect();
     let features_secs = started.elapsed().as_secs_f64() - load_secs;
     let stage = |s: &str| bar.set_message(s.to_string());
     let mut resolution = master::resolve(&features, &names, &config.master, &stage)?;
@@ -227,10 +179,7 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
     for (i, c) in resolution.cluster_of.iter().enumerate() {
         clusters[*c as usize].push(i);
     }
-    let rid_clusters: Vec<Vec<i64>> = clusters
-        .iter()
-        .map(|m| m.iter().map(|i| records[*i].rid).collect())
-        .collect();
+    let rid_clusters: Vec<Vec<i64>> = clusters.iter().map(|m| m.iter().map(|i| records[*i].rid).collect()).collect();
     let ids = store.assign_entity_ids(&rid_clusters)?;
     let goldens = clusters
         .par_iter()
@@ -240,12 +189,7 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
                 .iter()
                 .map(|i| {
                     let r = &records[*i];
-                    Member {
-                        key: &r.key,
-                        trust: r.trust,
-                        recency: r.recency,
-                        record: &r.clean,
-                    }
+                    Member { key: &r.key, trust: r.trust, recency: r.recency, record: &r.clean }
                 })
                 .collect();
             golden(*id, &members, &config.survivorship)
@@ -266,18 +210,9 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
             rule: p.rule.clone(),
         })
         .collect();
-    resolution
-        .report
-        .timings
-        .insert(0, ("load".into(), load_secs));
-    resolution
-        .report
-        .timings
-        .insert(1, ("features".into(), features_secs));
-    resolution
-        .report
-        .timings
-        .push(("survive".into(), clock.elapsed().as_secs_f64()));
+    resolution.report.timings.insert(0, ("load".into(), load_secs));
+    resolution.report.timings.insert(1, ("features".into(), features_secs));
+    resolution.report.timings.push(("survive".into(), clock.elapsed().as_secs_f64()));
     bar.set_message("storing");
     let clock = std::time::Instant::now();
     let entities = rid_clusters.len() as u64;
@@ -290,14 +225,7 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
         pairs,
     };
     store.save_resolution(&resolved, now())?;
-    resolution
-        .report
-        .timings
-        .push(("store".into(), clock.elapsed().as_secs_f64()));
+    resolution.report.timings.push(("store".into(), clock.elapsed().as_secs_f64()));
     bar.finish_and_clear();
-    Ok(ResolveSummary {
-        records: records.len() as u64,
-        entities,
-        report: resolution.report,
-    })
+    Ok(ResolveSummary { records: records.len() as u64, entities, report: resolution.report })
 }

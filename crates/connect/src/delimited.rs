@@ -11,20 +11,12 @@ use std::path::Path;
 
 /// Opens a delimited file and checks its header against the configuration.
 pub fn open(config: &SourceConfig, path: &Path) -> Result<RecordStream> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
     let delimiter = match config.delimiter_byte() {
         Ok(Some(d)) => d,
-        Ok(None) => {
-            detect_delimiter(&mut BufReader::new(File::open(path).map_err(io)?)).map_err(io)?
-        }
+        Ok(None) => detect_delimiter(&mut BufReader::new(File::open(path).map_err(io)?)).map_err(io)?,
         Err(e) => {
-            return Err(Error::Header {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            });
+            return Err(Error::Header { path: path.to_path_buf(), message: e.to_string() });
         }
     };
     let mut reader = csv::ReaderBuilder::new()
@@ -33,16 +25,11 @@ pub fn open(config: &SourceConfig, path: &Path) -> Result<RecordStream> {
         .has_headers(false)
         .from_reader(skip_bom(BufReader::new(File::open(path).map_err(io)?)).map_err(io)?);
     let mut header_row = csv::ByteRecord::new();
-    let header_error = |message: String| Error::Header {
-        path: path.to_path_buf(),
-        message,
-    };
+    let header_error = |message: String| Error::Header { path: path.to_path_buf(), message };
     match reader.read_byte_record(&mut header_row) {
         Ok(true) => {}
         Ok(false) => {
-            return Err(header_error(
-                "the file is empty: a header row is required".into(),
-            ));
+            return Err(header_error("the file is empty: a header row is required".into()));
         }
         Err(e) => return Err(header_error(format!("cannot read the header row: {e}"))),
     }
@@ -52,18 +39,8 @@ pub fn open(config: &SourceConfig, path: &Path) -> Result<RecordStream> {
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| header_error(format!("header row: {e}")))?;
     check_columns(config, path, &header)?;
-    let id_index = header
-        .iter()
-        .position(|h| h == config.id.trim())
-        .unwrap_or(0);
-    Ok(Box::new(Rows {
-        reader,
-        header,
-        id_index,
-        delimiter,
-        encoding: config.encoding,
-        source: config.name.clone(),
-    }))
+    let id_index = header.iter().position(|h| h == config.id.trim()).unwrap_or(0);
+    Ok(Box::new(Rows { reader, header, id_index, delimiter, encoding: config.encoding, source: config.name.clone() }))
 }
 
 /// Every column the configuration names must be in the header; the error lists what is there.
@@ -74,10 +51,7 @@ fn check_columns(config: &SourceConfig, path: &Path, header: &[String]) -> Resul
     }
     wanted.extend(config.identifiers.values().map(String::as_str));
     wanted.extend(config.attributes.values().map(String::as_str));
-    match wanted
-        .into_iter()
-        .find(|w| !header.iter().any(|h| h == w.trim()))
-    {
+    match wanted.into_iter().find(|w| !header.iter().any(|h| h == w.trim())) {
         None => Ok(()),
         Some(column) => Err(Error::MissingColumn {
             path: path.to_path_buf(),
@@ -106,11 +80,7 @@ impl<R: Read> Iterator for Rows<R> {
             Ok(false) => None,
             Ok(true) => {
                 let line = row.position().map_or(0, |p| p.line());
-                if row.len() == 1
-                    && row
-                        .get(0)
-                        .is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
-                {
+                if row.len() == 1 && row.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
                     return self.next();
                 }
                 Some(self.to_record(&row, line))
@@ -124,28 +94,12 @@ impl<R: Read> Iterator for Rows<R> {
 }
 
 impl<R: Read> Rows<R> {
-    fn to_record(
-        &self,
-        row: &csv::ByteRecord,
-        line: u64,
-    ) -> std::result::Result<SourceRecord, RowError> {
+    fn to_record(&self, row: &csv::ByteRecord, line: u64) -> std::result::Result<SourceRecord, RowError> {
         let separator = (self.delimiter as char).to_string();
-        let raw = || {
-            row.iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect::<Vec<_>>()
-                .join(&separator)
-        };
-        let id = || {
-            row.get(self.id_index)
-                .map(|f| String::from_utf8_lossy(f).trim().to_string())
-        };
+        let raw = || row.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect::<Vec<_>>().join(&separator);
+        let id = || row.get(self.id_index).map(|f| String::from_utf8_lossy(f).trim().to_string());
         if row.len() != self.header.len() {
-            let reason = format!(
-                "row has {} fields but the header has {}",
-                row.len(),
-                self.header.len()
-            );
+            let reason = format!("row has {} fields but the header has {}", row.len(), self.header.len());
             return Err(RowError::new(line, &raw(), reason).with_id(id()));
         }
         let mut fields = BTreeMap::new();
@@ -154,34 +108,21 @@ impl<R: Read> Rows<R> {
                 .map_err(|e| RowError::new(line, &raw(), format!("{name}: {e}")).with_id(id()))?;
             fields.insert(name.clone(), value);
         }
-        let id = fields
-            .get(&self.header[self.id_index])
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default();
+        let id = fields.get(&self.header[self.id_index]).map(|v| v.trim().to_string()).unwrap_or_default();
         if id.is_empty() {
             let reason = format!("the id column `{}` is empty", self.header[self.id_index]);
             return Err(RowError::new(line, &raw(), reason));
         }
-        Ok(SourceRecord {
-            key: RecordKey::new(self.source.clone(), id),
-            line,
-            fields,
-        })
+        Ok(SourceRecord { key: RecordKey::new(self.source.clone(), id), line, fields })
     }
 }
 
 /// Decodes one field. `Auto` takes UTF-8 when valid and Windows-1252 otherwise, field by field.
 fn decode(bytes: &[u8], encoding: Encoding) -> std::result::Result<String, String> {
     match (encoding, std::str::from_utf8(bytes)) {
-        (Encoding::Latin1, _) => Ok(WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned()),
+        (Encoding::Latin1, _) => Ok(WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()),
         (_, Ok(text)) => Ok(text.to_string()),
-        (Encoding::Auto, Err(_)) => Ok(WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned()),
+        (Encoding::Auto, Err(_)) => Ok(WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()),
         (Encoding::Utf8, Err(e)) => Err(format!(
             "invalid UTF-8 at byte {}; set `encoding = \"latin1\"` if the file is Latin-1",
             e.valid_up_to()
@@ -203,9 +144,7 @@ fn detect_delimiter(reader: &mut impl BufRead) -> std::io::Result<u8> {
             counts[i] += 1;
         }
     }
-    let best = (0..4)
-        .max_by_key(|i| (counts[*i], std::cmp::Reverse(*i)))
-        .unwrap_or(0);
+    let best = (0..4).max_by_key(|i| (counts[*i], std::cmp::Reverse(*i))).unwrap_or(0);
     Ok(candidates[best])
 }
 
@@ -224,13 +163,7 @@ mod tests {
 
     #[test]
     fn detects_delimiters() {
-        let check = |line: &str, d: u8| {
-            assert_eq!(
-                detect_delimiter(&mut line.as_bytes()).ok(),
-                Some(d),
-                "{line}"
-            )
-        };
+        let check = |line: &str, d: u8| assert_eq!(detect_delimiter(&mut line.as_bytes()).ok(), Some(d), "{line}");
         check("a,b,c\n", b',');
         check("a;b;\"c,d,e\"\n", b';');
         check("a\tb\n", b'\t');
@@ -241,14 +174,7 @@ mod tests {
     fn decodes_latin1_and_auto() {
         assert_eq!(decode(b"Andr\xe9", Encoding::Latin1), Ok("André".into()));
         assert_eq!(decode(b"Andr\xe9", Encoding::Auto), Ok("André".into()));
-        assert_eq!(
-            decode("André".as_bytes(), Encoding::Auto),
-            Ok("André".into())
-        );
-        assert!(
-            decode(b"Andr\xe9", Encoding::Utf8)
-                .expect_err("should be rejected")
-                .contains("latin1")
-        );
+        assert_eq!(decode("André".as_bytes(), Encoding::Auto), Ok("André".into()));
+        assert!(decode(b"Andr\xe9", Encoding::Utf8).expect_err("should be rejected").contains("latin1"));
     }
 }

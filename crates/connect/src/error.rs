@@ -23,9 +23,7 @@ pub enum Error {
         message: String,
     },
     /// The configuration names a column the file does not have.
-    #[error(
-        "{path}: source `{source_name}` maps column `{column}`, which the header lacks; columns are: {columns}"
-    )]
+    #[error("{path}: source `{source_name}` maps column `{column}`, which the header lacks; columns are: {columns}")]
     MissingColumn {
         /// The file.
         path: PathBuf,
@@ -69,12 +67,7 @@ impl RowError {
         while !raw.is_char_boundary(end) {
             end -= 1;
         }
-        RowError {
-            line,
-            source_id: None,
-            raw: raw[..end].to_string(),
-            reason: reason.into(),
-        }
+        RowError { line, source_id: None, raw: raw[..end].to_string(), reason: reason.into() }
     }
 
     /// The same error, naming the record's id.

@@ -11,10 +11,7 @@ use std::path::Path;
 
 /// Streams an NDJSON file line by line; blank lines are skipped.
 pub fn open_ndjson(config: &SourceConfig, path: &Path) -> Result<RecordStream> {
-    let file = File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let mut reader = BufReader::new(file);
     let (source, id_path) = (config.name.clone(), config.id.trim().to_string());
     let mut line_no = 0u64;
@@ -51,20 +48,12 @@ pub fn open_ndjson(config: &SourceConfig, path: &Path) -> Result<RecordStream> {
 
 /// Reads a file holding one JSON array of objects.
 pub fn open_array(config: &SourceConfig, path: &Path) -> Result<RecordStream> {
-    let file = File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let json_error = |message: String| Error::Json {
-        path: path.to_path_buf(),
-        message,
-    };
-    let value: Value =
-        serde_json::from_reader(BufReader::new(file)).map_err(|e| json_error(e.to_string()))?;
+    let file = File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let json_error = |message: String| Error::Json { path: path.to_path_buf(), message };
+    let value: Value = serde_json::from_reader(BufReader::new(file)).map_err(|e| json_error(e.to_string()))?;
     let Value::Array(items) = value else {
         return Err(json_error(
-            "expected a JSON array of objects; use format = \"ndjson\" for one object per line"
-                .into(),
+            "expected a JSON array of objects; use format = \"ndjson\" for one object per line".into(),
         ));
     };
     let (source, id_path) = (config.name.clone(), config.id.trim().to_string());
@@ -87,40 +76,22 @@ fn to_record(
     }
     let mut fields = BTreeMap::new();
     flatten("", &value, &mut fields);
-    let id = fields
-        .get(id_path)
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default();
+    let id = fields.get(id_path).map(|v| v.trim().to_string()).unwrap_or_default();
     if id.is_empty() {
-        return Err(RowError::new(
-            line,
-            raw,
-            format!("the id field `{id_path}` is missing or empty"),
-        ));
+        return Err(RowError::new(line, raw, format!("the id field `{id_path}` is missing or empty")));
     }
-    Ok(SourceRecord {
-        key: RecordKey::new(source, id),
-        line,
-        fields,
-    })
+    Ok(SourceRecord { key: RecordKey::new(source, id), line, fields })
 }
 
 /// Flattens nested JSON into dotted paths; `null` becomes absent, scalars become text.
 fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
     let join = |key: &str| {
-        if prefix.is_empty() {
-            key.to_string()
-        } else {
-            format!("{prefix}.{key}")
-        }
+        if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
     };
     match value {
         Value::Null => {}
         Value::Object(map) => map.iter().for_each(|(k, v)| flatten(&join(k), v, out)),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .for_each(|(i, v)| flatten(&join(&i.to_string()), v, out)),
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| flatten(&join(&i.to_string()), v, out)),
         Value::String(s) => {
             out.insert(prefix.to_string(), s.clone());
         }
@@ -141,10 +112,7 @@ mod tests {
         let mut out = BTreeMap::new();
         flatten("", &v, &mut out);
         assert_eq!(out.get("id").map(String::as_str), Some("7"));
-        assert_eq!(
-            out.get("address.line1").map(String::as_str),
-            Some("Velperbroek 46")
-        );
+        assert_eq!(out.get("address.line1").map(String::as_str), Some("Velperbroek 46"));
         assert_eq!(out.get("phones.1").map(String::as_str), Some("026 1234567"));
         assert!(!out.contains_key("note"));
     }

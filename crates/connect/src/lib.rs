@@ -16,8 +16,7 @@ use model::{SourceConfig, SourceFormat, SourceRecord};
 use std::path::Path;
 
 /// A stream of records, or rows that could not be read.
-pub type RecordStream =
-    Box<dyn Iterator<Item = std::result::Result<SourceRecord, RowError>> + Send>;
+pub type RecordStream = Box<dyn Iterator<Item = std::result::Result<SourceRecord, RowError>> + Send>;
 
 /// Opens a source file and streams its records. Fails only when the file itself is unusable (missing,
 /// unreadable, no header, id column absent).

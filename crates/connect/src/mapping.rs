@@ -14,9 +14,7 @@ impl Mapper {
     /// Resolves a source's mapping; fails when it names an unknown canonical field.
     pub fn new(config: &SourceConfig) -> Result<Self, model::ConfigError> {
         let pairs = |m: &std::collections::BTreeMap<String, String>| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.trim().to_string()))
-                .collect()
+            m.iter().map(|(k, v)| (k.clone(), v.trim().to_string())).collect()
         };
         Ok(Mapper {
             fields: config.mapping()?,
@@ -36,20 +34,12 @@ impl Mapper {
             }
         }
         for (name, column) in &self.identifiers {
-            if let Some(v) = values_at(record, column)
-                .next()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            {
+            if let Some(v) = values_at(record, column).next().map(str::trim).filter(|v| !v.is_empty()) {
                 out.identifiers.insert(name.clone(), v.to_string());
             }
         }
         for (name, column) in &self.attributes {
-            if let Some(v) = values_at(record, column)
-                .next()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            {
+            if let Some(v) = values_at(record, column).next().map(str::trim).filter(|v| !v.is_empty()) {
                 out.attributes.insert(name.clone(), v.to_string());
             }
         }
@@ -66,11 +56,7 @@ fn values_at<'a>(record: &'a SourceRecord, column: &'a str) -> impl Iterator<Ite
             .fields
             .range(prefix.clone()..)
             .take_while(move |(k, _)| k.starts_with(&prefix))
-            .filter(|(k, _)| {
-                k.rsplit('.')
-                    .next()
-                    .is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()))
-            })
+            .filter(|(k, _)| k.rsplit('.').next().is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit())))
             .map(|(_, v)| v.as_str())
             .collect::<Vec<_>>()
     });
@@ -119,22 +105,12 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let rec = SourceRecord {
-            key: RecordKey::new("shop", "7"),
-            line: 1,
-            fields,
-        };
+        let rec = SourceRecord { key: RecordKey::new("shop", "7"), line: 1, fields };
         let mapped = mapper.map(&rec);
         assert_eq!(mapped.all(Field::Phone), ["0612345678", "0261234567"]);
         assert_eq!(mapped.all(Field::Email), ["h@x.nl"]);
         assert_eq!(mapped.first(Field::AddressLine), Some("Velperbroek 46"));
-        assert_eq!(
-            mapped.identifiers.get("shop_id").map(String::as_str),
-            Some("7")
-        );
-        assert_eq!(
-            mapped.attributes.get("tier").map(String::as_str),
-            Some("gold")
-        );
+        assert_eq!(mapped.identifiers.get("shop_id").map(String::as_str), Some("7"));
+        assert_eq!(mapped.attributes.get("tier").map(String::as_str), Some("gold"));
     }
 }

@@ -44,21 +44,11 @@ pub fn pairs_for_rule(
     let mut keyed: Vec<(u64, u32)> = features
         .par_iter()
         .enumerate()
-        .flat_map_iter(|(i, f)| {
-            rule.values(f, identifier_names)
-                .into_iter()
-                .map(move |h| (h, i as u32))
-        })
+        .flat_map_iter(|(i, f)| rule.values(f, identifier_names).into_iter().map(move |h| (h, i as u32)))
         .collect();
     keyed.par_sort_unstable();
-    let mut report = RuleReport {
-        rule: rule.label.clone(),
-        ..RuleReport::default()
-    };
-    let blocks: Vec<&[(u64, u32)]> = keyed
-        .chunk_by(|x, y| x.0 == y.0)
-        .filter(|b| b.len() > 1)
-        .collect();
+    let mut report = RuleReport { rule: rule.label.clone(), ..RuleReport::default() };
+    let blocks: Vec<&[(u64, u32)]> = keyed.chunk_by(|x, y| x.0 == y.0).filter(|b| b.len() > 1).collect();
     let mut pairs = Vec::new();
     for block in blocks {
         if block.len() > max_block {
@@ -68,9 +58,7 @@ pub fn pairs_for_rule(
         }
         for (x, &(_, i)) in block.iter().enumerate() {
             for &(_, j) in &block[x + 1..] {
-                if i != j
-                    && (within_source || features[i as usize].source != features[j as usize].source)
-                {
+                if i != j && (within_source || features[i as usize].source != features[j as usize].source) {
                     pairs.push(pack(i, j));
                 }
             }
@@ -93,8 +81,7 @@ pub fn candidate_pairs(
     let mut all = Vec::new();
     let mut reports = Vec::with_capacity(rules.len());
     for rule in rules {
-        let (pairs, report) =
-            pairs_for_rule(features, rule, identifier_names, within_source, max_block);
+        let (pairs, report) = pairs_for_rule(features, rule, identifier_names, within_source, max_block);
         all.extend(pairs);
         reports.push(report);
     }
@@ -108,12 +95,7 @@ mod tests {
     use super::*;
 
     fn person(source: u32, family: &str, postcode: &str) -> Features {
-        Features {
-            source,
-            family: family.into(),
-            postcode: postcode.into(),
-            ..Features::default()
-        }
+        Features { source, family: family.into(), postcode: postcode.into(), ..Features::default() }
     }
 
     fn rule(keys: &[&str]) -> KeyRule {
@@ -122,19 +104,8 @@ mod tests {
 
     #[test]
     fn unions_rules_and_dedups() {
-        let f = vec![
-            person(0, "vries", "1"),
-            person(0, "vries", "1"),
-            person(1, "jansen", "1"),
-            person(1, "bos", "2"),
-        ];
-        let (pairs, reports) = candidate_pairs(
-            &f,
-            &[rule(&["family_name"]), rule(&["postcode"])],
-            &[],
-            true,
-            100,
-        );
+        let f = vec![person(0, "vries", "1"), person(0, "vries", "1"), person(1, "jansen", "1"), person(1, "bos", "2")];
+        let (pairs, reports) = candidate_pairs(&f, &[rule(&["family_name"]), rule(&["postcode"])], &[], true, 100);
         let unpacked: Vec<_> = pairs.iter().map(|p| unpack(*p)).collect();
         assert_eq!(unpacked, vec![(0, 1), (0, 2), (1, 2)]);
         assert_eq!(reports[0].pairs, 1);
@@ -143,21 +114,11 @@ mod tests {
 
     #[test]
     fn link_only_and_caps() {
-        let f = vec![
-            person(0, "vries", "1"),
-            person(0, "vries", "1"),
-            person(1, "vries", "1"),
-        ];
+        let f = vec![person(0, "vries", "1"), person(0, "vries", "1"), person(1, "vries", "1")];
         let (pairs, _) = candidate_pairs(&f, &[rule(&["family_name"])], &[], false, 100);
-        assert_eq!(
-            pairs.iter().map(|p| unpack(*p)).collect::<Vec<_>>(),
-            vec![(0, 2), (1, 2)]
-        );
+        assert_eq!(pairs.iter().map(|p| unpack(*p)).collect::<Vec<_>>(), vec![(0, 2), (1, 2)]);
         let (pairs, reports) = candidate_pairs(&f, &[rule(&["family_name"])], &[], true, 2);
         assert!(pairs.is_empty());
-        assert_eq!(
-            (reports[0].oversized_blocks, reports[0].oversized_records),
-            (1, 3)
-        );
+        assert_eq!((reports[0].oversized_blocks, reports[0].oversized_records), (1, 3));
     }
 }

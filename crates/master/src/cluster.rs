@@ -41,22 +41,13 @@ pub struct Clustering {
 const GUARD_BUDGET: usize = 256;
 
 /// Clusters `n` records. `score(x, y)` gives the match probability of any pair (used by the guard).
-pub fn cluster(
-    n: usize,
-    edges: &[Edge],
-    threshold: f64,
-    guard: f64,
-    score: impl Fn(u32, u32) -> f64,
-) -> Clustering {
+pub fn cluster(n: usize, edges: &[Edge], threshold: f64, guard: f64, score: impl Fn(u32, u32) -> f64) -> Clustering {
     let mut parent: Vec<u32> = (0..n as u32).collect();
     let mut members: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
     let mut order: Vec<usize> = (0..edges.len()).collect();
     order.sort_by(|&x, &y| {
         let (ex, ey) = (&edges[x], &edges[y]);
-        ey.forced
-            .cmp(&ex.forced)
-            .then(ey.probability.total_cmp(&ex.probability))
-            .then(x.cmp(&y))
+        ey.forced.cmp(&ex.forced).then(ey.probability.total_cmp(&ex.probability)).then(x.cmp(&y))
     });
     let mut outcomes = vec![EdgeOutcome::Below; edges.len()];
     for i in order {
@@ -73,11 +64,7 @@ pub fn cluster(
             outcomes[i] = EdgeOutcome::Vetoed;
             continue;
         }
-        let (big, small) = if members[ra as usize].len() >= members[rb as usize].len() {
-            (ra, rb)
-        } else {
-            (rb, ra)
-        };
+        let (big, small) = if members[ra as usize].len() >= members[rb as usize].len() { (ra, rb) } else { (rb, ra) };
         let moved = std::mem::take(&mut members[small as usize]);
         members[big as usize].extend(moved);
         parent[small as usize] = big;
@@ -94,11 +81,7 @@ pub fn cluster(
         }
         cluster_of[i as usize] = dense[root];
     }
-    Clustering {
-        cluster_of,
-        n_clusters: next as usize,
-        outcomes,
-    }
+    Clustering { cluster_of, n_clusters: next as usize, outcomes }
 }
 
 /// True when some cross pair of the two clusters is strongly non-matching.
@@ -108,9 +91,7 @@ fn contradicts(x: &[u32], y: &[u32], guard: f64, score: &impl Fn(u32, u32) -> f6
         return false;
     }
     let step = total.div_ceil(GUARD_BUDGET).max(1);
-    (0..total)
-        .step_by(step)
-        .any(|k| score(x[k / y.len()], y[k % y.len()]) < guard)
+    (0..total).step_by(step).any(|k| score(x[k / y.len()], y[k % y.len()]) < guard)
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
@@ -127,12 +108,7 @@ mod tests {
     use super::*;
 
     fn edge(a: u32, b: u32, probability: f64) -> Edge {
-        Edge {
-            a,
-            b,
-            probability,
-            forced: false,
-        }
+        Edge { a, b, probability, forced: false }
     }
 
     #[test]
@@ -149,23 +125,13 @@ mod tests {
         // 1 is "H. de Vries": matches Henk (0) and Hanna (2), but Henk and Hanna strongly differ.
         let edges = [edge(0, 1, 0.99), edge(1, 2, 0.97)];
         let score = |x: u32, y: u32| {
-            if (x.min(y), x.max(y)) == (0, 2) {
-                1e-6
-            } else {
-                0.98
-            }
+            if (x.min(y), x.max(y)) == (0, 2) { 1e-6 } else { 0.98 }
         };
         let c = cluster(3, &edges, 0.9, 0.001, score);
         assert_eq!(c.cluster_of, vec![0, 0, 1]);
         assert_eq!(c.outcomes, vec![EdgeOutcome::Accepted, EdgeOutcome::Vetoed]);
         // A deterministic rule joins first and is never vetoed; the guard then keeps Henk apart from Hanna.
-        let forced = [
-            edge(0, 1, 0.99),
-            Edge {
-                forced: true,
-                ..edge(1, 2, 0.97)
-            },
-        ];
+        let forced = [edge(0, 1, 0.99), Edge { forced: true, ..edge(1, 2, 0.97) }];
         let c = cluster(3, &forced, 0.9, 0.001, score);
         assert_eq!(c.cluster_of, vec![0, 1, 1]);
         assert_eq!(c.outcomes, vec![EdgeOutcome::Vetoed, EdgeOutcome::Accepted]);

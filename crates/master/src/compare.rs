@@ -45,18 +45,10 @@ impl ComparisonKind {
                 "initials compatible",
                 "different",
             ],
-            ComparisonKind::FamilyName => &[
-                "exact",
-                "jaro-winkler >= 0.92",
-                "jaro-winkler >= 0.80",
-                "different",
-            ],
-            ComparisonKind::BirthDate => &[
-                "exact",
-                "one digit off or day/month swapped",
-                "two digits off or same year and month",
-                "different",
-            ],
+            ComparisonKind::FamilyName => &["exact", "jaro-winkler >= 0.92", "jaro-winkler >= 0.80", "different"],
+            ComparisonKind::BirthDate => {
+                &["exact", "one digit off or day/month swapped", "two digits off or same year and month", "different"]
+            }
             ComparisonKind::Address => &[
                 "same house (postcode or street, and number)",
                 "same house number, postcode or street one typo off",
@@ -105,10 +97,7 @@ impl ComparisonKind {
     /// household shares (family name, address, phone, email, organisation). The related class is defined by
     /// disagreeing on these: its h for them is fixed, never learned, which keeps the class identifiable.
     pub fn is_identity(self) -> bool {
-        matches!(
-            self,
-            ComparisonKind::GivenName | ComparisonKind::BirthDate | ComparisonKind::Identifier(_)
-        )
+        matches!(self, ComparisonKind::GivenName | ComparisonKind::BirthDate | ComparisonKind::Identifier(_))
     }
 
     /// Typical u-probabilities of levels 1.. for random pairs: the prior that few random pairs are shrunk towards.
@@ -141,12 +130,7 @@ impl ComparisonKind {
             ComparisonKind::Phone => "phone".into(),
             ComparisonKind::Organisation => "organisation".into(),
             ComparisonKind::Identifier(i) => {
-                format!(
-                    "identifier:{}",
-                    identifier_names
-                        .get(usize::from(i))
-                        .map_or("?", String::as_str)
-                )
+                format!("identifier:{}", identifier_names.get(usize::from(i)).map_or("?", String::as_str))
             }
         }
     }
@@ -157,9 +141,7 @@ impl ComparisonKind {
             ComparisonKind::GivenName => !f.given_first.is_empty() || !f.initials.is_empty(),
             ComparisonKind::FamilyName => !f.family.is_empty(),
             ComparisonKind::BirthDate => f.has_birth(),
-            ComparisonKind::Address => {
-                !f.postcode.is_empty() || !f.street.is_empty() || !f.city.is_empty()
-            }
+            ComparisonKind::Address => !f.postcode.is_empty() || !f.street.is_empty() || !f.city.is_empty(),
             ComparisonKind::Email => !f.emails.is_empty(),
             ComparisonKind::Phone => !f.phones.is_empty(),
             ComparisonKind::Organisation => !f.organisation.is_empty(),
@@ -233,10 +215,7 @@ fn given_level(a: &Features, b: &Features) -> u8 {
             return 2;
         }
         // Kees and Cornelis; or "Anna Maria" and "Maria".
-        let shared = a
-            .given
-            .split(' ')
-            .any(|x| b.given.split(' ').any(|y| x == y || are_aliases(x, y)));
+        let shared = a.given.split(' ').any(|x| b.given.split(' ').any(|y| x == y || are_aliases(x, y)));
         return if shared {
             3
         } else if jw >= 0.80 {
@@ -251,11 +230,7 @@ fn given_level(a: &Features, b: &Features) -> u8 {
         Some(i) => named.initials.starts_with(i),
         None => false,
     };
-    let compatible = if a.given_first.is_empty() {
-        fits(a, b)
-    } else {
-        fits(b, a)
-    };
+    let compatible = if a.given_first.is_empty() { fits(a, b) } else { fits(b, a) };
     if compatible { 5 } else { 6 }
 }
 
@@ -364,12 +339,7 @@ mod tests {
         Features {
             given: given.into(),
             given_first: given.split(' ').next().unwrap_or_default().into(),
-            initials: given
-                .chars()
-                .next()
-                .map(|c| c.to_string())
-                .unwrap_or_default()
-                .into(),
+            initials: given.chars().next().map(|c| c.to_string()).unwrap_or_default().into(),
             family: family.into(),
             birth,
             ..Features::default()
@@ -381,42 +351,13 @@ mod tests {
         let henk = person("henk", "vries", 0);
         assert_eq!(compare(C::GivenName, &henk, &person("henk", "x", 0)), 1);
         assert_eq!(compare(C::GivenName, &henk, &person("hekn", "x", 0)), 2);
-        let initial_only = Features {
-            initials: "hj".into(),
-            family: "vries".into(),
-            ..Features::default()
-        };
+        let initial_only = Features { initials: "hj".into(), family: "vries".into(), ..Features::default() };
         assert_eq!(compare(C::GivenName, &henk, &initial_only), 5);
-        assert_eq!(
-            compare(C::GivenName, &person("jan", "x", 0), &initial_only),
-            6
-        );
-        assert_eq!(
-            compare(
-                C::GivenName,
-                &person("kees", "x", 0),
-                &person("cornelis", "x", 0)
-            ),
-            3
-        );
-        assert_eq!(
-            compare(
-                C::GivenName,
-                &person("anna maria", "x", 0),
-                &person("maria", "x", 0)
-            ),
-            3
-        );
-        let c_only = Features {
-            initials: "c".into(),
-            family: "x".into(),
-            ..Features::default()
-        };
-        assert_eq!(
-            compare(C::GivenName, &person("kees", "x", 0), &c_only),
-            5,
-            "C. can be Kees (Cornelis)"
-        );
+        assert_eq!(compare(C::GivenName, &person("jan", "x", 0), &initial_only), 6);
+        assert_eq!(compare(C::GivenName, &person("kees", "x", 0), &person("cornelis", "x", 0)), 3);
+        assert_eq!(compare(C::GivenName, &person("anna maria", "x", 0), &person("maria", "x", 0)), 3);
+        let c_only = Features { initials: "c".into(), family: "x".into(), ..Features::default() };
+        assert_eq!(compare(C::GivenName, &person("kees", "x", 0), &c_only), 5, "C. can be Kees (Cornelis)");
         assert_eq!(compare(C::GivenName, &henk, &Features::default()), 0);
         assert_eq!(compare(C::FamilyName, &henk, &person("x", "vries", 0)), 1);
         assert_eq!(compare(C::FamilyName, &henk, &person("x", "jansen", 0)), 4);
@@ -426,11 +367,7 @@ mod tests {
     #[test]
     fn swapped_names_agree() {
         let kinds = [C::GivenName, C::FamilyName];
-        let levels = compare_all(
-            &kinds,
-            &person("henk", "vries", 0),
-            &person("vries", "henk", 0),
-        );
+        let levels = compare_all(&kinds, &person("henk", "vries", 0), &person("vries", "henk", 0));
         assert_eq!(&levels[..2], &[1, 1]);
     }
 
@@ -457,38 +394,14 @@ mod tests {
     #[test]
     fn addresses() {
         let a = home("6824ab", "velperbroek", "46", "a", "arnhem");
-        assert_eq!(
-            address_level(&a, &home("6824ab", "velperbroek", "46", "", "arnhem")),
-            1
-        );
-        assert_eq!(
-            address_level(&a, &home("", "velperbroek", "46", "a", "arnhem")),
-            1
-        );
-        assert_eq!(
-            address_level(&a, &home("6842ab", "velperbroek", "46", "a", "arnhem")),
-            2
-        );
-        assert_eq!(
-            address_level(&a, &home("6824ab", "velperbroek", "48", "", "arnhem")),
-            3
-        );
-        assert_eq!(
-            address_level(&a, &home("6824ab", "velperbroek", "46", "b", "arnhem")),
-            3
-        );
-        assert_eq!(
-            address_level(&a, &home("6824ab", "velperbroek", "112", "", "arnhem")),
-            4
-        );
-        assert_eq!(
-            address_level(&a, &home("6811aa", "kerkstraat", "1", "", "arnhem")),
-            5
-        );
-        assert_eq!(
-            address_level(&a, &home("1011aa", "damrak", "1", "", "amsterdam")),
-            6
-        );
+        assert_eq!(address_level(&a, &home("6824ab", "velperbroek", "46", "", "arnhem")), 1);
+        assert_eq!(address_level(&a, &home("", "velperbroek", "46", "a", "arnhem")), 1);
+        assert_eq!(address_level(&a, &home("6842ab", "velperbroek", "46", "a", "arnhem")), 2);
+        assert_eq!(address_level(&a, &home("6824ab", "velperbroek", "48", "", "arnhem")), 3);
+        assert_eq!(address_level(&a, &home("6824ab", "velperbroek", "46", "b", "arnhem")), 3);
+        assert_eq!(address_level(&a, &home("6824ab", "velperbroek", "112", "", "arnhem")), 4);
+        assert_eq!(address_level(&a, &home("6811aa", "kerkstraat", "1", "", "arnhem")), 5);
+        assert_eq!(address_level(&a, &home("1011aa", "damrak", "1", "", "amsterdam")), 6);
         assert_eq!(compare(C::Address, &a, &Features::default()), 0);
     }
 

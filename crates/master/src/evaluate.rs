@@ -26,15 +26,8 @@ impl Scores {
     /// Scores from counts: true positives, predicted pairs, actual (true) pairs.
     pub fn new(true_positives: u64, predicted: u64, actual: u64) -> Self {
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let (precision, recall) = (
-            ratio(true_positives, predicted),
-            ratio(true_positives, actual),
-        );
-        let f1 = if precision + recall == 0.0 {
-            0.0
-        } else {
-            2.0 * precision * recall / (precision + recall)
-        };
+        let (precision, recall) = (ratio(true_positives, predicted), ratio(true_positives, actual));
+        let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
         Scores {
             true_positives,
             false_positives: predicted.saturating_sub(true_positives),
@@ -73,11 +66,7 @@ where
         *joint.entry((p, t)).or_default() += 1;
     }
     let sum = |counts: &mut dyn Iterator<Item = &u64>| counts.map(|n| pairs_in(*n)).sum::<u64>();
-    Scores::new(
-        sum(&mut joint.values()),
-        sum(&mut predicted.values()),
-        sum(&mut actual.values()),
-    )
+    Scores::new(sum(&mut joint.values()), sum(&mut predicted.values()), sum(&mut actual.values()))
 }
 
 #[cfg(test)]
@@ -87,16 +76,10 @@ mod tests {
     #[test]
     fn perfect_and_imperfect_clusterings() {
         let perfect = cluster_scores([(1, 'a'), (1, 'a'), (2, 'b')].into_iter());
-        assert_eq!(
-            (perfect.precision, perfect.recall, perfect.f1),
-            (1.0, 1.0, 1.0)
-        );
+        assert_eq!((perfect.precision, perfect.recall, perfect.f1), (1.0, 1.0, 1.0));
         // Predicted {0,1,2} {3}; truth {0,1} {2,3}: 3 predicted pairs, 1 true among them, 2 true pairs.
         let s = cluster_scores([(1, 'a'), (1, 'a'), (1, 'b'), (2, 'b')].into_iter());
-        assert_eq!(
-            (s.true_positives, s.false_positives, s.false_negatives),
-            (1, 2, 1)
-        );
+        assert_eq!((s.true_positives, s.false_positives, s.false_negatives), (1, 2, 1));
         assert!((s.precision - 1.0 / 3.0).abs() < 1e-12 && (s.recall - 0.5).abs() < 1e-12);
         assert_eq!(true_pairs(['a', 'a', 'a', 'b'].into_iter()), 3);
         assert_eq!(Scores::new(0, 0, 0).f1, 0.0);

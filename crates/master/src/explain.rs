@@ -69,17 +69,9 @@ pub fn explain(model: &MatchModel, a: &Features, b: &Features) -> Explanation {
         .collect();
     let (prior_weight, prior_weight_related) = (model.prior_weight(), model.prior_weight_related());
     let total_weight = prior_weight + fields.iter().map(|f| f.weight).sum::<f64>();
-    let total_weight_related =
-        prior_weight_related + fields.iter().map(|f| f.weight_vs_related).sum::<f64>();
+    let total_weight_related = prior_weight_related + fields.iter().map(|f| f.weight_vs_related).sum::<f64>();
     let probability = probability_of(combine(total_weight, total_weight_related));
-    Explanation {
-        fields,
-        prior_weight,
-        prior_weight_related,
-        total_weight,
-        total_weight_related,
-        probability,
-    }
+    Explanation { fields, prior_weight, prior_weight_related, total_weight, total_weight_related, probability }
 }
 
 /// The compared value of a record, for display.
@@ -89,20 +81,10 @@ fn shown(kind: ComparisonKind, f: &Features) -> String {
         ComparisonKind::GivenName => f.given.to_string(),
         ComparisonKind::FamilyName => f.family.to_string(),
         ComparisonKind::BirthDate if f.birth == 0 => String::new(),
-        ComparisonKind::BirthDate => format!(
-            "{:04}-{:02}-{:02}",
-            f.birth / 10_000,
-            f.birth / 100 % 100,
-            f.birth % 100
-        ),
+        ComparisonKind::BirthDate => format!("{:04}-{:02}-{:02}", f.birth / 10_000, f.birth / 100 % 100, f.birth % 100),
         ComparisonKind::Address => {
             let parts = [&f.street, &f.house, &f.addition, &f.postcode, &f.city];
-            parts
-                .iter()
-                .filter(|p| !p.is_empty())
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
+            parts.iter().filter(|p| !p.is_empty()).map(|p| p.to_string()).collect::<Vec<_>>().join(" ")
         }
         ComparisonKind::Email => f.emails.join(", "),
         ComparisonKind::Phone => f.phones.join(", "),
@@ -113,19 +95,9 @@ fn shown(kind: ComparisonKind, f: &Features) -> String {
 
 impl fmt::Display for Explanation {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            out,
-            "weights are log2 Bayes factors for \"same person\" against an unrelated record, and against a"
-        )?;
-        writeln!(
-            out,
-            "related one (same household or family, different person); both must be high for a match."
-        )?;
-        writeln!(
-            out,
-            "{:<24} {:<52} {:>10} {:>11}   values",
-            "comparison", "level", "unrelated", "related"
-        )?;
+        writeln!(out, "weights are log2 Bayes factors for \"same person\" against an unrelated record, and against a")?;
+        writeln!(out, "related one (same household or family, different person); both must be high for a match.")?;
+        writeln!(out, "{:<24} {:<52} {:>10} {:>11}   values", "comparison", "level", "unrelated", "related")?;
         for f in &self.fields {
             writeln!(
                 out,
@@ -133,16 +105,8 @@ impl fmt::Display for Explanation {
                 f.comparison, f.label, f.weight, f.weight_vs_related, f.a, f.b
             )?;
         }
-        writeln!(
-            out,
-            "{:<24} {:<52} {:>+10.2} {:>+11.2}",
-            "prior", "", self.prior_weight, self.prior_weight_related
-        )?;
-        writeln!(
-            out,
-            "{:<24} {:<52} {:>+10.2} {:>+11.2}",
-            "total", "", self.total_weight, self.total_weight_related
-        )?;
+        writeln!(out, "{:<24} {:<52} {:>+10.2} {:>+11.2}", "prior", "", self.prior_weight, self.prior_weight_related)?;
+        writeln!(out, "{:<24} {:<52} {:>+10.2} {:>+11.2}", "total", "", self.total_weight, self.total_weight_related)?;
         write!(out, "match probability {:.6}", self.probability)
     }
 }

@@ -52,10 +52,7 @@ impl Features {
 
     /// The value of identifier `name_index`, or "".
     pub fn identifier(&self, name_index: u16) -> &str {
-        self.identifiers
-            .iter()
-            .find(|(i, _)| *i == name_index)
-            .map_or("", |(_, v)| v)
+        self.identifiers.iter().find(|(i, _)| *i == name_index).map_or("", |(_, v)| v)
     }
 }
 
@@ -69,9 +66,7 @@ pub struct FeatureBuilder {
 
 /// The identifier names used by any of the records, sorted.
 pub fn identifier_names<'a>(records: impl Iterator<Item = &'a CleanRecord>) -> Vec<String> {
-    let mut names: Vec<String> = records
-        .flat_map(|r| r.identifiers.keys().cloned())
-        .collect();
+    let mut names: Vec<String> = records.flat_map(|r| r.identifiers.keys().cloned()).collect();
     names.sort();
     names.dedup();
     names
@@ -80,37 +75,22 @@ pub fn identifier_names<'a>(records: impl Iterator<Item = &'a CleanRecord>) -> V
 impl FeatureBuilder {
     /// A builder that compares these identifier names (e.g. from [`identifier_names`] or a stored model).
     pub fn new(identifier_names: Vec<String>) -> Self {
-        FeatureBuilder {
-            metaphone: DoubleMetaphone::default(),
-            identifier_names,
-        }
+        FeatureBuilder { metaphone: DoubleMetaphone::default(), identifier_names }
     }
 
     /// Folds one clean record into its features.
     pub fn build(&self, source: u32, rec: &CleanRecord) -> Features {
         let given = rec.name.given.as_deref().map(fold).unwrap_or_default();
         let given_first = given.split(' ').next().unwrap_or_default().to_string();
-        let family: String = rec
-            .name
-            .family
-            .as_deref()
-            .map(fold)
-            .unwrap_or_default()
-            .replace(' ', "");
+        let family: String = rec.name.family.as_deref().map(fold).unwrap_or_default().replace(' ', "");
         let sound = |s: &str| {
-            if s.is_empty() {
-                String::new()
-            } else {
-                self.metaphone.encode(s)
-            }
+            if s.is_empty() { String::new() } else { self.metaphone.encode(s) }
         };
         let (given_sound, family_sound) = (sound(&given_first), sound(&family));
-        let birth = rec.birth_date.map_or(0, |d| {
-            u32::from(d.year) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day)
-        });
+        let birth =
+            rec.birth_date.map_or(0, |d| u32::from(d.year) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day));
         let a = &rec.address;
-        let squash =
-            |s: &Option<String>| s.as_deref().map(fold).unwrap_or_default().replace(' ', "");
+        let squash = |s: &Option<String>| s.as_deref().map(fold).unwrap_or_default().replace(' ', "");
         let mut identifiers = Vec::with_capacity(rec.identifiers.len());
         for (name, value) in &rec.identifiers {
             let folded = fold(value).replace(' ', "");
@@ -123,13 +103,7 @@ impl FeatureBuilder {
         }
         Features {
             source,
-            initials: rec
-                .name
-                .initials
-                .as_deref()
-                .unwrap_or_default()
-                .to_lowercase()
-                .into_boxed_str(),
+            initials: rec.name.initials.as_deref().unwrap_or_default().to_lowercase().into_boxed_str(),
             given: given.into_boxed_str(),
             given_first: given_first.into_boxed_str(),
             family: family.into_boxed_str(),
@@ -138,27 +112,12 @@ impl FeatureBuilder {
             birth,
             emails: rec.emails.iter().map(|e| e.as_str().into()).collect(),
             phones: rec.phones.iter().map(|p| p.as_str().into()).collect(),
-            street: a
-                .street
-                .as_deref()
-                .map(fold)
-                .unwrap_or_default()
-                .into_boxed_str(),
+            street: a.street.as_deref().map(fold).unwrap_or_default().into_boxed_str(),
             house: squash(&a.house_number).into_boxed_str(),
             addition: squash(&a.addition).into_boxed_str(),
             postcode: squash(&a.postcode).into_boxed_str(),
-            city: a
-                .city
-                .as_deref()
-                .map(fold)
-                .unwrap_or_default()
-                .into_boxed_str(),
-            organisation: rec
-                .organisation
-                .as_deref()
-                .map(fold)
-                .unwrap_or_default()
-                .into_boxed_str(),
+            city: a.city.as_deref().map(fold).unwrap_or_default().into_boxed_str(),
+            organisation: rec.organisation.as_deref().map(fold).unwrap_or_default().into_boxed_str(),
             identifiers,
         }
     }
@@ -180,11 +139,7 @@ mod tests {
             },
             ..CleanRecord::default()
         };
-        rec.birth_date = Some(BirthDate {
-            year: 1961,
-            month: 4,
-            day: 3,
-        });
+        rec.birth_date = Some(BirthDate { year: 1961, month: 4, day: 3 });
         rec.address.postcode = Some("6824 AB".into());
         rec.identifiers.insert("kvk".into(), " 1234 5678 ".into());
         let names = identifier_names(std::iter::once(&rec));

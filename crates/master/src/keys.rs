@@ -68,9 +68,7 @@ impl Key {
             other => match other.strip_prefix("identifier:") {
                 Some(id) if !id.is_empty() => Key::Identifier(id.to_string()),
                 _ => {
-                    return Err(format!(
-                        "unknown match key `{other}`; known keys: {KEY_NAMES}"
-                    ));
+                    return Err(format!("unknown match key `{other}`; known keys: {KEY_NAMES}"));
                 }
             },
         })
@@ -109,11 +107,7 @@ impl Key {
             Key::GivenSound => one(out, &f.given_sound),
             Key::FamilySound => one(out, &f.family_sound),
             Key::GivenInitial => {
-                let first = f
-                    .given_first
-                    .chars()
-                    .next()
-                    .or_else(|| f.initials.chars().next());
+                let first = f.given_first.chars().next().or_else(|| f.initials.chars().next());
                 if let Some(c) = first {
                     out.push(hash(&c));
                 }
@@ -157,14 +151,8 @@ impl KeyRule {
         if names.is_empty() {
             return Err("a blocking rule needs at least one key".into());
         }
-        let keys = names
-            .iter()
-            .map(|n| Key::parse(n))
-            .collect::<Result<_, _>>()?;
-        Ok(KeyRule {
-            keys,
-            label: names.join("+"),
-        })
+        let keys = names.iter().map(|n| Key::parse(n)).collect::<Result<_, _>>()?;
+        Ok(KeyRule { keys, label: names.join("+") })
     }
 
     /// The combined hashes of this rule for one record: one per combination of multi-valued keys, none when
@@ -178,10 +166,7 @@ impl KeyRule {
             if scratch.is_empty() {
                 return Vec::new();
             }
-            combined = combined
-                .iter()
-                .flat_map(|c| scratch.iter().map(move |v| hash(&(*c, *v))))
-                .collect();
+            combined = combined.iter().flat_map(|c| scratch.iter().map(move |v| hash(&(*c, *v)))).collect();
         }
         combined.sort_unstable();
         combined.dedup();
@@ -199,31 +184,16 @@ mod tests {
 
     #[test]
     fn parses_keys_and_rejects_unknown_ones() {
-        assert_eq!(
-            Key::parse("identifier:kvk"),
-            Ok(Key::Identifier("kvk".into()))
-        );
-        assert!(
-            Key::parse("shoe")
-                .expect_err("should be rejected")
-                .contains("known keys")
-        );
+        assert_eq!(Key::parse("identifier:kvk"), Ok(Key::Identifier("kvk".into())));
+        assert!(Key::parse("shoe").expect_err("should be rejected").contains("known keys"));
         assert!(Key::parse("identifier:").is_err());
         assert!(KeyRule::parse(&[]).is_err());
     }
 
     #[test]
     fn name_pair_ignores_order_and_multi_values_multiply() {
-        let mut a = Features {
-            given_first: "henk".into(),
-            family: "vries".into(),
-            ..Features::default()
-        };
-        let b = Features {
-            given_first: "vries".into(),
-            family: "henk".into(),
-            ..Features::default()
-        };
+        let mut a = Features { given_first: "henk".into(), family: "vries".into(), ..Features::default() };
+        let b = Features { given_first: "vries".into(), family: "henk".into(), ..Features::default() };
         let rule = KeyRule::parse(&["name_pair".to_string()]).expect("rule");
         assert_eq!(rule.values(&a, &[]), rule.values(&b, &[]));
         a.emails = vec!["a@x.nl".into(), "b@x.nl".into()];

@@ -35,6 +35,8 @@ pub struct TermFrequencies {
     pub values: HashMap<String, f64>,
     /// Frequency assumed for any other value (one in the number of records).
     pub default: f64,
+    /// Sum of squared frequencies over all values: the chance that two random records agree exactly.
+    pub sum_squares: f64,
 }
 
 impl TermFrequencies {
@@ -47,6 +49,7 @@ impl TermFrequencies {
             total += 1;
         }
         let total = f64::from(total.max(1));
+        let sum_squares = counts.values().map(|c| (f64::from(*c) / total).powi(2)).sum::<f64>().max(1e-12);
         TermFrequencies {
             values: counts
                 .into_iter()
@@ -54,12 +57,19 @@ impl TermFrequencies {
                 .map(|(v, c)| (v.to_string(), f64::from(c) / total))
                 .collect(),
             default: 1.0 / total,
+            sum_squares,
         }
     }
 
     /// Frequency of a value.
     pub fn of(&self, value: &str) -> f64 {
         self.values.get(value).copied().unwrap_or(self.default)
+    }
+
+    /// The u-probability of exact agreement on `value`: the level's u, shared out over values in proportion to
+    /// their frequency, so that it averages to the level's u over random pairs (`u_exact · f / Σf²`).
+    pub fn u_of(&self, value: &str, u_exact: f64) -> f64 {
+        u_exact * self.of(value) / self.sum_squares
     }
 }
 
@@ -115,7 +125,7 @@ impl MatchModel {
         let u = match (&p.tf, level) {
             (Some(tf), 1) => {
                 let (va, vb) = tf_values(p.kind, a, b);
-                tf.of(va).max(tf.of(vb))
+                tf.u_of(va, p.u[1]).max(tf.u_of(vb, p.u[1]))
             }
             _ => p.u[l],
         };
@@ -135,10 +145,7 @@ impl MatchModel {
     /// Sums of the comparison weights (without priors): against unrelated pairs, and against related pairs.
     pub fn weights(&self, levels: &Levels, a: &Features, b: &Features) -> (f64, f64) {
         (0..self.comparisons.len()).fold((0.0, 0.0), |(wu, wh), c| {
-            (
-                wu + self.level_weight(c, levels[c], a, b),
-                wh + self.level_weight_related(c, levels[c]),
-            )
+            (wu + self.level_weight(c, levels[c], a, b), wh + self.level_weight_related(c, levels[c]))
         })
     }
 
@@ -149,10 +156,7 @@ impl MatchModel {
 
     /// log2 posterior odds of a match against both alternatives together.
     pub fn log_odds(&self, unrelated: f64, related: f64) -> f64 {
-        combine(
-            self.prior_weight() + unrelated,
-            self.prior_weight_related() + related,
-        )
+        combine(self.prior_weight() + unrelated, self.prior_weight_related() + related)
     }
 
     /// Posterior match probability of a pair.
@@ -164,33 +168,16 @@ impl MatchModel {
     /// A readable table of the parameters.
     pub fn describe(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "Fellegi-Sunter model: {} records, {} random pairs for u",
-            self.records, self.u_pairs
-        );
-        let _ = writeln!(
-            out,
-            "prior match probability {:.3e} (weight {:+.2})",
-            self.prior,
-            self.prior_weight()
-        );
+        let _ = writeln!(out, "Fellegi-Sunter model: {} records, {} random pairs for u", self.records, self.u_pairs);
+        let _ = writeln!(out, "prior match probability {:.3e} (weight {:+.2})", self.prior, self.prior_weight());
         let _ = writeln!(
             out,
             "prior related probability {:.3e} (same household or family, different person)",
             self.prior_related
         );
-        let _ = writeln!(
-            out,
-            "m estimated by EM for: {}",
-            self.em_estimated.join(", ")
-        );
+        let _ = writeln!(out, "m estimated by EM for: {}", self.em_estimated.join(", "));
         for p in &self.comparisons {
-            let tf = if p.tf.is_some() {
-                "  (term-frequency adjusted when exact)"
-            } else {
-                ""
-            };
+            let tf = if p.tf.is_some() { "  (term-frequency adjusted when exact)" } else { "" };
             let _ = writeln!(out, "\n{}{}", p.name, tf);
             for (i, label) in p.kind.level_labels().iter().enumerate() {
                 let l = i + 1;
@@ -250,5 +237,9 @@ mod tests {
         let tf = TermFrequencies::count(["smith", "smith", "jones", ""].into_iter());
         assert!((tf.of("smith") - 2.0 / 3.0).abs() < 1e-12);
         assert!((tf.of("jones") - 1.0 / 3.0).abs() < 1e-12);
+        assert!((tf.sum_squares - 5.0 / 9.0).abs() < 1e-12);
+        // Averaged over random pairs, the value-specific u equals the level's u.
+        let average = tf.of("smith") * tf.u_of("smith", 0.1) + tf.of("jones") * tf.u_of("jones", 0.1);
+        assert!((average - 0.1).abs() < 1e-12);
     }
 }

@@ -101,15 +101,9 @@ pub struct Resolution {
 }
 
 /// Parses the configured (or default) blocking rules, adding one rule per identifier in the data.
-pub fn blocking_rules(
-    config: &MasterConfig,
-    identifier_names: &[String],
-) -> Result<Vec<KeyRule>, MasterError> {
+pub fn blocking_rules(config: &MasterConfig, identifier_names: &[String]) -> Result<Vec<KeyRule>, MasterError> {
     let mut rules: Vec<KeyRule> = match &config.blocking {
-        Some(custom) => custom
-            .iter()
-            .map(|r| KeyRule::parse(&r.0))
-            .collect::<Result<_, _>>(),
+        Some(custom) => custom.iter().map(|r| KeyRule::parse(&r.0)).collect::<Result<_, _>>(),
         None => DEFAULT_BLOCKING
             .iter()
             .map(|r| KeyRule::parse(&r.iter().map(|k| k.to_string()).collect::<Vec<_>>()))
@@ -125,25 +119,12 @@ pub fn blocking_rules(
 }
 
 /// The comparisons worth making: those with a value in at least two records.
-pub fn comparisons_for(
-    features: &[Features],
-    identifier_names: &[String],
-) -> Result<Vec<ComparisonKind>, MasterError> {
+pub fn comparisons_for(features: &[Features], identifier_names: &[String]) -> Result<Vec<ComparisonKind>, MasterError> {
     use ComparisonKind as C;
-    let mut kinds = vec![
-        C::GivenName,
-        C::FamilyName,
-        C::BirthDate,
-        C::Address,
-        C::Email,
-        C::Phone,
-        C::Organisation,
-    ];
+    let mut kinds = vec![C::GivenName, C::FamilyName, C::BirthDate, C::Address, C::Email, C::Phone, C::Organisation];
     kinds.extend((0..identifier_names.len()).map(|i| C::Identifier(i as u16)));
-    let kinds: Vec<ComparisonKind> = kinds
-        .into_iter()
-        .filter(|k| features.iter().filter(|f| k.present(f)).take(2).count() == 2)
-        .collect();
+    let kinds: Vec<ComparisonKind> =
+        kinds.into_iter().filter(|k| features.iter().filter(|f| k.present(f)).take(2).count() == 2).collect();
     if kinds.len() > MAX_COMPARISONS {
         return Err(MasterError::TooManyComparisons(MAX_COMPARISONS));
     }
@@ -157,71 +138,41 @@ pub fn resolve(
     config: &MasterConfig,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Resolution, MasterError> {
-    let mut report = ResolveReport {
-        records: features.len() as u64,
-        ..ResolveReport::default()
-    };
+    let mut report = ResolveReport { records: features.len() as u64, ..ResolveReport::default() };
     let mut clock = Instant::now();
     let mut lap = |report: &mut ResolveReport, stage: &str| {
-        report
-            .timings
-            .push((stage.to_string(), clock.elapsed().as_secs_f64()));
+        report.timings.push((stage.to_string(), clock.elapsed().as_secs_f64()));
         clock = Instant::now();
     };
     let rules = blocking_rules(config, identifier_names)?;
     let deterministic: Vec<(String, KeyRule)> = config
         .rules
         .iter()
-        .map(|r| {
-            KeyRule::parse(&r.keys)
-                .map(|k| (r.name.clone(), k))
-                .map_err(MasterError::Rule)
-        })
+        .map(|r| KeyRule::parse(&r.keys).map(|k| (r.name.clone(), k)).map_err(MasterError::Rule))
         .collect::<Result<_, _>>()?;
     let kinds = comparisons_for(features, identifier_names)?;
 
     progress("blocking");
     let per_rule: Vec<(Vec<PackedPair>, RuleReport)> = rules
         .iter()
-        .map(|r| {
-            pairs_for_rule(
-                features,
-                r,
-                identifier_names,
-                config.within_source,
-                config.max_block_size,
-            )
-        })
+        .map(|r| pairs_for_rule(features, r, identifier_names, config.within_source, config.max_block_size))
         .collect();
-    let mut candidates: Vec<PackedPair> = per_rule
-        .iter()
-        .flat_map(|(p, _)| p.iter().copied())
-        .collect();
+    let mut candidates: Vec<PackedPair> = per_rule.iter().flat_map(|(p, _)| p.iter().copied()).collect();
     candidates.par_sort_unstable();
     candidates.dedup();
     report.candidate_pairs = candidates.len() as u64;
     lap(&mut report, "block");
 
     progress("training");
-    let blocks: Vec<TrainingBlock<'_>> = rules
-        .iter()
-        .zip(&per_rule)
-        .map(|(rule, (pairs, _))| TrainingBlock { rule, pairs })
-        .collect();
+    let blocks: Vec<TrainingBlock<'_>> =
+        rules.iter().zip(&per_rule).map(|(rule, (pairs, _))| TrainingBlock { rule, pairs }).collect();
     let settings = TrainSettings {
         u_pairs: config.u_sample_pairs,
         em_pairs: config.em_sample_pairs,
         within_source: config.within_source,
         seed: 42,
     };
-    let model = train(
-        features,
-        &kinds,
-        identifier_names,
-        &blocks,
-        &candidates,
-        &settings,
-    );
+    let model = train(features, &kinds, identifier_names, &blocks, &candidates, &settings);
     drop(blocks);
     report.rules = per_rule.into_iter().map(|(_, r)| r).collect();
     lap(&mut report, "train");
@@ -233,12 +184,7 @@ pub fn resolve(
             let (a, b) = unpack(*p);
             let (fa, fb) = (&features[a as usize], &features[b as usize]);
             let probability = model.probability(&compare_all(&kinds, fa, fb), fa, fb);
-            (probability >= config.review_threshold).then_some(Edge {
-                a,
-                b,
-                probability,
-                forced: false,
-            })
+            (probability >= config.review_threshold).then_some(Edge { a, b, probability, forced: false })
         })
         .collect();
     drop(candidates);
@@ -253,12 +199,7 @@ pub fn resolve(
         );
         for p in pairs {
             let (a, b) = unpack(p);
-            edges.push(Edge {
-                a,
-                b,
-                probability: 1.0,
-                forced: true,
-            });
+            edges.push(Edge { a, b, probability: 1.0, forced: true });
             rule_of_edge.push(Some(name.clone()));
         }
     }
@@ -269,13 +210,7 @@ pub fn resolve(
         let (fa, fb) = (&features[x as usize], &features[y as usize]);
         model.probability(&compare_all(&kinds, fa, fb), fa, fb)
     };
-    let clustering = cluster(
-        features.len(),
-        &edges,
-        config.match_threshold,
-        config.guard_threshold,
-        score,
-    );
+    let clustering = cluster(features.len(), &edges, config.match_threshold, config.guard_threshold, score);
     let pairs: Vec<ScoredPair> = edges
         .iter()
         .zip(rule_of_edge)
@@ -292,23 +227,11 @@ pub fn resolve(
             },
         })
         .collect();
-    report.matched_pairs = pairs
-        .iter()
-        .filter(|p| p.decision == Decision::Match)
-        .count() as u64;
-    report.vetoed_pairs = pairs
-        .iter()
-        .filter(|p| p.decision == Decision::Vetoed)
-        .count() as u64;
+    report.matched_pairs = pairs.iter().filter(|p| p.decision == Decision::Match).count() as u64;
+    report.vetoed_pairs = pairs.iter().filter(|p| p.decision == Decision::Vetoed).count() as u64;
     report.review_pairs = pairs.len() as u64 - report.matched_pairs;
     lap(&mut report, "cluster");
-    Ok(Resolution {
-        model,
-        cluster_of: clustering.cluster_of,
-        n_clusters: clustering.n_clusters,
-        pairs,
-        report,
-    })
+    Ok(Resolution { model, cluster_of: clustering.cluster_of, n_clusters: clustering.n_clusters, pairs, report })
 }
 
 #[cfg(test)]
@@ -328,45 +251,44 @@ mod tests {
 
     #[test]
     fn deterministic_rules_merge_beside_the_model() {
-        let features = vec![
-            person("henk", "vries", "111"),
-            person("piet", "bakker", "111"),
-            person("anna", "bos", "222"),
-        ];
+        let features =
+            vec![person("henk", "vries", "111"), person("piet", "bakker", "111"), person("anna", "bos", "222")];
         let names = vec!["kvk".to_string()];
         let quiet = |_: &str| {};
         let mut config = MasterConfig::default();
         let plain = resolve(&features, &names, &config, &quiet).expect("resolve");
-        assert_eq!(
-            plain.n_clusters, 3,
-            "different names: the model alone keeps them apart"
-        );
+        assert_eq!(plain.n_clusters, 3, "different names: the model alone keeps them apart");
 
-        config.rules.push(DeterministicRule {
-            name: "same_kvk".into(),
-            keys: vec!["identifier:kvk".into()],
-        });
+        config.rules.push(DeterministicRule { name: "same_kvk".into(), keys: vec!["identifier:kvk".into()] });
         let ruled = resolve(&features, &names, &config, &quiet).expect("resolve");
         assert_eq!(ruled.n_clusters, 2);
         assert_eq!(ruled.cluster_of[0], ruled.cluster_of[1]);
-        let pair = ruled
-            .pairs
-            .iter()
-            .find(|p| p.rule.is_some())
-            .expect("rule pair");
-        assert_eq!(
-            (pair.rule.as_deref(), pair.decision, pair.probability),
-            (Some("same_kvk"), Decision::Match, 1.0)
-        );
+        let pair = ruled.pairs.iter().find(|p| p.rule.is_some()).expect("rule pair");
+        assert_eq!((pair.rule.as_deref(), pair.decision, pair.probability), (Some("same_kvk"), Decision::Match, 1.0));
     }
 
-    /// A household: Henk and Hanna de Vries, and "H. de Vries" at their address with their phone.
+    /// A household: two people with different given names and birth dates, and a record with only the initial
+    /// they share, at their address with their phone ("H. de Vries" between Henk and Hanna).
     fn household(n: usize) -> Vec<Features> {
+        // Same initial, clearly different names (each pair compares as "different").
+        const PAIRS: [(&str, &str); 10] = [
+            ("henk", "hanna"),
+            ("bas", "bianca"),
+            ("dirk", "daphne"),
+            ("mark", "monique"),
+            ("tom", "tessa"),
+            ("kees", "karin"),
+            ("ruud", "rianne"),
+            ("sjoerd", "sanne"),
+            ("frank", "fleur"),
+            ("lars", "lotte"),
+        ];
+        let (first, second) = PAIRS[n % PAIRS.len()];
         let family = format!("vries{n}");
-        let home = |given: &str, initials: &str, birth: u32| Features {
+        let home = |given: &str, birth: u32| Features {
             given: given.into(),
             given_first: given.into(),
-            initials: initials.into(),
+            initials: first[..1].into(),
             family: family.clone().into(),
             birth,
             street: "velperbroek".into(),
@@ -376,34 +298,24 @@ mod tests {
             phones: vec![format!("+312612345{:02}", n).into()],
             ..Features::default()
         };
-        vec![
-            home("henk", "h", 19610403),
-            home("", "h", 0),
-            home("hanna", "h", 19900101),
-        ]
+        // Birth dates spread over the calendar, as real ones are.
+        let date = |k: u32| (1935 + k * 7 % 60) * 10_000 + (k * 5 % 12 + 1) * 100 + (k * 11 % 28 + 1);
+        let n32 = n as u32;
+        vec![home(first, date(2 * n32)), home("", 0), home(second, date(2 * n32 + 1))]
     }
 
     #[test]
     fn one_weak_link_cannot_chain_two_people() {
         // Forty households, and each person also appears once more, as a second record from another source.
         let mut features: Vec<Features> = (0..40).flat_map(household).collect();
-        let copies: Vec<Features> = features
-            .iter()
-            .filter(|f| f.birth != 0)
-            .map(|f| Features {
-                source: 1,
-                ..f.clone()
-            })
-            .collect();
+        let copies: Vec<Features> =
+            features.iter().filter(|f| f.birth != 0).map(|f| Features { source: 1, ..f.clone() }).collect();
         features.extend(copies);
         let quiet = |_: &str| {};
         let r = resolve(&features, &[], &MasterConfig::default(), &quiet).expect("resolve");
         for h in 0..40 {
             let (henk, hanna) = (h * 3, h * 3 + 2);
-            assert_ne!(
-                r.cluster_of[henk], r.cluster_of[hanna],
-                "household {h}: Henk and Hanna chained"
-            );
+            assert_ne!(r.cluster_of[henk], r.cluster_of[hanna], "household {h}: Henk and Hanna chained");
         }
         // Each person's two records are one entity.
         let copy_of = |i: usize| {
@@ -411,18 +323,12 @@ mod tests {
                 .iter()
                 .skip(120)
                 .position(|f| {
-                    f.given == features[i].given
-                        && f.family == features[i].family
-                        && f.birth == features[i].birth
+                    f.given == features[i].given && f.family == features[i].family && f.birth == features[i].birth
                 })
                 .map(|p| p + 120)
         };
         for i in [0, 2, 3, 5] {
-            assert_eq!(
-                Some(r.cluster_of[i]),
-                copy_of(i).map(|c| r.cluster_of[c]),
-                "record {i} and its copy"
-            );
+            assert_eq!(Some(r.cluster_of[i]), copy_of(i).map(|c| r.cluster_of[c]), "record {i} and its copy");
         }
     }
 
@@ -433,9 +339,6 @@ mod tests {
             ..MasterConfig::default()
         };
         let err = resolve(&[], &[], &config, &|_| {}).expect_err("unknown key");
-        assert!(
-            err.to_string().contains("unknown match key `shoe_size`"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("unknown match key `shoe_size`"), "{err}");
     }
 }

@@ -87,9 +87,7 @@ pub fn edit_distance_bytes(x: &[u8], y: &[u8]) -> usize {
         rows[c][0] = i;
         for j in 1..=y.len() {
             let cost = usize::from(x[i - 1] != y[j - 1]);
-            let mut best = (rows[p][j] + 1)
-                .min(rows[c][j - 1] + 1)
-                .min(rows[p][j - 1] + cost);
+            let mut best = (rows[p][j] + 1).min(rows[c][j - 1] + 1).min(rows[p][j - 1] + cost);
             if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] {
                 best = best.min(rows[t][j - 2] + 1);
             }

@@ -3,9 +3,7 @@
 //! whole so street, number and postcode always come from one record. Every value keeps its provenance.
 
 use clean::text::fold;
-use model::{
-    CleanRecord, EntityId, Golden, GoldenValue, RecordKey, SurvivorshipConfig, SurvivorshipRule,
-};
+use model::{CleanRecord, EntityId, Golden, GoldenValue, RecordKey, SurvivorshipConfig, SurvivorshipRule};
 
 /// One member record as survivorship sees it.
 #[derive(Debug, Clone, Copy)]
@@ -35,12 +33,7 @@ pub fn golden(entity: EntityId, members: &[Member<'_>], config: &SurvivorshipCon
     let single = |attr: &'static str, get: Getter| -> Vec<Candidate<'_>> {
         members
             .iter()
-            .flat_map(|m| {
-                get(m.record).into_iter().map(move |v| Candidate {
-                    parts: vec![(attr, v)],
-                    member: m,
-                })
-            })
+            .flat_map(|m| get(m.record).into_iter().map(move |v| Candidate { parts: vec![(attr, v)], member: m }))
             .collect()
     };
     let fields: [(&'static str, Getter); 9] = [
@@ -48,9 +41,7 @@ pub fn golden(entity: EntityId, members: &[Member<'_>], config: &SurvivorshipCon
         ("initials", |r| r.name.initials.iter().cloned().collect()),
         ("name_prefix", |r| r.name.prefix.iter().cloned().collect()),
         ("family_name", |r| r.name.family.iter().cloned().collect()),
-        ("birth_date", |r| {
-            r.birth_date.iter().map(ToString::to_string).collect()
-        }),
+        ("birth_date", |r| r.birth_date.iter().map(ToString::to_string).collect()),
         ("email", |r| r.emails.clone()),
         ("phone", |r| r.phones.clone()),
         ("organisation", |r| r.organisation.iter().cloned().collect()),
@@ -80,11 +71,7 @@ pub fn golden(entity: EntityId, members: &[Member<'_>], config: &SurvivorshipCon
     let mut extra_names: Vec<String> = members
         .iter()
         .flat_map(|m| {
-            let ids = m
-                .record
-                .identifiers
-                .keys()
-                .map(|k| format!("identifier.{k}"));
+            let ids = m.record.identifiers.keys().map(|k| format!("identifier.{k}"));
             ids.chain(m.record.attributes.keys().map(|k| format!("attribute.{k}")))
         })
         .collect();
@@ -99,31 +86,18 @@ pub fn golden(entity: EntityId, members: &[Member<'_>], config: &SurvivorshipCon
                     Some((_, k)) => m.record.attributes.get(k),
                     None => None,
                 };
-                v.map(|v| Candidate {
-                    parts: vec![("", v.clone())],
-                    member: m,
-                })
+                v.map(|v| Candidate { parts: vec![("", v.clone())], member: m })
             })
             .collect();
         let chosen = choose(candidates, config.rules_for(&name));
         if let Some((c, rule)) = chosen {
-            values.push(GoldenValue {
-                attribute: name,
-                value: c.parts[0].1.clone(),
-                from: c.member.key.clone(),
-                rule,
-            });
+            values.push(GoldenValue { attribute: name, value: c.parts[0].1.clone(), from: c.member.key.clone(), rule });
         }
     }
     Golden { entity, values }
 }
 
-fn decide(
-    attr: &str,
-    candidates: Vec<Candidate<'_>>,
-    config: &SurvivorshipConfig,
-    out: &mut Vec<GoldenValue>,
-) {
+fn decide(attr: &str, candidates: Vec<Candidate<'_>>, config: &SurvivorshipConfig, out: &mut Vec<GoldenValue>) {
     if let Some((c, rule)) = choose(candidates, config.rules_for(attr)) {
         for (part, value) in &c.parts {
             out.push(GoldenValue {
@@ -137,20 +111,9 @@ fn decide(
 }
 
 /// Narrows the candidates rule by rule; the rule named is the first that set the winner apart.
-fn choose<'a>(
-    candidates: Vec<Candidate<'a>>,
-    rules: &[SurvivorshipRule],
-) -> Option<(Candidate<'a>, String)> {
-    let folded: Vec<String> = candidates
-        .iter()
-        .map(|c| {
-            c.parts
-                .iter()
-                .map(|(_, v)| fold(v))
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect();
+fn choose<'a>(candidates: Vec<Candidate<'a>>, rules: &[SurvivorshipRule]) -> Option<(Candidate<'a>, String)> {
+    let folded: Vec<String> =
+        candidates.iter().map(|c| c.parts.iter().map(|(_, v)| fold(v)).collect::<Vec<_>>().join("|")).collect();
     let mut alive: Vec<usize> = (0..candidates.len()).collect();
     let mut deciding = None;
     for rule in rules {
@@ -161,24 +124,14 @@ fn choose<'a>(
                 SurvivorshipRule::Recent => c.member.recency,
                 SurvivorshipRule::Complete => {
                     let parts = c.parts.len() as i64;
-                    parts * 10_000
-                        + c.parts
-                            .iter()
-                            .map(|(_, v)| v.chars().count() as i64)
-                            .sum::<i64>()
+                    parts * 10_000 + c.parts.iter().map(|(_, v)| v.chars().count() as i64).sum::<i64>()
                 }
-                SurvivorshipRule::Frequent => {
-                    folded.iter().filter(|f| **f == folded[i]).count() as i64
-                }
+                SurvivorshipRule::Frequent => folded.iter().filter(|f| **f == folded[i]).count() as i64,
             }
         };
         let best = alive.iter().map(|i| score(*i)).max()?;
         let before: Vec<&String> = alive.iter().map(|i| &folded[*i]).collect();
-        let kept: Vec<usize> = alive
-            .iter()
-            .copied()
-            .filter(|i| score(*i) == best)
-            .collect();
+        let kept: Vec<usize> = alive.iter().copied().filter(|i| score(*i) == best).collect();
         let distinct_before = count_distinct(before);
         let distinct_after = count_distinct(kept.iter().map(|i| &folded[*i]).collect());
         if deciding.is_none() && distinct_after < distinct_before {
@@ -187,13 +140,8 @@ fn choose<'a>(
         alive = kept;
     }
     // Deterministic final tie-break: the smallest record key.
-    let winner = alive
-        .into_iter()
-        .min_by(|x, y| candidates[*x].member.key.cmp(candidates[*y].member.key))?;
-    let rule = deciding
-        .or_else(|| rules.first().map(|r| r.name()))
-        .unwrap_or("trust")
-        .to_string();
+    let winner = alive.into_iter().min_by(|x, y| candidates[*x].member.key.cmp(candidates[*y].member.key))?;
+    let rule = deciding.or_else(|| rules.first().map(|r| r.name())).unwrap_or("trust").to_string();
     let mut candidates = candidates;
     Some((candidates.swap_remove(winner), rule))
 }
@@ -220,58 +168,28 @@ mod tests {
 
     #[test]
     fn rules_decide_and_keep_provenance() {
-        let (k1, k2, k3) = (
-            RecordKey::new("crm", "1"),
-            RecordKey::new("shop", "9"),
-            RecordKey::new("desk", "4"),
-        );
+        let (k1, k2, k3) = (RecordKey::new("crm", "1"), RecordKey::new("shop", "9"), RecordKey::new("desk", "4"));
         let (r1, r2, r3) = (
             record("Henk", "old@x.nl", "Velperbroek", "6824 AB"),
             record("Henk", "new@x.nl", "Kerkstraat", ""),
             record("Hank", "mid@x.nl", "Velperbroek", "6824 AB"),
         );
         let members = [
-            Member {
-                key: &k1,
-                trust: 3,
-                recency: 100,
-                record: &r1,
-            },
-            Member {
-                key: &k2,
-                trust: 1,
-                recency: 300,
-                record: &r2,
-            },
-            Member {
-                key: &k3,
-                trust: 2,
-                recency: 200,
-                record: &r3,
-            },
+            Member { key: &k1, trust: 3, recency: 100, record: &r1 },
+            Member { key: &k2, trust: 1, recency: 300, record: &r2 },
+            Member { key: &k3, trust: 2, recency: 200, record: &r3 },
         ];
         let g = golden(EntityId(7), &members, &SurvivorshipConfig::default());
         // Names: most frequent first.
         assert_eq!(g.get("given_name"), Some("Henk"));
-        let given = g
-            .values
-            .iter()
-            .find(|v| v.attribute == "given_name")
-            .expect("given");
+        let given = g.values.iter().find(|v| v.attribute == "given_name").expect("given");
         assert_eq!(given.rule, "frequent");
         // Contact data: most recent first.
         assert_eq!(g.get("email"), Some("new@x.nl"));
         // The address is taken whole from one record: street and (absent) postcode together.
         assert_eq!(g.get("street"), Some("Kerkstraat"));
         assert_eq!(g.get("postcode"), None);
-        let street = g
-            .values
-            .iter()
-            .find(|v| v.attribute == "street")
-            .expect("street");
-        assert_eq!(
-            (street.from.to_string(), street.rule.as_str()),
-            ("shop:9".to_string(), "recent")
-        );
+        let street = g.values.iter().find(|v| v.attribute == "street").expect("street");
+        assert_eq!((street.from.to_string(), street.rule.as_str()), ("shop:9".to_string(), "recent"));
     }
 }

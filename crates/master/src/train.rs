@@ -61,15 +61,12 @@ pub fn train(
         u_pairs: random.len() as u64,
         em_estimated: Vec::new(),
     };
+    relate_identity_to_u(&mut model);
     let block_levels: Vec<(Vec<bool>, Vec<Levels>)> = blocks
         .iter()
         .map(|b| {
-            let excluded_kinds: Vec<ComparisonKind> = b
-                .rule
-                .keys
-                .iter()
-                .flat_map(|k| k.comparisons(identifier_names))
-                .collect();
+            let excluded_kinds: Vec<ComparisonKind> =
+                b.rule.keys.iter().flat_map(|k| k.comparisons(identifier_names)).collect();
             let excluded = kinds.iter().map(|k| excluded_kinds.contains(k)).collect();
             let sample = sample(b.pairs, settings.em_pairs);
             (excluded, levels_of(features, kinds, &sample))
@@ -79,8 +76,7 @@ pub fn train(
     // Two rounds: the second re-estimates u without the true matches hiding among the random pairs.
     for round in 0..2 {
         estimate_m(&mut model, &block_levels);
-        (model.prior, model.prior_related) =
-            estimate_priors(&model, features, candidates, settings.within_source);
+        (model.prior, model.prior_related) = estimate_priors(&model, features, candidates, settings.within_source);
         if round == 0 {
             let weights: Vec<f64> = random_levels
                 .par_iter()
@@ -93,23 +89,53 @@ pub fn train(
             for (i, k) in kinds.iter().enumerate() {
                 model.comparisons[i].u = estimate_u(&random_levels, kinds, *k, Some(&weights));
             }
+            relate_identity_to_u(&mut model);
         }
         neutralise_unobserved(&mut model, &observed);
     }
     model
 }
 
+/// h of identity comparisons is not learned: a related person is a different person, so compared on who they
+/// are, they look like a random person with a fixed lift of the odds per level (`default_h / default_u`: more often the same
+/// initial, a birth date a few digits off). Deriving h from this data's u carries its particulars (how often
+/// given names are initials only, the spread of birth dates) into the related class as well.
+fn relate_identity_to_u(model: &mut MatchModel) {
+    for p in model.comparisons.iter_mut().filter(|p| p.kind.is_identity()) {
+        let (dh, du) = (p.kind.default_h(), p.kind.default_u());
+        // The lift applies to the odds, so a common level (u near 1) cannot be lifted past certainty.
+        let lifted = |l: usize, u: f64| {
+            let odds = dh[l - 1] / du[l - 1] * u / (1.0 - u).max(1e-12);
+            odds / (1.0 + odds)
+        };
+        let mut h: Vec<f64> = p.u.iter().enumerate().map(|(l, u)| if l == 0 { 0.0 } else { lifted(l, *u) }).collect();
+        let total: f64 = h.iter().sum();
+        h.iter_mut().for_each(|v| *v /= total);
+        p.h = h;
+    }
+}
+
+/// Most of the matches whose identity fields (given name, birth date, identifier) may disagree outright.
+const MAX_IDENTITY_DISAGREEMENT: f64 = 0.25;
+
+/// Constrained EM (after Winkler): the match class is the same person, whose identity fields disagree only by
+/// error. Capping m of the "different" level keeps EM from taking a more numerous class of related pairs
+/// (a household: same address and phone, other given name and birth date) for the matches.
+fn cap_disagreement(m: &mut [f64]) {
+    let last = m.len() - 1;
+    if m[last] <= MAX_IDENTITY_DISAGREEMENT {
+        return;
+    }
+    let rest: f64 = m[1..last].iter().sum();
+    let scale = (1.0 - MAX_IDENTITY_DISAGREEMENT) / rest.max(1e-12);
+    m[1..last].iter_mut().for_each(|v| *v *= scale);
+    m[last] = MAX_IDENTITY_DISAGREEMENT;
+}
+
 /// Which levels occur at all, in the random pairs or the training pairs.
-fn observed_levels(
-    random: &[Levels],
-    blocks: &[(Vec<bool>, Vec<Levels>)],
-    kinds: &[ComparisonKind],
-) -> Vec<Vec<bool>> {
+fn observed_levels(random: &[Levels], blocks: &[(Vec<bool>, Vec<Levels>)], kinds: &[ComparisonKind]) -> Vec<Vec<bool>> {
     let mut seen: Vec<Vec<bool>> = kinds.iter().map(|k| vec![false; k.n_levels()]).collect();
-    for levels in random
-        .iter()
-        .chain(blocks.iter().flat_map(|(_, l)| l.iter()))
-    {
+    for levels in random.iter().chain(blocks.iter().flat_map(|(_, l)| l.iter())) {
         for (c, row) in seen.iter_mut().enumerate() {
             row[usize::from(levels[c])] = true;
         }
@@ -136,26 +162,18 @@ const M_PRIOR_PAIRS: f64 = 20.0;
 
 /// The default m of a comparison, indexed by level (index 0 unused).
 fn default_m(kind: ComparisonKind) -> Vec<f64> {
-    std::iter::once(0.0)
-        .chain(kind.default_m().iter().copied())
-        .collect()
+    std::iter::once(0.0).chain(kind.default_m().iter().copied()).collect()
 }
 
 /// The default h of a comparison, indexed by level (index 0 unused).
 fn default_h(kind: ComparisonKind) -> Vec<f64> {
-    std::iter::once(0.0)
-        .chain(kind.default_h().iter().copied())
-        .collect()
+    std::iter::once(0.0).chain(kind.default_h().iter().copied()).collect()
 }
 
 fn tf_for(kind: ComparisonKind, features: &[Features]) -> Option<TermFrequencies> {
     match kind {
-        ComparisonKind::GivenName => Some(TermFrequencies::count(
-            features.iter().map(|f| &*f.given_first),
-        )),
-        ComparisonKind::FamilyName => {
-            Some(TermFrequencies::count(features.iter().map(|f| &*f.family)))
-        }
+        ComparisonKind::GivenName => Some(TermFrequencies::count(features.iter().map(|f| &*f.given_first))),
+        ComparisonKind::FamilyName => Some(TermFrequencies::count(features.iter().map(|f| &*f.family))),
         _ => None,
     }
 }
@@ -163,9 +181,7 @@ fn tf_for(kind: ComparisonKind, features: &[Features]) -> Option<TermFrequencies
 /// Uniform random pairs (all pairs when there are fewer than asked for).
 fn random_pairs(features: &[Features], settings: &TrainSettings) -> Vec<PackedPair> {
     let n = features.len() as u64;
-    let allowed = |a: u64, b: u64| {
-        settings.within_source || features[a as usize].source != features[b as usize].source
-    };
+    let allowed = |a: u64, b: u64| settings.within_source || features[a as usize].source != features[b as usize].source;
     let total = n * n.saturating_sub(1) / 2;
     if total <= settings.u_pairs as u64 {
         return (0..n)
@@ -200,9 +216,7 @@ fn sample(pairs: &[PackedPair], max: usize) -> Vec<PackedPair> {
         return pairs.to_vec();
     }
     let step = pairs.len() as f64 / max as f64;
-    (0..max)
-        .map(|i| pairs[(i as f64 * step) as usize])
-        .collect()
+    (0..max).map(|i| pairs[(i as f64 * step) as usize]).collect()
 }
 
 fn levels_of(features: &[Features], kinds: &[ComparisonKind], pairs: &[PackedPair]) -> Vec<Levels> {
@@ -217,12 +231,7 @@ fn levels_of(features: &[Features], kinds: &[ComparisonKind], pairs: &[PackedPai
 
 /// u per level: the (optionally weighted) share of non-missing random pairs at each level, shrunk towards the
 /// default u by its pseudo-count.
-fn estimate_u(
-    levels: &[Levels],
-    kinds: &[ComparisonKind],
-    kind: ComparisonKind,
-    weights: Option<&[f64]>,
-) -> Vec<f64> {
+fn estimate_u(levels: &[Levels], kinds: &[ComparisonKind], kind: ComparisonKind, weights: Option<&[f64]>) -> Vec<f64> {
     let c = kinds.iter().position(|k| *k == kind).unwrap_or(0);
     let n = kind.n_levels();
     let mut counts = vec![0.0; n];
@@ -246,48 +255,25 @@ fn estimate_m(model: &mut MatchModel, blocks: &[(Vec<bool>, Vec<Levels>)]) {
     let mut h_sums: Vec<Vec<f64>> = model.comparisons.iter().map(zeros).collect();
     let (mut m_counts, mut h_counts) = (vec![0usize; n_comp], vec![0usize; n_comp]);
     let u: Vec<Vec<f64>> = model.comparisons.iter().map(|p| p.u.clone()).collect();
-    let m_prior: Vec<Vec<f64>> = model
-        .comparisons
-        .iter()
-        .map(|p| default_m(p.kind))
-        .collect();
-    let h_prior: Vec<Vec<f64>> = model
-        .comparisons
-        .iter()
-        .map(|p| default_h(p.kind))
-        .collect();
+    let m_prior: Vec<Vec<f64>> = model.comparisons.iter().map(|p| default_m(p.kind)).collect();
+    // Identity comparisons keep the h derived from u (see `relate_identity_to_u`); the others start from
+    // and shrink towards the default.
+    let h_prior: Vec<Vec<f64>> =
+        model.comparisons.iter().map(|p| if p.kind.is_identity() { p.h.clone() } else { default_h(p.kind) }).collect();
     for (excluded, levels) in blocks {
         if levels.len() < 10 {
             continue;
         }
-        let mut params = Mixture {
-            m: m_prior.clone(),
-            h: h_prior.clone(),
-            shares: [0.3, 0.1, 0.6],
-        };
+        let mut params = Mixture { m: m_prior.clone(), h: h_prior.clone(), shares: [0.3, 0.1, 0.6] };
         let kinds: Vec<ComparisonKind> = model.comparisons.iter().map(|p| p.kind).collect();
-        em(
-            levels,
-            excluded,
-            &kinds,
-            &mut params,
-            &u,
-            &m_prior,
-            &h_prior,
-        );
+        em(levels, excluded, &kinds, &mut params, &u, &m_prior, &h_prior);
         for c in (0..n_comp).filter(|c| !excluded[*c]) {
             m_counts[c] += 1;
-            m_sums[c]
-                .iter_mut()
-                .zip(&params.m[c])
-                .for_each(|(s, v)| *s += v);
+            m_sums[c].iter_mut().zip(&params.m[c]).for_each(|(s, v)| *s += v);
             // A block in which hardly any pair is related says nothing about h.
             if params.shares[1] * levels.len() as f64 >= 5.0 && !kinds[c].is_identity() {
                 h_counts[c] += 1;
-                h_sums[c]
-                    .iter_mut()
-                    .zip(&params.h[c])
-                    .for_each(|(s, v)| *s += v);
+                h_sums[c].iter_mut().zip(&params.h[c]).for_each(|(s, v)| *s += v);
             }
         }
     }
@@ -322,20 +308,11 @@ struct Tally {
 impl Tally {
     fn new(shape: &[Vec<f64>]) -> Self {
         let zeros: Vec<Vec<f64>> = shape.iter().map(|x| vec![0.0; x.len()]).collect();
-        Tally {
-            m: zeros.clone(),
-            h: zeros,
-            shares: [0.0; 3],
-        }
+        Tally { m: zeros.clone(), h: zeros, shares: [0.0; 3] }
     }
 
     fn merge(mut self, other: Tally) -> Tally {
-        for (a, b) in self
-            .m
-            .iter_mut()
-            .zip(&other.m)
-            .chain(self.h.iter_mut().zip(&other.h))
-        {
+        for (a, b) in self.m.iter_mut().zip(&other.m).chain(self.h.iter_mut().zip(&other.h)) {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
         }
         (0..3).for_each(|k| self.shares[k] += other.shares[k]);
@@ -357,9 +334,7 @@ fn em(
 ) {
     let n_comp = p.m.len();
     let log = |x: &Vec<Vec<f64>>| -> Vec<Vec<f64>> {
-        x.iter()
-            .map(|r| r.iter().map(|v| v.max(1e-300).log2()).collect())
-            .collect()
+        x.iter().map(|r| r.iter().map(|v| v.max(1e-300).log2()).collect()).collect()
     };
     let log_u = log(&u.to_vec());
     for _ in 0..60 {
@@ -397,20 +372,20 @@ fn em(
         let mut change = 0.0f64;
         for c in (0..n_comp).filter(|c| !excluded[*c]) {
             let learn_h = !kinds[c].is_identity();
-            let classes = [
-                (&mut p.m[c], &tally.m[c], &m_prior[c], true),
-                (&mut p.h[c], &tally.h[c], &h_prior[c], learn_h),
-            ];
+            let classes =
+                [(&mut p.m[c], &tally.m[c], &m_prior[c], true), (&mut p.h[c], &tally.h[c], &h_prior[c], learn_h)];
             for (params, counts, prior, _) in classes.into_iter().filter(|x| x.3) {
                 let total: f64 = counts[1..].iter().sum();
                 for l in 1..params.len() {
-                    let new = ((counts[l] + M_PRIOR_PAIRS * prior[l]) / (total + M_PRIOR_PAIRS))
-                        .max(PROBABILITY_FLOOR);
+                    let new = ((counts[l] + M_PRIOR_PAIRS * prior[l]) / (total + M_PRIOR_PAIRS)).max(PROBABILITY_FLOOR);
                     change = change.max((new - params[l]).abs());
                     params[l] = new;
                 }
                 let s: f64 = params[1..].iter().sum();
                 params[1..].iter_mut().for_each(|v| *v /= s);
+            }
+            if kinds[c].is_identity() {
+                cap_disagreement(&mut p.m[c]);
             }
         }
         let n = levels.len() as f64;
@@ -436,9 +411,7 @@ fn estimate_priors(
         n * (n - 1.0) / 2.0
     } else {
         let mut per_source = std::collections::HashMap::<u32, f64>::new();
-        features
-            .iter()
-            .for_each(|f| *per_source.entry(f.source).or_default() += 1.0);
+        features.iter().for_each(|f| *per_source.entry(f.source).or_default() += 1.0);
         let same: f64 = per_source.values().map(|c| c * (c - 1.0) / 2.0).sum();
         n * (n - 1.0) / 2.0 - same
     };
@@ -472,10 +445,7 @@ fn estimate_priors(
         related_share = (sh / count).clamp(1e-9, 1.0 - match_share - 1e-9);
     }
     let spread = candidates.len() as f64 / total_pairs;
-    (
-        (match_share * spread).clamp(1e-12, 0.5),
-        (related_share * spread).clamp(1e-12, 0.4),
-    )
+    ((match_share * spread).clamp(1e-12, 0.5), (related_share * spread).clamp(1e-12, 0.4))
 }
 
 /// A small, fast, seedable generator (SplitMix64), enough for sampling pairs.

@@ -50,9 +50,7 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig {
-            path: default_store_path(),
-        }
+        StoreConfig { path: default_store_path() }
     }
 }
 
@@ -83,12 +81,7 @@ pub enum Encoding {
     #[serde(alias = "utf-8", alias = "UTF-8")]
     Utf8,
     /// ISO-8859-1 / Windows-1252.
-    #[serde(
-        alias = "latin-1",
-        alias = "iso-8859-1",
-        alias = "windows-1252",
-        alias = "cp1252"
-    )]
+    #[serde(alias = "latin-1", alias = "iso-8859-1", alias = "windows-1252", alias = "cp1252")]
     Latin1,
 }
 
@@ -159,13 +152,9 @@ impl SourceConfig {
         self.fields
             .iter()
             .map(|(name, source)| {
-                let field: Field = name
-                    .parse()
-                    .map_err(|e| ConfigError::Invalid(format!("source `{}`: {e}", self.name)))?;
-                Ok((
-                    field,
-                    source.columns().into_iter().map(str::to_string).collect(),
-                ))
+                let field: Field =
+                    name.parse().map_err(|e| ConfigError::Invalid(format!("source `{}`: {e}", self.name)))?;
+                Ok((field, source.columns().into_iter().map(str::to_string).collect()))
             })
             .collect()
     }
@@ -175,11 +164,7 @@ impl SourceConfig {
         let Some(d) = &self.delimiter else {
             return Ok(None);
         };
-        let d = if d == "\\t" || d == "tab" {
-            "\t"
-        } else {
-            d.as_str()
-        };
+        let d = if d == "\\t" || d == "tab" { "\t" } else { d.as_str() };
         match d.as_bytes() {
             [b] => Ok(Some(*b)),
             _ => Err(ConfigError::Invalid(format!(
@@ -191,9 +176,7 @@ impl SourceConfig {
 
     /// True when ambiguous dates put the month first (US style).
     pub fn month_first(&self) -> bool {
-        self.date_order
-            .as_deref()
-            .is_some_and(|o| o.eq_ignore_ascii_case("mdy"))
+        self.date_order.as_deref().is_some_and(|o| o.eq_ignore_ascii_case("mdy"))
     }
 }
 
@@ -246,7 +229,7 @@ impl Default for MasterConfig {
             blocking: None,
             max_block_size: 1000,
             rules: Vec::new(),
-            guard_threshold: 0.001,
+            guard_threshold: 0.01,
             u_sample_pairs: 2_000_000,
             em_sample_pairs: 200_000,
         }
@@ -296,22 +279,13 @@ impl Default for SurvivorshipConfig {
         let names = [Frequent, Trust, Recent];
         let contact = [Recent, Trust, Frequent];
         let mut attributes = BTreeMap::new();
-        for a in [
-            "given_name",
-            "family_name",
-            "name_prefix",
-            "initials",
-            "birth_date",
-        ] {
+        for a in ["given_name", "family_name", "name_prefix", "initials", "birth_date"] {
             attributes.insert(a.to_string(), names.to_vec());
         }
         for a in ["email", "phone", "address"] {
             attributes.insert(a.to_string(), contact.to_vec());
         }
-        SurvivorshipConfig {
-            default: vec![Trust, Recent, Complete],
-            attributes,
-        }
+        SurvivorshipConfig { default: vec![Trust, Recent, Complete], attributes }
     }
 }
 
@@ -339,10 +313,7 @@ impl From<SurvivorshipOverrides> for SurvivorshipConfig {
 impl SurvivorshipConfig {
     /// The rules that decide `attribute`.
     pub fn rules_for(&self, attribute: &str) -> &[SurvivorshipRule] {
-        self.attributes
-            .get(attribute)
-            .map(Vec::as_slice)
-            .unwrap_or(&self.default)
+        self.attributes.get(attribute).map(Vec::as_slice).unwrap_or(&self.default)
     }
 }
 
@@ -358,11 +329,7 @@ impl Config {
     /// Resolves a path from the config against its directory.
     pub fn resolve(&self, path: &str) -> PathBuf {
         let p = Path::new(path);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.base_dir.join(p)
-        }
+        if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
     }
 
     /// The SQLite file this configuration uses.
@@ -380,34 +347,23 @@ impl Config {
         let mut seen = std::collections::BTreeSet::new();
         for s in &self.sources {
             if s.name.is_empty() || s.name.contains(':') || s.name.contains(char::is_whitespace) {
-                return invalid(format!(
-                    "source name `{}` must be non-empty, without spaces or colons",
-                    s.name
-                ));
+                return invalid(format!("source name `{}` must be non-empty, without spaces or colons", s.name));
             }
             if !seen.insert(s.name.as_str()) {
                 return invalid(format!("source `{}` is declared twice", s.name));
             }
             if s.id.trim().is_empty() {
-                return invalid(format!(
-                    "source `{}`: `id` must name the column holding the record id",
-                    s.name
-                ));
+                return invalid(format!("source `{}`: `id` must name the column holding the record id", s.name));
             }
             s.mapping()?;
             s.delimiter_byte()?;
             for r in &s.required {
-                r.parse::<Field>().map_err(|e| {
-                    ConfigError::Invalid(format!("source `{}`: required: {e}", s.name))
-                })?;
+                r.parse::<Field>().map_err(|e| ConfigError::Invalid(format!("source `{}`: required: {e}", s.name)))?;
             }
             if let Some(o) = &s.date_order
                 && !["dmy", "mdy"].contains(&o.to_ascii_lowercase().as_str())
             {
-                return invalid(format!(
-                    "source `{}`: date_order must be `dmy` or `mdy`, got `{o}`",
-                    s.name
-                ));
+                return invalid(format!("source `{}`: date_order must be `dmy` or `mdy`, got `{o}`", s.name));
             }
         }
         let m = &self.master;
@@ -470,14 +426,8 @@ mod tests {
         assert!(mapping.contains(&(Field::Email, vec!["email".into(), "email2".into()])));
         assert_eq!(c.master.match_threshold, 0.95);
         assert_eq!(c.master.review_threshold, 0.3);
-        assert_eq!(
-            c.survivorship.rules_for("email"),
-            &[SurvivorshipRule::Trust]
-        );
-        assert_eq!(
-            c.survivorship.rules_for("given_name")[0],
-            SurvivorshipRule::Frequent
-        );
+        assert_eq!(c.survivorship.rules_for("email"), &[SurvivorshipRule::Trust]);
+        assert_eq!(c.survivorship.rules_for("given_name")[0], SurvivorshipRule::Frequent);
     }
 
     fn error_of(text: &str) -> String {
@@ -489,20 +439,12 @@ mod tests {
 
     #[test]
     fn rejects_bad_configs_with_a_reason() {
-        let src = |extra: &str| {
-            format!("[[source]]\nname=\"a\"\nformat=\"csv\"\npath=\"a.csv\"\nid=\"id\"\n{extra}")
-        };
-        assert!(
-            error_of(&src("[source.fields]\nshoe = \"x\""))
-                .contains("unknown canonical field `shoe`")
-        );
+        let src = |extra: &str| format!("[[source]]\nname=\"a\"\nformat=\"csv\"\npath=\"a.csv\"\nid=\"id\"\n{extra}");
+        assert!(error_of(&src("[source.fields]\nshoe = \"x\"")).contains("unknown canonical field `shoe`"));
         assert!(error_of(&src("delimiter = \";;\"")).contains("delimiter"));
         assert!(error_of(&src("colour = 1")).contains("colour"));
         assert!(error_of(&format!("{}\n{}", src(""), src(""))).contains("declared twice"));
-        assert!(
-            error_of("[master]\nmatch_threshold = 0.4\nreview_threshold = 0.6")
-                .contains("review_threshold")
-        );
+        assert!(error_of("[master]\nmatch_threshold = 0.4\nreview_threshold = 0.6").contains("review_threshold"));
         assert!(error_of(&src("format2 = 1")).contains("format2"));
     }
 }

@@ -20,19 +20,13 @@ impl CustomerRecord {
     pub fn push(&mut self, field: Field, value: &str) {
         let value = value.trim();
         if !value.is_empty() {
-            self.fields
-                .entry(field)
-                .or_default()
-                .push(value.to_string());
+            self.fields.entry(field).or_default().push(value.to_string());
         }
     }
 
     /// The first value of a field, if any.
     pub fn first(&self, field: Field) -> Option<&str> {
-        self.fields
-            .get(&field)
-            .and_then(|v| v.first())
-            .map(String::as_str)
+        self.fields.get(&field).and_then(|v| v.first()).map(String::as_str)
     }
 
     /// All values of a field.

@@ -121,16 +121,10 @@ impl FromStr for Field {
             "organization" | "company" => "organisation",
             other => other,
         };
-        Field::ALL
-            .into_iter()
-            .find(|f| f.name() == alias)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
-                format!(
-                    "unknown canonical field `{s}`; known fields: {}",
-                    known.join(", ")
-                )
-            })
+        Field::ALL.into_iter().find(|f| f.name() == alias).ok_or_else(|| {
+            let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown canonical field `{s}`; known fields: {}", known.join(", "))
+        })
     }
 }
 
@@ -149,9 +143,7 @@ mod tests {
     fn aliases_and_errors() {
         assert_eq!("Surname".parse::<Field>(), Ok(Field::FamilyName));
         assert_eq!("zip".parse::<Field>(), Ok(Field::Postcode));
-        let err = "shoe_size"
-            .parse::<Field>()
-            .expect_err("should be rejected");
+        let err = "shoe_size".parse::<Field>().expect_err("should be rejected");
         assert!(err.contains("unknown canonical field"), "{err}");
     }
 }

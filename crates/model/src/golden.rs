@@ -19,14 +19,8 @@ impl FromStr for EntityId {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let digits = s
-            .strip_prefix('E')
-            .or_else(|| s.strip_prefix('e'))
-            .unwrap_or(s);
-        digits
-            .parse()
-            .map(EntityId)
-            .map_err(|_| format!("`{s}` is not an entity id (expected E123)"))
+        let digits = s.strip_prefix('E').or_else(|| s.strip_prefix('e')).unwrap_or(s);
+        digits.parse().map(EntityId).map_err(|_| format!("`{s}` is not an entity id (expected E123)"))
     }
 }
 
@@ -55,10 +49,7 @@ pub struct Golden {
 impl Golden {
     /// The surviving value of an attribute, if any.
     pub fn get(&self, attribute: &str) -> Option<&str> {
-        self.values
-            .iter()
-            .find(|v| v.attribute == attribute)
-            .map(|v| v.value.as_str())
+        self.values.iter().find(|v| v.attribute == attribute).map(|v| v.value.as_str())
     }
 }
 

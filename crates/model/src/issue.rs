@@ -38,12 +38,7 @@ impl Issue {
 
     /// A record-level issue: the record is quarantined because of `reason`.
     pub fn record(reason: impl Into<String>) -> Self {
-        Issue {
-            severity: Severity::Record,
-            field: None,
-            value: None,
-            reason: reason.into(),
-        }
+        Issue { severity: Severity::Record, field: None, value: None, reason: reason.into() }
     }
 }
 

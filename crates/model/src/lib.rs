@@ -15,8 +15,8 @@ mod source_record;
 
 pub use clean_record::{BirthDate, CleanAddress, CleanRecord, PersonName};
 pub use config::{
-    BlockingRule, Config, ConfigError, DeterministicRule, Encoding, FieldSource, MasterConfig,
-    SourceConfig, SourceFormat, StoreConfig, SurvivorshipConfig, SurvivorshipRule,
+    BlockingRule, Config, ConfigError, DeterministicRule, Encoding, FieldSource, MasterConfig, SourceConfig,
+    SourceFormat, StoreConfig, SurvivorshipConfig, SurvivorshipRule,
 };
 pub use customer::CustomerRecord;
 pub use field::Field;

@@ -16,10 +16,7 @@ pub struct RecordKey {
 impl RecordKey {
     /// Builds a key from its two parts.
     pub fn new(source: impl Into<String>, source_id: impl Into<String>) -> Self {
-        RecordKey {
-            source: source.into(),
-            source_id: source_id.into(),
-        }
+        RecordKey { source: source.into(), source_id: source_id.into() }
     }
 
     /// Parses `source:id`; the id may itself contain colons.

@@ -38,9 +38,7 @@ pub fn export_golden(store: &dyn Store, format: ExportFormat, out: &mut dyn Writ
     match format {
         ExportFormat::Ndjson => {
             store.for_each_golden(&mut |_, json| {
-                out.write_all(json.as_bytes())
-                    .and_then(|_| out.write_all(b"\n"))
-                    .map_err(to_store_error)?;
+                out.write_all(json.as_bytes()).and_then(|_| out.write_all(b"\n")).map_err(to_store_error)?;
                 count += 1;
                 Ok(())
             })?;
@@ -54,28 +52,22 @@ pub fn export_golden(store: &dyn Store, format: ExportFormat, out: &mut dyn Writ
             let mut failure: Option<Error> = None;
             store
                 .for_each_golden(&mut |id, json| {
-                    let row = serde_json::from_str::<Golden>(json)
-                        .map_err(Error::from)
-                        .and_then(|g| {
-                            let mut row = vec![id.to_string()];
-                            row.extend(
-                                CSV_COLUMNS
-                                    .iter()
-                                    .map(|c| g.get(c).unwrap_or_default().to_string()),
-                            );
-                            let extra: serde_json::Map<String, serde_json::Value> = g
-                                .values
-                                .iter()
-                                .filter(|v| v.attribute.contains('.'))
-                                .map(|v| (v.attribute.clone(), v.value.clone().into()))
-                                .collect();
-                            row.push(if extra.is_empty() {
-                                String::new()
-                            } else {
-                                serde_json::Value::Object(extra).to_string()
-                            });
-                            writer.write_record(&row).map_err(Error::from)
+                    let row = serde_json::from_str::<Golden>(json).map_err(Error::from).and_then(|g| {
+                        let mut row = vec![id.to_string()];
+                        row.extend(CSV_COLUMNS.iter().map(|c| g.get(c).unwrap_or_default().to_string()));
+                        let extra: serde_json::Map<String, serde_json::Value> = g
+                            .values
+                            .iter()
+                            .filter(|v| v.attribute.contains('.'))
+                            .map(|v| (v.attribute.clone(), v.value.clone().into()))
+                            .collect();
+                        row.push(if extra.is_empty() {
+                            String::new()
+                        } else {
+                            serde_json::Value::Object(extra).to_string()
                         });
+                        writer.write_record(&row).map_err(Error::from)
+                    });
                     match row {
                         Ok(()) => {
                             count += 1;
@@ -102,12 +94,10 @@ pub fn export_members(store: &dyn Store, out: &mut dyn Write) -> Result<u64> {
     let mut failure: Option<csv::Error> = None;
     store
         .for_each_membership(&mut |key, id| {
-            writer
-                .write_record([key.source.as_str(), key.source_id.as_str(), &id.to_string()])
-                .map_err(|e| {
-                    failure = Some(e);
-                    store::Error::Invalid("export stopped".into())
-                })?;
+            writer.write_record([key.source.as_str(), key.source_id.as_str(), &id.to_string()]).map_err(|e| {
+                failure = Some(e);
+                store::Error::Invalid("export stopped".into())
+            })?;
             count += 1;
             Ok(())
         })

@@ -11,9 +11,7 @@ pub enum Error {
     #[error("stored JSON: {0}")]
     Json(#[from] serde_json::Error),
     /// The database file was made by a newer cdihub.
-    #[error(
-        "the database schema is version {found}, newer than this cdihub understands ({supported})"
-    )]
+    #[error("the database schema is version {found}, newer than this cdihub understands ({supported})")]
     SchemaTooNew {
         /// Version in the file.
         found: i64,

@@ -45,10 +45,7 @@ pub trait Store {
     /// Calls `f` with every golden record (JSON), in entity order.
     fn for_each_golden(&self, f: &mut dyn FnMut(EntityId, &str) -> Result<()>) -> Result<()>;
     /// Calls `f` with every (record key, entity) membership, in record order.
-    fn for_each_membership(
-        &self,
-        f: &mut dyn FnMut(&RecordKey, EntityId) -> Result<()>,
-    ) -> Result<()>;
+    fn for_each_membership(&self, f: &mut dyn FnMut(&RecordKey, EntityId) -> Result<()>) -> Result<()>;
     /// Stored pairs, best first: `match`, `review` (the review queue, vetoed joins included) or `all`.
     fn pairs(&self, decision: &str, limit: usize) -> Result<Vec<StoredPair>>;
     /// Counts for summaries.

@@ -40,15 +40,10 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let supported = schema::MIGRATIONS.len() as i64;
         if version > supported {
-            return Err(Error::SchemaTooNew {
-                found: version,
-                supported,
-            });
+            return Err(Error::SchemaTooNew { found: version, supported });
         }
         for (i, script) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.transaction()?;
@@ -61,9 +56,7 @@ impl SqliteStore {
 
     /// The schema version of the open file.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 }
 
@@ -76,26 +69,13 @@ fn content_hash(raw: &str) -> i64 {
 /// "Henk de Vries" from a golden record.
 fn display_name(g: &Golden) -> String {
     let given = g.get("given_name").or(g.get("initials"));
-    [given, g.get("name_prefix"), g.get("family_name")]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
+    [given, g.get("name_prefix"), g.get("family_name")].into_iter().flatten().collect::<Vec<_>>().join(" ")
 }
 
 /// Folded tokens a search can find the entity by.
 fn search_text(g: &Golden) -> String {
-    let attrs = [
-        "given_name",
-        "initials",
-        "name_prefix",
-        "family_name",
-        "email",
-        "phone",
-        "postcode",
-        "city",
-        "organisation",
-    ];
+    let attrs =
+        ["given_name", "initials", "name_prefix", "family_name", "email", "phone", "postcode", "city", "organisation"];
     let mut parts: Vec<String> = attrs.iter().filter_map(|a| g.get(a)).map(fold).collect();
     if let Some(p) = g.get("postcode") {
         parts.push(fold(p).replace(' ', ""));
@@ -107,10 +87,7 @@ fn search_text(g: &Golden) -> String {
 }
 
 fn key_of(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RecordKey> {
-    Ok(RecordKey::new(
-        row.get::<_, String>(at)?,
-        row.get::<_, String>(at + 1)?,
-    ))
+    Ok(RecordKey::new(row.get::<_, String>(at)?, row.get::<_, String>(at + 1)?))
 }
 
 impl Store for SqliteStore {
@@ -124,8 +101,7 @@ impl Store for SqliteStore {
     }
 
     fn clear_quarantine(&mut self, source: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM quarantine WHERE source = ?1", [source])?;
+        self.conn.execute("DELETE FROM quarantine WHERE source = ?1", [source])?;
         Ok(())
     }
 
@@ -133,7 +109,9 @@ impl Store for SqliteStore {
         let tx = self.conn.transaction()?;
         let mut counts = UpsertCounts::default();
         {
-            let mut find = tx.prepare_cached("SELECT rid, version, content_hash FROM records WHERE source = ?1 AND source_id = ?2")?;
+            let mut find = tx.prepare_cached(
+                "SELECT rid, version, content_hash FROM records WHERE source = ?1 AND source_id = ?2",
+            )?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean)
                  VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)",
@@ -142,18 +120,15 @@ impl Store for SqliteStore {
                 "UPDATE records SET version = ?2, content_hash = ?3, ingested_at = ?4, updated_at = ?5, status = ?6,
                  clean = ?7 WHERE rid = ?1",
             )?;
-            let mut refresh =
-                tx.prepare_cached("UPDATE records SET status = ?2, clean = ?3 WHERE rid = ?1")?;
-            let mut version = tx.prepare_cached("INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut refresh = tx.prepare_cached("UPDATE records SET status = ?2, clean = ?3 WHERE rid = ?1")?;
+            let mut version = tx.prepare_cached(
+                "INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for r in records {
                 let raw = serde_json::to_string(&r.raw)?;
                 let hash = content_hash(&raw);
                 let clean = r.clean.as_ref().map(serde_json::to_string).transpose()?;
-                let status = if r.clean.is_some() {
-                    "active"
-                } else {
-                    "quarantined"
-                };
+                let status = if r.clean.is_some() { "active" } else { "quarantined" };
                 let updated_at = r.clean.as_ref().and_then(|c| c.updated_at);
                 let existing: Option<(i64, i64, i64)> = find
                     .query_row(params![r.key.source, r.key.source_id], |row| {
@@ -162,15 +137,7 @@ impl Store for SqliteStore {
                     .optional()?;
                 match existing {
                     None => {
-                        insert.execute(params![
-                            r.key.source,
-                            r.key.source_id,
-                            hash,
-                            now,
-                            updated_at,
-                            status,
-                            clean
-                        ])?;
+                        insert.execute(params![r.key.source, r.key.source_id, hash, now, updated_at, status, clean])?;
                         version.execute(params![tx.last_insert_rowid(), 1, now, raw])?;
                         counts.inserted += 1;
                     }
@@ -180,15 +147,7 @@ impl Store for SqliteStore {
                         counts.unchanged += 1;
                     }
                     Some((rid, v, _)) => {
-                        update.execute(params![
-                            rid,
-                            v + 1,
-                            hash,
-                            now,
-                            updated_at,
-                            status,
-                            clean
-                        ])?;
+                        update.execute(params![rid, v + 1, hash, now, updated_at, status, clean])?;
                         version.execute(params![rid, v + 1, now, raw])?;
                         counts.updated += 1;
                     }
@@ -279,30 +238,17 @@ impl Store for SqliteStore {
         let Some((rid, trust, recency, version, Some(clean))) = row else {
             return Ok(None);
         };
-        Ok(Some(ActiveRecord {
-            rid,
-            key: key.clone(),
-            trust,
-            recency,
-            version,
-            clean: serde_json::from_str(&clean)?,
-        }))
+        Ok(Some(ActiveRecord { rid, key: key.clone(), trust, recency, version, clean: serde_json::from_str(&clean)? }))
     }
 
     fn assign_entity_ids(&self, clusters: &[Vec<i64>]) -> Result<Vec<EntityId>> {
         let old = self.memberships_by_rid()?;
-        let mut next: i64 = self.conn.query_row(
-            "SELECT COALESCE(MAX(entity_id), 0) + 1 FROM entities",
-            [],
-            |r| r.get(0),
-        )?;
+        let mut next: i64 =
+            self.conn.query_row("SELECT COALESCE(MAX(entity_id), 0) + 1 FROM entities", [], |r| r.get(0))?;
         let mut claimed = std::collections::HashSet::new();
         let mut ids = Vec::with_capacity(clusters.len());
         for members in clusters {
-            let mut previous: Vec<i64> = members
-                .iter()
-                .filter_map(|rid| old.get(rid).map(|(e, _)| *e))
-                .collect();
+            let mut previous: Vec<i64> = members.iter().filter_map(|rid| old.get(rid).map(|(e, _)| *e)).collect();
             previous.sort_unstable();
             previous.dedup();
             // The oldest previous id survives; ids are handed out in increasing order, so smaller is older.
@@ -322,16 +268,11 @@ impl Store for SqliteStore {
     fn save_resolution(&mut self, resolved: &Resolved, now: i64) -> Result<()> {
         let n = resolved.clusters.len();
         if resolved.ids.len() != n || resolved.goldens.len() != n {
-            return Err(Error::Invalid(
-                "clusters, ids and golden records must line up".into(),
-            ));
+            return Err(Error::Invalid("clusters, ids and golden records must line up".into()));
         }
         let old = self.memberships_by_rid()?;
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO models (created_at, json) VALUES (?1, ?2)",
-            params![now, resolved.model_json],
-        )?;
+        tx.execute("INSERT INTO models (created_at, json) VALUES (?1, ?2)", params![now, resolved.model_json])?;
         let model_id = tx.last_insert_rowid();
         tx.execute(
             "INSERT INTO runs (finished_at, model_id, report) VALUES (?1, ?2, ?3)",
@@ -344,18 +285,11 @@ impl Store for SqliteStore {
                 "INSERT INTO entities (entity_id, created_at) VALUES (?1, ?2)
                  ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
             )?;
-            let mut member = tx.prepare_cached(
-                "INSERT INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)",
-            )?;
-            let mut golden = tx.prepare_cached(
-                "INSERT INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for ((members, id), g) in resolved
-                .clusters
-                .iter()
-                .zip(&resolved.ids)
-                .zip(&resolved.goldens)
-            {
+            let mut member =
+                tx.prepare_cached("INSERT INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)")?;
+            let mut golden =
+                tx.prepare_cached("INSERT INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)")?;
+            for ((members, id), g) in resolved.clusters.iter().zip(&resolved.ids).zip(&resolved.goldens) {
                 let eid = id.0 as i64;
                 entity.execute(params![eid, now])?;
                 for rid in members {
@@ -366,21 +300,17 @@ impl Store for SqliteStore {
                     member.execute(params![rid, eid, since])?;
                     new_entity_of.insert(*rid, eid);
                 }
-                golden.execute(params![
-                    eid,
-                    display_name(g),
-                    search_text(g),
-                    serde_json::to_string(g)?
-                ])?;
+                golden.execute(params![eid, display_name(g), search_text(g), serde_json::to_string(g)?])?;
             }
-            let mut pair = tx.prepare_cached("INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            let mut pair = tx.prepare_cached(
+                "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
             for p in &resolved.pairs {
                 pair.execute(params![p.a, p.b, p.probability, p.decision, p.rule])?;
             }
         }
         // Retire live entities that no cluster kept; redirect each to where most of its records went.
-        let live: std::collections::HashSet<i64> =
-            resolved.ids.iter().map(|i| i.0 as i64).collect();
+        let live: std::collections::HashSet<i64> = resolved.ids.iter().map(|i| i.0 as i64).collect();
         let mut successors: HashMap<i64, HashMap<i64, usize>> = HashMap::new();
         for (rid, (old_eid, _)) in &old {
             if !live.contains(old_eid) {
@@ -391,14 +321,10 @@ impl Store for SqliteStore {
             }
         }
         {
-            let mut retire = tx.prepare_cached(
-                "UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1",
-            )?;
+            let mut retire =
+                tx.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
             for (old_eid, votes) in successors {
-                let successor = votes
-                    .into_iter()
-                    .max_by_key(|(e, c)| (*c, std::cmp::Reverse(*e)))
-                    .map(|(e, _)| e);
+                let successor = votes.into_iter().max_by_key(|(e, c)| (*c, std::cmp::Reverse(*e))).map(|(e, _)| e);
                 retire.execute(params![old_eid, now, successor])?;
             }
         }
@@ -407,14 +333,7 @@ impl Store for SqliteStore {
     }
 
     fn latest_model(&self) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT json FROM models ORDER BY id DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+        Ok(self.conn.query_row("SELECT json FROM models ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).optional()?)
     }
 
     fn entity(&self, id: EntityId) -> Result<Option<EntityView>> {
@@ -422,11 +341,9 @@ impl Store for SqliteStore {
         for _ in 0..64 {
             let row: Option<(Option<i64>, Option<i64>)> = self
                 .conn
-                .query_row(
-                    "SELECT retired_at, merged_into FROM entities WHERE entity_id = ?1",
-                    [current],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
+                .query_row("SELECT retired_at, merged_into FROM entities WHERE entity_id = ?1", [current], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?;
             match row {
                 None => return Ok(None),
@@ -435,14 +352,8 @@ impl Store for SqliteStore {
                 Some((None, _)) => break,
             }
         }
-        let json: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT json FROM golden WHERE entity_id = ?1",
-                [current],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let json: Option<String> =
+            self.conn.query_row("SELECT json FROM golden WHERE entity_id = ?1", [current], |r| r.get(0)).optional()?;
         let Some(json) = json else { return Ok(None) };
         let mut stmt = self.conn.prepare(
             "SELECT r.source, r.source_id, r.clean FROM memberships m JOIN records r ON r.rid = m.rid
@@ -478,38 +389,21 @@ impl Store for SqliteStore {
     }
 
     fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
-        let wanted: Vec<String> = fold(query)
-            .split(' ')
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect();
+        let wanted: Vec<String> = fold(query).split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect();
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT entity_id, name, search FROM golden")?;
+        let mut stmt = self.conn.prepare("SELECT entity_id, name, search FROM golden")?;
         let mut rows = stmt.query([])?;
         let mut hits = Vec::new();
         while let Some(row) = rows.next()? {
             let search: String = row.get(2)?;
             let tokens: Vec<&str> = search.split(' ').collect();
-            let score = wanted
-                .iter()
-                .map(|w| {
-                    tokens
-                        .iter()
-                        .map(|t| token_similarity(w, t))
-                        .fold(0.0, f64::max)
-                })
-                .sum::<f64>()
-                / wanted.len() as f64;
+            let score =
+                wanted.iter().map(|w| tokens.iter().map(|t| token_similarity(w, t)).fold(0.0, f64::max)).sum::<f64>()
+                    / wanted.len() as f64;
             if score >= 0.8 {
-                hits.push(SearchHit {
-                    entity: EntityId(row.get::<_, i64>(0)? as u64),
-                    name: row.get(1)?,
-                    score,
-                });
+                hits.push(SearchHit { entity: EntityId(row.get::<_, i64>(0)? as u64), name: row.get(1)?, score });
             }
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entity.cmp(&b.entity)));
@@ -518,9 +412,7 @@ impl Store for SqliteStore {
     }
 
     fn for_each_golden(&self, f: &mut dyn FnMut(EntityId, &str) -> Result<()>) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT entity_id, json FROM golden ORDER BY entity_id")?;
+        let mut stmt = self.conn.prepare("SELECT entity_id, json FROM golden ORDER BY entity_id")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let json: String = row.get(1)?;
@@ -529,10 +421,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn for_each_membership(
-        &self,
-        f: &mut dyn FnMut(&RecordKey, EntityId) -> Result<()>,
-    ) -> Result<()> {
+    fn for_each_membership(&self, f: &mut dyn FnMut(&RecordKey, EntityId) -> Result<()>) -> Result<()> {
         let mut stmt = self.conn.prepare(
             "SELECT r.source, r.source_id, m.entity_id FROM memberships m JOIN records r ON r.rid = m.rid ORDER BY r.rid",
         )?;
@@ -549,9 +438,7 @@ impl Store for SqliteStore {
             "match" => &["match"],
             "all" => &["match", "review", "vetoed"],
             other => {
-                return Err(Error::Invalid(format!(
-                    "unknown pair decision `{other}` (match, review or all)"
-                )));
+                return Err(Error::Invalid(format!("unknown pair decision `{other}` (match, review or all)")));
             }
         };
         let mut stmt = self.conn.prepare(
@@ -577,33 +464,21 @@ impl Store for SqliteStore {
             "SELECT source, SUM(status = 'active'), SUM(status = 'quarantined') FROM records GROUP BY source ORDER BY source",
         )?;
         let sources = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get::<_, i64>(1)? as u64,
-                    r.get::<_, i64>(2)? as u64,
-                ))
-            })?
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)))?
             .collect::<rusqlite::Result<_>>()?;
-        let count = |sql: &str| -> Result<u64> {
-            Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
-        };
+        let count = |sql: &str| -> Result<u64> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
         Ok(StoreStats {
             sources,
             quarantine_entries: count("SELECT COUNT(*) FROM quarantine")?,
             entities: count("SELECT COUNT(*) FROM golden")?,
-            review_pairs: count(
-                "SELECT COUNT(*) FROM pairs WHERE decision IN ('review', 'vetoed')",
-            )?,
+            review_pairs: count("SELECT COUNT(*) FROM pairs WHERE decision IN ('review', 'vetoed')")?,
         })
     }
 }
 
 impl SqliteStore {
     fn memberships_by_rid(&self) -> Result<HashMap<i64, (i64, i64)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT rid, entity_id, since FROM memberships")?;
+        let mut stmt = self.conn.prepare("SELECT rid, entity_id, since FROM memberships")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

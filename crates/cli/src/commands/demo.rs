@@ -26,17 +26,13 @@ pub fn run(args: Args, quiet: bool) -> Result<()> {
     for stale in ["cdihub.db", "cdihub.db-wal", "cdihub.db-shm"] {
         let path = args.dir.join(stale);
         if path.exists() {
-            std::fs::remove_file(&path).with_context(|| {
-                format!("removing the previous demo database {}", path.display())
-            })?;
+            std::fs::remove_file(&path)
+                .with_context(|| format!("removing the previous demo database {}", path.display()))?;
         }
     }
     let generated = generate::generate(&args.dir, args.records, args.seed)?;
     let total: u64 = generated.records.iter().map(|(_, n)| n).sum();
-    println!(
-        "generated {total} records of {} people in 4 sources (crm, webshop, support, billing)",
-        generated.people
-    );
+    println!("generated {total} records of {} people in 4 sources (crm, webshop, support, billing)", generated.people);
     let config = crate::config_file::load(&generated.config)?;
     let mut store = crate::config_file::open_store(&config)?;
     let ingest_clock = Instant::now();
@@ -61,10 +57,7 @@ pub fn run(args: Args, quiet: bool) -> Result<()> {
         "  records      {total} read, {quarantined} quarantined whole, {} quarantine entries in all",
         stats.quarantine_entries
     );
-    println!(
-        "  entities     {} golden records ({} people in the truth)",
-        stats.entities, generated.people
-    );
+    println!("  entities     {} golden records ({} people in the truth)", stats.entities, generated.people);
     println!(
         "  accuracy     cluster precision {:.4}, recall {:.4}, F1 {:.4}",
         evaluation.cluster.precision, evaluation.cluster.recall, evaluation.cluster.f1

@@ -56,19 +56,10 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
 
 /// Prints an evaluation as a small table.
 pub fn print(e: &Evaluation) {
-    println!(
-        "evaluated {} records ({} without a true label were left out)",
-        e.records, e.unlabelled
-    );
-    println!(
-        "{:<10} {:>10} {:>10} {:>10}",
-        "", "precision", "recall", "F1"
-    );
+    println!("evaluated {} records ({} without a true label were left out)", e.records, e.unlabelled);
+    println!("{:<10} {:>10} {:>10} {:>10}", "", "precision", "recall", "F1");
     for (name, s) in [("pairwise", &e.pairwise), ("cluster", &e.cluster)] {
-        println!(
-            "{name:<10} {:>10.4} {:>10.4} {:>10.4}",
-            s.precision, s.recall, s.f1
-        );
+        println!("{name:<10} {:>10.4} {:>10.4} {:>10.4}", s.precision, s.recall, s.f1);
     }
 }
 
@@ -84,24 +75,17 @@ impl Truth {
     fn label(&self, key: &RecordKey) -> Option<String> {
         match self {
             Truth::File(map) => map.get(key).cloned(),
-            Truth::Regex(re) => re
-                .captures(&key.source_id)
-                .and_then(|c| c.get(1))
-                .map(|m| m.as_str().to_string()),
+            Truth::Regex(re) => re.captures(&key.source_id).and_then(|c| c.get(1)).map(|m| m.as_str().to_string()),
         }
     }
 }
 
 /// Reads a truth CSV.
 pub fn read_truth(path: &Path) -> Result<HashMap<RecordKey, String>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let header = reader.headers()?.clone();
     let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim() == name)
-            .with_context(|| format!("{}: no `{name}` column", path.display()))
+        header.iter().position(|h| h.trim() == name).with_context(|| format!("{}: no `{name}` column", path.display()))
     };
     let (s, i, c) = (col("source")?, col("source_id")?, col("cluster")?);
     let mut truth = HashMap::new();
@@ -135,20 +119,11 @@ pub fn evaluate(store: &dyn Store, truth: &Truth, threshold: f64) -> Result<Eval
     let cluster = cluster_scores(labelled.iter().map(|(e, t)| (*e, t.as_str())));
     let mut tp = 0u64;
     let mut predicted = 0u64;
-    for p in store
-        .pairs("all", usize::MAX >> 1)?
-        .into_iter()
-        .filter(|p| p.probability >= threshold)
-    {
+    for p in store.pairs("all", usize::MAX >> 1)?.into_iter().filter(|p| p.probability >= threshold) {
         if let (Some(a), Some(b)) = (label_of.get(&p.a), label_of.get(&p.b)) {
             predicted += 1;
             tp += u64::from(a == b);
         }
     }
-    Ok(Evaluation {
-        records: labelled.len() as u64,
-        unlabelled,
-        pairwise: Scores::new(tp, predicted, actual),
-        cluster,
-    })
+    Ok(Evaluation { records: labelled.len() as u64, unlabelled, pairwise: Scores::new(tp, predicted, actual), cluster })
 }

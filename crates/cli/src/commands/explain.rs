@@ -21,9 +21,7 @@ pub struct Args {
 }
 
 fn stored_model(store: &dyn Store) -> Result<MatchModel> {
-    let json = store
-        .latest_model()?
-        .context("no trained model yet: run `cdihub resolve` first")?;
+    let json = store.latest_model()?.context("no trained model yet: run `cdihub resolve` first")?;
     serde_json::from_str(&json).context("reading the stored model")
 }
 
@@ -34,16 +32,10 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     let builder = FeatureBuilder::new(model.identifier_names.clone());
     let mut features = Vec::new();
     for text in [&args.a, &args.b] {
-        let key = RecordKey::parse(text)
-            .with_context(|| format!("`{text}` is not a record key (source:id)"))?;
-        let record = store
-            .record(&key)?
-            .with_context(|| format!("no usable record {key} (see `cdihub quarantine`)"))?;
-        let source = config
-            .sources
-            .iter()
-            .position(|s| s.name == key.source)
-            .unwrap_or(usize::MAX) as u32;
+        let key = RecordKey::parse(text).with_context(|| format!("`{text}` is not a record key (source:id)"))?;
+        let record =
+            store.record(&key)?.with_context(|| format!("no usable record {key} (see `cdihub quarantine`)"))?;
+        let source = config.sources.iter().position(|s| s.name == key.source).unwrap_or(usize::MAX) as u32;
         features.push(builder.build(source, &record.clean));
     }
     let explanation = master::explain::explain(&model, &features[0], &features[1]);
@@ -60,10 +52,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
         } else {
             "no match"
         };
-        println!(
-            "decision at thresholds {}/{}: {verdict}",
-            m.match_threshold, m.review_threshold
-        );
+        println!("decision at thresholds {}/{}: {verdict}", m.match_threshold, m.review_threshold);
     }
     Ok(())
 }

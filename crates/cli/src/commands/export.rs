@@ -32,11 +32,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     let count = if args.members {
         share::export_members(&store, &mut out)?
     } else {
-        let format = if args.format == "ndjson" {
-            ExportFormat::Ndjson
-        } else {
-            ExportFormat::Csv
-        };
+        let format = if args.format == "ndjson" { ExportFormat::Ndjson } else { ExportFormat::Csv };
         share::export_golden(&store, format, &mut out)?
     };
     out.flush()?;

@@ -55,10 +55,6 @@ pub fn print_resolve(s: &pipeline::ResolveSummary) {
             rule.rule, rule.oversized_blocks, rule.oversized_records
         );
     }
-    let timings: Vec<String> = r
-        .timings
-        .iter()
-        .map(|(stage, secs)| format!("{stage} {secs:.2}s"))
-        .collect();
+    let timings: Vec<String> = r.timings.iter().map(|(stage, secs)| format!("{stage} {secs:.2}s")).collect();
     println!("  time: {}", timings.join(", "));
 }

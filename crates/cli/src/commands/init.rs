@@ -61,22 +61,15 @@ default = ["trust", "recent", "complete"]
 /// Writes the starter configuration (unless one exists) and creates the database.
 pub fn run(config_path: &Path, args: Args) -> Result<()> {
     if config_path.exists() && !args.force {
-        println!(
-            "{} already exists (use --force to overwrite)",
-            config_path.display()
-        );
+        println!("{} already exists (use --force to overwrite)", config_path.display());
     } else {
-        std::fs::write(config_path, STARTER)
-            .with_context(|| format!("writing {}", config_path.display()))?;
+        std::fs::write(config_path, STARTER).with_context(|| format!("writing {}", config_path.display()))?;
         println!("wrote {}", config_path.display());
     }
     let config = config_file::load(config_path)?;
     config_file::open_store(&config)?;
     println!("database ready at {}", config.store_path().display());
-    println!(
-        "next: describe your sources in {}, then `cdihub ingest` and `cdihub resolve`",
-        config_path.display()
-    );
+    println!("next: describe your sources in {}, then `cdihub ingest` and `cdihub resolve`", config_path.display());
     Ok(())
 }
 

@@ -32,20 +32,9 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
             continue;
         }
         let id = e.source_id.as_deref().unwrap_or("?");
-        let field = e
-            .field
-            .as_deref()
-            .map(|f| format!(" {f}"))
-            .unwrap_or_default();
-        let value = e
-            .value
-            .as_deref()
-            .map(|v| format!(" {v:?}"))
-            .unwrap_or_default();
-        println!(
-            "{}:{} line {} [{}]{field}{value}: {}",
-            e.source, id, e.line, e.severity, e.reason
-        );
+        let field = e.field.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
+        let value = e.value.as_deref().map(|v| format!(" {v:?}")).unwrap_or_default();
+        println!("{}:{} line {} [{}]{field}{value}: {}", e.source, id, e.line, e.severity, e.reason);
     }
     Ok(())
 }

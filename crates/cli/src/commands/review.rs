@@ -21,10 +21,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
         println!("nothing to review");
     }
     for p in pairs {
-        println!(
-            "{:.4}  {:<7} {}  {}   (cdihub explain {} {})",
-            p.probability, p.decision, p.a, p.b, p.a, p.b
-        );
+        println!("{:.4}  {:<7} {}  {}   (cdihub explain {} {})", p.probability, p.decision, p.a, p.b, p.a, p.b);
     }
     Ok(())
 }

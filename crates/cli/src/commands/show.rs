@@ -19,24 +19,14 @@ pub struct Args {
 /// Prints the entity.
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let (_, store) = config_file::load_with_store(config)?;
-    let id = match (
-        args.target.parse::<EntityId>(),
-        RecordKey::parse(&args.target),
-    ) {
+    let id = match (args.target.parse::<EntityId>(), RecordKey::parse(&args.target)) {
         (Ok(id), _) => id,
         (_, Some(key)) => store.entity_of(&key)?.with_context(|| {
-            format!(
-                "record {key} is not in any entity (not ingested, quarantined, or not resolved yet)"
-            )
+            format!("record {key} is not in any entity (not ingested, quarantined, or not resolved yet)")
         })?,
-        _ => bail!(
-            "`{}` is neither an entity id (E12) nor a source record (source:id)",
-            args.target
-        ),
+        _ => bail!("`{}` is neither an entity id (E12) nor a source record (source:id)", args.target),
     };
-    let view = store
-        .entity(id)?
-        .with_context(|| format!("no entity {id}"))?;
+    let view = store.entity(id)?.with_context(|| format!("no entity {id}"))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&view)?);
         return Ok(());
@@ -46,10 +36,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     }
     println!("entity {}", view.id);
     for v in &view.golden.values {
-        println!(
-            "  {:<24} {:<36} from {} ({})",
-            v.attribute, v.value, v.from, v.rule
-        );
+        println!("  {:<24} {:<36} from {} ({})", v.attribute, v.value, v.from, v.rule);
     }
     println!("members ({}):", view.members.len());
     for (key, rec) in &view.members {

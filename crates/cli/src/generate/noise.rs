@@ -58,12 +58,7 @@ pub fn view(rng: &mut Rng, p: &Person, p_birth: f32, p_address: f32, p_email: f3
     if rng.f32() < 0.05 {
         family = typo(rng, &family);
     }
-    let initials: String = p
-        .given
-        .iter()
-        .filter_map(|g| g.chars().next())
-        .map(|c| format!("{c}."))
-        .collect();
+    let initials: String = p.given.iter().filter_map(|g| g.chars().next()).map(|c| format!("{c}.")).collect();
     let birth = (rng.f32() < p_birth).then(|| {
         let (y, m, d) = p.birth;
         match rng.u8(0..50) {
@@ -96,43 +91,24 @@ pub fn view(rng: &mut Rng, p: &Person, p_birth: f32, p_address: f32, p_email: f3
     {
         phones.push(l.clone());
     }
-    let email = p.email.as_ref().filter(|_| rng.f32() < p_email).map(|e| {
-        if rng.f32() < 0.03 {
-            typo(rng, e)
-        } else {
-            e.clone()
-        }
-    });
-    View {
-        given,
-        initials,
-        prefix: p.prefix.to_string(),
-        family,
-        birth,
-        address,
-        phones,
-        email,
-    }
+    let email = p
+        .email
+        .as_ref()
+        .filter(|_| rng.f32() < p_email)
+        .map(|e| if rng.f32() < 0.03 { typo(rng, e) } else { e.clone() });
+    View { given, initials, prefix: p.prefix.to_string(), family, birth, address, phones, email }
 }
 
 /// A national phone number written the way people write it.
 pub fn phone_text(rng: &mut Rng, digits: &str) -> String {
     let mobile = digits.starts_with("06");
-    let (area, rest) = if mobile {
-        digits.split_at(2)
-    } else {
-        digits.split_at(3)
-    };
+    let (area, rest) = if mobile { digits.split_at(2) } else { digits.split_at(3) };
     match rng.u8(0..6) {
         0 => format!("{area}-{rest}"),
         1 => format!("+31 {} {rest}", &area[1..]),
         2 => format!("0031{}{rest}", &area[1..]),
         3 => format!("({area}) {rest}"),
-        4 => format!(
-            "{area} {} {}",
-            &rest[..rest.len() / 2],
-            &rest[rest.len() / 2..]
-        ),
+        4 => format!("{area} {} {}", &rest[..rest.len() / 2], &rest[rest.len() / 2..]),
         _ => digits.to_string(),
     }
 }
@@ -160,9 +136,5 @@ pub fn house_text(rng: &mut Rng, a: &Address) -> String {
 
 /// "de Vries" style family name with its prefix.
 pub fn full_family(v: &View) -> String {
-    if v.prefix.is_empty() {
-        v.family.clone()
-    } else {
-        format!("{} {}", v.prefix, v.family)
-    }
+    if v.prefix.is_empty() { v.family.clone() } else { format!("{} {}", v.prefix, v.family) }
 }

@@ -247,16 +247,8 @@ pub const STREETS: &[&str] = &[
 ];
 
 /// Email domains.
-pub const DOMAINS: &[&str] = &[
-    "ziggo.nl",
-    "kpnmail.nl",
-    "gmail.com",
-    "hotmail.com",
-    "outlook.com",
-    "xs4all.nl",
-    "planet.nl",
-    "home.nl",
-];
+pub const DOMAINS: &[&str] =
+    &["ziggo.nl", "kpnmail.nl", "gmail.com", "hotmail.com", "outlook.com", "xs4all.nl", "planet.nl", "home.nl"];
 
 /// One address.
 #[derive(Debug, Clone)]
@@ -306,17 +298,9 @@ pub struct Person {
 pub fn address(rng: &mut Rng) -> Address {
     let (city, lo, hi) = CITIES[rng.usize(..CITIES.len())];
     let additions = ["A", "B", "2", "bis", "1", "C"];
-    let addition = if rng.f32() < 0.15 {
-        additions[rng.usize(..additions.len())]
-    } else {
-        ""
-    };
+    let addition = if rng.f32() < 0.15 { additions[rng.usize(..additions.len())] } else { "" };
     let letters: String = (0..2).map(|_| (b'A' + rng.u8(0..26)) as char).collect();
-    let pc_letters = if ["SA", "SD", "SS"].contains(&letters.as_str()) {
-        "AB".to_string()
-    } else {
-        letters
-    };
+    let pc_letters = if ["SA", "SD", "SS"].contains(&letters.as_str()) { "AB".to_string() } else { letters };
     Address {
         street: STREETS[rng.usize(..STREETS.len())],
         number: rng.u16(1..250),
@@ -357,16 +341,9 @@ pub fn population(rng: &mut Rng, n: usize) -> Vec<Person> {
             if people.len() >= n {
                 break;
             }
-            let (prefix, family) = if member == 1 && rng.f32() < 0.4 {
-                FAMILY[rng.usize(..FAMILY.len())]
-            } else {
-                (prefix, family)
-            };
-            let year = if member >= 2 {
-                base_year + rng.u16(20..35)
-            } else {
-                base_year + rng.u16(0..5)
-            };
+            let (prefix, family) =
+                if member == 1 && rng.f32() < 0.4 { FAMILY[rng.usize(..FAMILY.len())] } else { (prefix, family) };
+            let year = if member >= 2 { base_year + rng.u16(20..35) } else { base_year + rng.u16(0..5) };
             people.push(person(
                 rng,
                 people.len() as u64 + 1,
@@ -381,15 +358,7 @@ pub fn population(rng: &mut Rng, n: usize) -> Vec<Person> {
         if rng.f32() < 0.05 && people.len() < n {
             let twin = people[people.len() - 1].clone();
             let (year, home) = (rng.u16(1940..2008), address(rng));
-            let mut namesake = person(
-                rng,
-                people.len() as u64 + 1,
-                twin.prefix,
-                twin.family,
-                year,
-                home,
-                None,
-            );
+            let mut namesake = person(rng, people.len() as u64 + 1, twin.prefix, twin.family, year, home, None);
             namesake.given = twin.given.clone();
             namesake.call_name = twin.call_name;
             people.push(namesake);
@@ -412,11 +381,7 @@ fn person(
     if rng.f32() < 0.3 {
         given.push(GIVEN[rng.usize(..GIVEN.len())].0);
     }
-    let call_name = if !short.is_empty() && rng.f32() < 0.6 {
-        short[rng.usize(..short.len())]
-    } else {
-        official
-    };
+    let call_name = if !short.is_empty() && rng.f32() < 0.6 { short[rng.usize(..short.len())] } else { official };
     let email = (rng.f32() < 0.85).then(|| email_for(rng, call_name, prefix, family, year));
     Person {
         id,

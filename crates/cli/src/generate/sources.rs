@@ -25,15 +25,8 @@ fn maybe_bad_email(rng: &mut Rng, email: Option<String>) -> String {
 }
 
 /// CRM: `klantnr;naam;geboortedatum;adres;postcode;woonplaats;telefoon;email;gewijzigd_op`, Latin-1.
-pub fn crm(
-    rng: &mut Rng,
-    people: &[&Person],
-    out: &mut dyn Write,
-    sink: &mut Sink<'_>,
-) -> Result<u64> {
-    let mut text = String::from(
-        "klantnr;naam;geboortedatum;adres;postcode;woonplaats;telefoon;email;gewijzigd_op\n",
-    );
+pub fn crm(rng: &mut Rng, people: &[&Person], out: &mut dyn Write, sink: &mut Sink<'_>) -> Result<u64> {
+    let mut text = String::from("klantnr;naam;geboortedatum;adres;postcode;woonplaats;telefoon;email;gewijzigd_op\n");
     let mut n = 0;
     for p in people {
         n += 1;
@@ -45,49 +38,21 @@ pub fn crm(
             _ if v.prefix.is_empty() => format!("{}, {}", v.family, v.given),
             _ => format!("{}, {} {}", v.family, v.initials, v.prefix),
         };
-        let birth = v.birth.map(|(y, m, d)| {
-            if rng.f32() < 0.005 {
-                "31-02-1980".into()
-            } else {
-                format!("{d:02}-{m:02}-{y}")
-            }
-        });
+        let birth =
+            v.birth.map(|(y, m, d)| if rng.f32() < 0.005 { "31-02-1980".into() } else { format!("{d:02}-{m:02}-{y}") });
         let (adres, postcode, plaats) = match &v.address {
             Some(a) => (
                 format!("{} {}", a.street, house_text(rng, a)),
                 postcode_text(rng, a),
-                if rng.f32() < 0.3 {
-                    a.city.to_uppercase()
-                } else {
-                    a.city.to_string()
-                },
+                if rng.f32() < 0.3 { a.city.to_uppercase() } else { a.city.to_string() },
             ),
             None => Default::default(),
         };
-        let phone = v
-            .phones
-            .first()
-            .map(|ph| phone_text(rng, ph))
-            .unwrap_or_default();
+        let phone = v.phones.first().map(|ph| phone_text(rng, ph)).unwrap_or_default();
         let email = maybe_bad_email(rng, v.email.clone());
-        let changed = format!(
-            "20{:02}-{:02}-{:02} 10:{:02}:00",
-            rng.u8(15..26),
-            rng.u8(1..13),
-            rng.u8(1..29),
-            rng.u8(0..60)
-        );
-        let row = [
-            id.clone(),
-            naam,
-            birth.unwrap_or_default(),
-            adres,
-            postcode,
-            plaats,
-            phone,
-            email,
-            changed,
-        ];
+        let changed =
+            format!("20{:02}-{:02}-{:02} 10:{:02}:00", rng.u8(15..26), rng.u8(1..13), rng.u8(1..29), rng.u8(0..60));
+        let row = [id.clone(), naam, birth.unwrap_or_default(), adres, postcode, plaats, phone, email, changed];
         if rng.f32() < 0.002 {
             // A truncated export line: the reader must quarantine it, not crash.
             text.push_str(&row[..4].join(";"));
@@ -98,28 +63,23 @@ pub fn crm(
         text.push('\n');
     }
     // A Latin-1 export transliterates what Latin-1 cannot hold (Ayşe → Ayse), as real exporters do.
-    let latin1: String = text
-        .chars()
-        .map(|c| {
-            if u32::from(c) <= 0xFF {
-                c.to_string()
-            } else {
-                deunicode::deunicode_char(c).unwrap_or("?").to_string()
-            }
-        })
-        .collect();
+    let latin1: String =
+        text.chars()
+            .map(|c| {
+                if u32::from(c) <= 0xFF {
+                    c.to_string()
+                } else {
+                    deunicode::deunicode_char(c).unwrap_or("?").to_string()
+                }
+            })
+            .collect();
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&latin1);
     out.write_all(&bytes)?;
     Ok(n)
 }
 
 /// Web shop: one JSON document per line with a nested customer and address; some people have two accounts.
-pub fn webshop(
-    rng: &mut Rng,
-    people: &[&Person],
-    out: &mut dyn Write,
-    sink: &mut Sink<'_>,
-) -> Result<u64> {
+pub fn webshop(rng: &mut Rng, people: &[&Person], out: &mut dyn Write, sink: &mut Sink<'_>) -> Result<u64> {
     let mut n = 0;
     for p in people {
         let accounts = if rng.f32() < 0.05 { 2 } else { 1 };
@@ -151,54 +111,25 @@ pub fn webshop(
 }
 
 /// Support desk: `customer_ref,contact,phone,email,city,last_contact`, names as "Vries, H. de".
-pub fn support(
-    rng: &mut Rng,
-    people: &[&Person],
-    out: &mut dyn Write,
-    sink: &mut Sink<'_>,
-) -> Result<u64> {
+pub fn support(rng: &mut Rng, people: &[&Person], out: &mut dyn Write, sink: &mut Sink<'_>) -> Result<u64> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record([
-        "customer_ref",
-        "contact",
-        "phone",
-        "email",
-        "city",
-        "last_contact",
-    ])?;
+    w.write_record(["customer_ref", "contact", "phone", "email", "city", "last_contact"])?;
     let mut n = 0;
     for p in people {
         n += 1;
         let id = format!("S-{}", 50_000 + n);
         let v: View = view(rng, p, 0.0, 0.6, 0.8);
-        let first = v
-            .initials
-            .chars()
-            .next()
-            .map(|c| format!("{c}."))
-            .unwrap_or_default();
+        let first = v.initials.chars().next().map(|c| format!("{c}.")).unwrap_or_default();
         let contact = match (rng.u8(0..4), v.prefix.is_empty()) {
             (0, _) => format!("{}, {}", full_family(&v), first),
             (1, false) => format!("{}, {} {}", v.family, first, v.prefix),
             (1, true) | (2, _) => format!("{}, {}", v.family, v.initials),
             _ => format!("{}, {}", v.family, v.given),
         };
-        let phone = v
-            .phones
-            .first()
-            .map(|ph| phone_text(rng, ph))
-            .unwrap_or_default();
+        let phone = v.phones.first().map(|ph| phone_text(rng, ph)).unwrap_or_default();
         let email = v.email.clone().unwrap_or_default();
-        let city = v
-            .address
-            .as_ref()
-            .map(|a| a.city.to_string())
-            .unwrap_or_default();
-        let (phone, email) = if rng.f32() < 0.02 {
-            (String::new(), String::new())
-        } else {
-            (phone, email)
-        };
+        let city = v.address.as_ref().map(|a| a.city.to_string()).unwrap_or_default();
+        let (phone, email) = if rng.f32() < 0.02 { (String::new(), String::new()) } else { (phone, email) };
         w.write_record([
             &id,
             &contact,
@@ -226,11 +157,7 @@ pub fn billing(
         let id = format!("B-{:06}", i + 1);
         let v = view(rng, p, 0.8, 1.0, 0.5);
         let a = v.address.clone();
-        let surname = if rng.f32() < 0.02 {
-            typo(rng, &v.family)
-        } else {
-            v.family.clone()
-        };
+        let surname = if rng.f32() < 0.02 { typo(rng, &v.family) } else { v.family.clone() };
         docs.push(json!({
             "account": id,
             "name": {"initials": v.initials, "prefix": v.prefix, "surname": surname},

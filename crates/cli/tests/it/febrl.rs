@@ -5,12 +5,8 @@ use super::{eval_json, ok, repo};
 /// Copies an example configuration into a temporary directory, pointing it at the shared data.
 fn example(name: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let shared = repo()
-        .join("../shared")
-        .canonicalize()
-        .expect("../shared exists beside the repository");
-    let text =
-        std::fs::read_to_string(repo().join("examples/febrl").join(name)).expect("example config");
+    let shared = repo().join("../shared").canonicalize().expect("../shared exists beside the repository");
+    let text = std::fs::read_to_string(repo().join("examples/febrl").join(name)).expect("example config");
     let text = text.replace("../../../shared", &shared.display().to_string());
     std::fs::write(dir.path().join(name), text).expect("write config");
     (dir, name.to_string())

@@ -10,11 +10,7 @@ use std::process::{Command, Output};
 
 /// Runs `cdihub` with `args` in `dir`; returns the output whatever the exit status.
 pub fn cdihub(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cdihub"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("cdihub runs")
+    Command::new(env!("CARGO_BIN_EXE_cdihub")).current_dir(dir).args(args).output().expect("cdihub runs")
 }
 
 /// Runs `cdihub` and insists that it succeeds; returns standard output.
@@ -34,10 +30,7 @@ pub fn fails(dir: &Path, args: &[&str]) -> String {
     let out = cdihub(dir, args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "cdihub {args:?} should have failed");
-    assert!(
-        !stderr.contains("panicked"),
-        "cdihub {args:?} panicked: {stderr}"
-    );
+    assert!(!stderr.contains("panicked"), "cdihub {args:?} panicked: {stderr}");
     assert!(stderr.starts_with("error: "), "cdihub {args:?}: {stderr}");
     stderr
 }

@@ -61,10 +61,7 @@ fn truncated_lines_and_bad_values_are_quarantined_with_reasons() {
     let out = ok(d, &["-q", "ingest"]);
     assert!(out.contains("crm: read 5, new 3"), "{out}");
     let q = quarantine(d);
-    let reasons: Vec<String> = q
-        .iter()
-        .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let reasons: Vec<String> = q.iter().map(|e| e["reason"].as_str().unwrap_or_default().to_string()).collect();
     let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
     assert!(has("row has 2 fields but the header has 5"), "{reasons:?}");
     assert!(has("not a valid email address"), "{reasons:?}");
@@ -75,11 +72,7 @@ fn truncated_lines_and_bad_values_are_quarantined_with_reasons() {
     assert!(has("expected a JSON object"), "{reasons:?}");
     assert!(has("the id field `id` is missing"), "{reasons:?}");
     // Every entry names its source and line.
-    assert!(
-        q.iter()
-            .all(|e| e["source"].is_string() && e["line"].as_u64().is_some_and(|l| l > 0)),
-        "{q:?}"
-    );
+    assert!(q.iter().all(|e| e["source"].is_string() && e["line"].as_u64().is_some_and(|l| l > 0)), "{q:?}");
     // What is usable still resolves: Henk from both sources is one entity.
     ok(d, &["-q", "resolve"]);
     let a = ok(d, &["show", "crm:1", "--json"]);
@@ -90,47 +83,28 @@ fn truncated_lines_and_bad_values_are_quarantined_with_reasons() {
 
 #[test]
 fn wrong_encoding_huge_fields_and_garbage_do_not_crash() {
-    let mut crm =
-        b"id,name,email,phone,dob\n1,Andr\xe9 Lef\xe8vre,andre@x.fr,,1970-01-01\n".to_vec();
+    let mut crm = b"id,name,email,phone,dob\n1,Andr\xe9 Lef\xe8vre,andre@x.fr,,1970-01-01\n".to_vec();
     crm.extend_from_slice(b"2,");
     crm.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
     crm.extend_from_slice(b",big@x.nl,,\n3,\"unterminated,quote@x.nl,,\n");
-    let garbage: Vec<u8> = (0..20_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let garbage: Vec<u8> = (0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let dir = setup(&crm, &garbage);
     let d = dir.path();
     let out = ok(d, &["-q", "ingest"]);
     assert!(out.contains("crm: read"), "{out}");
     let q = quarantine(d);
-    assert!(
-        q.iter().any(|e| e["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("longer than"))),
-        "{q:?}"
-    );
+    assert!(q.iter().any(|e| e["reason"].as_str().is_some_and(|r| r.contains("longer than"))), "{q:?}");
     // Latin-1 bytes in a file with encoding = auto are decoded, not rejected.
     ok(d, &["-q", "resolve"]);
     let shown = ok(d, &["show", "crm:1"]);
-    assert!(
-        shown.contains("André") && shown.contains("Lefèvre"),
-        "{shown}"
-    );
+    assert!(shown.contains("André") && shown.contains("Lefèvre"), "{shown}");
 
     // Declared UTF-8 but Latin-1 inside: the row is quarantined with a hint.
-    let strict = CONFIG.replacen(
-        "country = \"NL\"",
-        "country = \"NL\"\nencoding = \"utf-8\"",
-        1,
-    );
+    let strict = CONFIG.replacen("country = \"NL\"", "country = \"NL\"\nencoding = \"utf-8\"", 1);
     std::fs::write(d.join("cdihub.toml"), strict).expect("config");
     ok(d, &["-q", "ingest", "crm"]);
     let q = quarantine(d);
-    assert!(
-        q.iter()
-            .any(|e| e["reason"].as_str().is_some_and(|r| r.contains("latin1"))),
-        "{q:?}"
-    );
+    assert!(q.iter().any(|e| e["reason"].as_str().is_some_and(|r| r.contains("latin1"))), "{q:?}");
 }
 
 #[test]
@@ -156,22 +130,13 @@ fn configuration_mistakes_are_explained() {
     let d = dir.path();
     std::fs::write(
         d.join("cdihub.toml"),
-        CONFIG.replace(
-            "full_name = \"name\"\nemail = \"email\"",
-            "full_name = \"naam\"\nemail = \"email\"",
-        ),
+        CONFIG.replace("full_name = \"name\"\nemail = \"email\"", "full_name = \"naam\"\nemail = \"email\""),
     )
     .expect("config");
     let err = fails(d, &["ingest", "crm"]);
-    assert!(
-        err.contains("maps column `naam`, which the header lacks"),
-        "{err}"
-    );
-    std::fs::write(
-        d.join("cdihub.toml"),
-        "[[source]]\nname = \"x\"\nformat = \"xml\"\npath = \"a\"\nid = \"i\"\n",
-    )
-    .expect("config");
+    assert!(err.contains("maps column `naam`, which the header lacks"), "{err}");
+    std::fs::write(d.join("cdihub.toml"), "[[source]]\nname = \"x\"\nformat = \"xml\"\npath = \"a\"\nid = \"i\"\n")
+        .expect("config");
     let err = fails(d, &["ingest"]);
     assert!(err.contains("xml"), "{err}");
     let out = cdihub(d, &["-c", "missing.toml", "ingest"]);

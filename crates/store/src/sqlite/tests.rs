@@ -6,18 +6,11 @@ use std::collections::BTreeMap;
 
 fn incoming(source: &str, id: &str, family: &str) -> IncomingRecord {
     let clean = CleanRecord {
-        name: PersonName {
-            family: Some(family.into()),
-            ..PersonName::default()
-        },
+        name: PersonName { family: Some(family.into()), ..PersonName::default() },
         ..CleanRecord::default()
     };
     let raw: BTreeMap<String, String> = [("name".to_string(), family.to_string())].into();
-    IncomingRecord {
-        key: RecordKey::new(source, id),
-        raw,
-        clean: Some(clean),
-    }
+    IncomingRecord { key: RecordKey::new(source, id), raw, clean: Some(clean) }
 }
 
 fn golden(id: EntityId, family: &str) -> Golden {
@@ -50,42 +43,15 @@ fn resolve(store: &mut SqliteStore, clusters: Vec<Vec<i64>>, now: i64) -> Vec<En
 #[test]
 fn reingest_is_idempotent_and_versions_changes() {
     let mut s = SqliteStore::open_in_memory().expect("open");
-    let first = s
-        .upsert_records(
-            &[incoming("crm", "1", "Vries"), incoming("crm", "2", "Bos")],
-            10,
-        )
-        .expect("upsert");
-    assert_eq!(
-        first,
-        UpsertCounts {
-            inserted: 2,
-            updated: 0,
-            unchanged: 0
-        }
-    );
-    let again = s
-        .upsert_records(
-            &[incoming("crm", "1", "Vries"), incoming("crm", "2", "Bosch")],
-            20,
-        )
-        .expect("upsert");
-    assert_eq!(
-        again,
-        UpsertCounts {
-            inserted: 0,
-            updated: 1,
-            unchanged: 1
-        }
-    );
+    let first = s.upsert_records(&[incoming("crm", "1", "Vries"), incoming("crm", "2", "Bos")], 10).expect("upsert");
+    assert_eq!(first, UpsertCounts { inserted: 2, updated: 0, unchanged: 0 });
+    let again = s.upsert_records(&[incoming("crm", "1", "Vries"), incoming("crm", "2", "Bosch")], 20).expect("upsert");
+    assert_eq!(again, UpsertCounts { inserted: 0, updated: 1, unchanged: 1 });
     let records = s.active_records().expect("records");
     assert_eq!(records.len(), 2);
     assert_eq!(records[1].version, 2);
     assert_eq!(records[1].clean.name.family.as_deref(), Some("Bosch"));
-    let versions: i64 = s
-        .conn
-        .query_row("SELECT COUNT(*) FROM record_versions", [], |r| r.get(0))
-        .expect("count");
+    let versions: i64 = s.conn.query_row("SELECT COUNT(*) FROM record_versions", [], |r| r.get(0)).expect("count");
     assert_eq!(versions, 3);
 }
 
@@ -94,8 +60,7 @@ fn quarantined_records_are_kept_but_not_matched() {
     let mut s = SqliteStore::open_in_memory().expect("open");
     let mut bad = incoming("crm", "3", "x");
     bad.clean = None;
-    s.upsert_records(&[incoming("crm", "1", "Vries"), bad], 1)
-        .expect("upsert");
+    s.upsert_records(&[incoming("crm", "1", "Vries"), bad], 1).expect("upsert");
     s.quarantine(&[QuarantineEntry {
         source: "crm".into(),
         source_id: Some("3".into()),
@@ -119,9 +84,7 @@ fn quarantined_records_are_kept_but_not_matched() {
 #[test]
 fn entity_ids_are_stable_and_retired_ids_redirect() {
     let mut s = SqliteStore::open_in_memory().expect("open");
-    let recs: Vec<_> = (1..=4)
-        .map(|i| incoming("crm", &i.to_string(), "Vries"))
-        .collect();
+    let recs: Vec<_> = (1..=4).map(|i| incoming("crm", &i.to_string(), "Vries")).collect();
     s.upsert_records(&recs, 1).expect("upsert");
     // Run 1: {1,2} {3} {4}.
     let run1 = resolve(&mut s, vec![vec![1, 2], vec![3], vec![4]], 100);
@@ -130,24 +93,13 @@ fn entity_ids_are_stable_and_retired_ids_redirect() {
     let run2 = resolve(&mut s, vec![vec![4], vec![1, 2, 3]], 200);
     assert_eq!(run2, vec![EntityId(3), EntityId(1)]);
     let view = s.entity(EntityId(2)).expect("entity").expect("redirected");
-    assert_eq!(
-        (view.id, view.redirected_from),
-        (EntityId(1), Some(EntityId(2)))
-    );
+    assert_eq!((view.id, view.redirected_from), (EntityId(1), Some(EntityId(2))));
     assert_eq!(view.members.len(), 3);
     // Run 3: 1 splits off; {2,3} keep E1 (the oldest among them), 1 gets a fresh id, never a reused one.
     let run3 = resolve(&mut s, vec![vec![2, 3], vec![1], vec![4]], 300);
     assert_eq!(run3, vec![EntityId(1), EntityId(4), EntityId(3)]);
-    assert_eq!(
-        s.entity_of(&RecordKey::new("crm", "1")).expect("of"),
-        Some(EntityId(4))
-    );
-    let since: i64 = s
-        .conn
-        .query_row("SELECT since FROM memberships WHERE rid = 2", [], |r| {
-            r.get(0)
-        })
-        .expect("since");
+    assert_eq!(s.entity_of(&RecordKey::new("crm", "1")).expect("of"), Some(EntityId(4)));
+    let since: i64 = s.conn.query_row("SELECT since FROM memberships WHERE rid = 2", [], |r| r.get(0)).expect("since");
     assert_eq!(since, 100, "an unchanged membership keeps its start");
 }
 
@@ -157,15 +109,11 @@ fn search_finds_typos_and_files_survive_reopen() {
     let path = dir.path().join("hub.db");
     {
         let mut s = SqliteStore::open(&path).expect("open");
-        s.upsert_records(&[incoming("crm", "1", "Vries")], 1)
-            .expect("upsert");
+        s.upsert_records(&[incoming("crm", "1", "Vries")], 1).expect("upsert");
         resolve(&mut s, vec![vec![1]], 10);
     }
     let s = SqliteStore::open(&path).expect("reopen");
-    assert_eq!(
-        s.schema_version().expect("version"),
-        schema::MIGRATIONS.len() as i64
-    );
+    assert_eq!(s.schema_version().expect("version"), schema::MIGRATIONS.len() as i64);
     let hits = s.search("vreis", 5).expect("search");
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0].name, "Vries");
