@@ -46,6 +46,8 @@ pub trait Store {
     fn for_each_golden(&self, f: &mut dyn FnMut(EntityId, &str) -> Result<()>) -> Result<()>;
     /// Calls `f` with every (record key, entity) membership, in record order.
     fn for_each_membership(&self, f: &mut dyn FnMut(&RecordKey, EntityId) -> Result<()>) -> Result<()>;
+    /// Calls `f` with every record's current raw fields (JSON object of column → value), in record order.
+    fn for_each_raw(&self, f: &mut dyn FnMut(&RecordKey, &str) -> Result<()>) -> Result<()>;
     /// Stored pairs, best first: `match`, `review` (the review queue, vetoed joins included) or `all`.
     fn pairs(&self, decision: &str, limit: usize) -> Result<Vec<StoredPair>>;
     /// Counts for summaries.

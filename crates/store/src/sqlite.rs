@@ -432,6 +432,19 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn for_each_raw(&self, f: &mut dyn FnMut(&RecordKey, &str) -> Result<()>) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.source, r.source_id, v.raw FROM records r
+             JOIN record_versions v ON v.rid = r.rid AND v.version = r.version ORDER BY r.rid",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let raw: String = row.get(2)?;
+            f(&key_of(row, 0)?, &raw)?;
+        }
+        Ok(())
+    }
+
     fn pairs(&self, decision: &str, limit: usize) -> Result<Vec<StoredPair>> {
         let decisions: &[&str] = match decision {
             "review" => &["review", "vetoed"],

@@ -14,11 +14,14 @@ use store::Store;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// CSV with a header and the columns source, source_id, cluster.
-    #[arg(long, required_unless_present = "truth_regex")]
+    #[arg(long, required_unless_present_any = ["truth_regex", "truth_field"])]
     pub truth: Option<PathBuf>,
     /// Derive the true cluster from each source id: the first capture group of this regex (e.g. `^(rec-\d+)`).
     #[arg(long, conflicts_with = "truth")]
     pub truth_regex: Option<String>,
+    /// Take the true cluster from this column of the source records themselves (e.g. `cluster`).
+    #[arg(long, conflicts_with_all = ["truth", "truth_regex"])]
+    pub truth_field: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -40,10 +43,11 @@ pub struct Evaluation {
 /// Prints the evaluation.
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let (config, store) = config_file::load_with_store(config)?;
-    let truth = match (&args.truth, &args.truth_regex) {
-        (Some(path), _) => Truth::File(read_truth(path)?),
-        (None, Some(pattern)) => Truth::Regex(regex::Regex::new(pattern).context("--truth-regex")?),
-        (None, None) => bail!("give --truth FILE or --truth-regex REGEX"),
+    let truth = match (&args.truth, &args.truth_regex, &args.truth_field) {
+        (Some(path), _, _) => Truth::File(read_truth(path)?),
+        (None, Some(pattern), _) => Truth::Regex(regex::Regex::new(pattern).context("--truth-regex")?),
+        (None, None, Some(field)) => Truth::File(truth_from_field(&store, field)?),
+        (None, None, None) => bail!("give --truth FILE, --truth-regex REGEX or --truth-field COLUMN"),
     };
     let e = evaluate(&store, &truth, config.master.match_threshold)?;
     if args.json {
@@ -93,6 +97,22 @@ pub fn read_truth(path: &Path) -> Result<HashMap<RecordKey, String>> {
         let row = row.with_context(|| format!("{} row {}", path.display(), n + 2))?;
         let get = |k: usize| row.get(k).unwrap_or_default().trim().to_string();
         truth.insert(RecordKey::new(get(s), get(i)), get(c));
+    }
+    Ok(truth)
+}
+
+/// Reads the true cluster of every record from one of its own raw columns.
+pub fn truth_from_field(store: &dyn Store, field: &str) -> Result<HashMap<RecordKey, String>> {
+    let mut truth = HashMap::new();
+    store.for_each_raw(&mut |key, raw| {
+        let fields: HashMap<String, String> = serde_json::from_str(raw)?;
+        if let Some(label) = fields.get(field).filter(|l| !l.trim().is_empty()) {
+            truth.insert(key.clone(), label.trim().to_string());
+        }
+        Ok(())
+    })?;
+    if truth.is_empty() {
+        bail!("no stored record has a `{field}` column");
     }
     Ok(truth)
 }

@@ -68,3 +68,49 @@ fn commands_on_generated_data() {
     assert!(members.lines().count() > 1000, "one row per matched record");
     assert_eq!(csv.lines().count() - 1, ndjson.lines().count());
 }
+
+#[test]
+fn the_gen_people_example_resolves_a_flat_file_with_its_own_truth_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let config = std::fs::read_to_string(super::repo().join("examples/gen_people/cdihub.toml")).expect("example");
+    std::fs::write(d.join("cdihub.toml"), config).expect("config");
+    let mut csv =
+        String::from("id,given_name,family_name,birth_date,street,house_number,postcode,city,email,phone,cluster\n");
+    let people = [
+        (
+            "james",
+            "smith",
+            "1970-03-04",
+            "oak street",
+            "12",
+            "12345",
+            "springfield",
+            "james.smith@gmail.com",
+            "2025550101",
+        ),
+        ("mary", "jones", "1982-11-30", "elm avenue", "7", "54321", "fairview", "mary.jones@yahoo.com", "3125550199"),
+        ("john", "miller", "1955-06-15", "pine road", "301", "67890", "riverton", "", "4155550123"),
+    ];
+    let mut n = 0;
+    for (c, p) in people.iter().enumerate() {
+        for variant in 0..3 {
+            n += 1;
+            let given = if variant == 1 { format!("{}x", p.0) } else { p.0.to_string() };
+            let phone =
+                if variant == 2 { format!("({}) {}-{}", &p.8[..3], &p.8[3..6], &p.8[6..]) } else { p.8.to_string() };
+            csv.push_str(&format!(
+                "r{n},{given},{},{},{},{},{},{},{},{phone},c{c}\n",
+                p.1, p.2, p.3, p.4, p.5, p.6, p.7
+            ));
+        }
+    }
+    std::fs::write(d.join("people.csv"), csv).expect("data");
+    ok(d, &["-q", "ingest"]);
+    ok(d, &["-q", "resolve"]);
+    let e = super::eval_json(d, "cdihub.toml", &["--truth-field", "cluster"]);
+    assert_eq!(e["records"].as_u64(), Some(9), "{e}");
+    assert_eq!(e["cluster"]["f1"].as_f64(), Some(1.0), "{e}");
+    let err = fails(d, &["eval", "--truth-field", "no_such_column"]);
+    assert!(err.contains("no stored record has a `no_such_column` column"), "{err}");
+}
