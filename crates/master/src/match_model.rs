@@ -149,6 +149,17 @@ impl MatchModel {
         })
     }
 
+    /// Like [`Self::weights`] without term frequencies: every exact agreement weighs its level's average.
+    pub fn level_weights(&self, levels: &Levels) -> (f64, f64) {
+        self.comparisons.iter().enumerate().fold((0.0, 0.0), |(wu, wh), (c, p)| {
+            let l = usize::from(levels[c]);
+            if l == 0 || l >= p.m.len() {
+                return (wu, wh);
+            }
+            (wu + (p.m[l] / p.u[l].max(1e-12)).log2(), wh + self.level_weight_related(c, levels[c]))
+        })
+    }
+
     /// Posterior match probability from the two weight sums.
     pub fn probability_from(&self, unrelated: f64, related: f64) -> f64 {
         probability_of(self.log_odds(unrelated, related))

@@ -41,7 +41,7 @@ pub fn train(
     settings: &TrainSettings,
 ) -> MatchModel {
     let random = random_pairs(features, settings);
-    let random_levels = levels_of(features, kinds, &random);
+    let random_levels = patterns(levels_of(features, kinds, &random));
     let mut model = MatchModel {
         comparisons: kinds
             .iter()
@@ -62,14 +62,14 @@ pub fn train(
         em_estimated: Vec::new(),
     };
     relate_identity_to_u(&mut model);
-    let block_levels: Vec<(Vec<bool>, Vec<Levels>)> = blocks
+    let block_levels: Vec<(Vec<bool>, Patterns)> = blocks
         .iter()
         .map(|b| {
             let excluded_kinds: Vec<ComparisonKind> =
                 b.rule.keys.iter().flat_map(|k| k.comparisons(identifier_names)).collect();
             let excluded = kinds.iter().map(|k| excluded_kinds.contains(k)).collect();
             let sample = sample(b.pairs, settings.em_pairs);
-            (excluded, levels_of(features, kinds, &sample))
+            (excluded, patterns(levels_of(features, kinds, &sample)))
         })
         .collect();
     let observed = observed_levels(&random_levels, &block_levels, kinds);
@@ -78,12 +78,12 @@ pub fn train(
         estimate_m(&mut model, &block_levels);
         (model.prior, model.prior_related) = estimate_priors(&model, features, candidates, settings.within_source);
         if round == 0 {
+            // Term frequencies are left out here: a pattern stands for many pairs with different values.
             let weights: Vec<f64> = random_levels
-                .par_iter()
-                .zip(random.par_iter())
-                .map(|(levels, p)| {
-                    let (a, b) = unpack(*p);
-                    1.0 - model.probability(levels, &features[a as usize], &features[b as usize])
+                .iter()
+                .map(|(levels, _)| {
+                    let (wu, wh) = model.level_weights(levels);
+                    1.0 - model.probability_from(wu, wh)
                 })
                 .collect();
             for (i, k) in kinds.iter().enumerate() {
@@ -133,9 +133,9 @@ fn cap_disagreement(m: &mut [f64]) {
 }
 
 /// Which levels occur at all, in the random pairs or the training pairs.
-fn observed_levels(random: &[Levels], blocks: &[(Vec<bool>, Vec<Levels>)], kinds: &[ComparisonKind]) -> Vec<Vec<bool>> {
+fn observed_levels(random: &Patterns, blocks: &[(Vec<bool>, Patterns)], kinds: &[ComparisonKind]) -> Vec<Vec<bool>> {
     let mut seen: Vec<Vec<bool>> = kinds.iter().map(|k| vec![false; k.n_levels()]).collect();
-    for levels in random.iter().chain(blocks.iter().flat_map(|(_, l)| l.iter())) {
+    for (levels, _) in random.iter().chain(blocks.iter().flat_map(|(_, l)| l.iter())) {
         for (c, row) in seen.iter_mut().enumerate() {
             row[usize::from(levels[c])] = true;
         }
@@ -219,6 +219,19 @@ fn sample(pairs: &[PackedPair], max: usize) -> Vec<PackedPair> {
     (0..max).map(|i| pairs[(i as f64 * step) as usize]).collect()
 }
 
+/// Distinct level vectors with how many pairs show each: EM and u need only these, and there are few.
+type Patterns = Vec<(Levels, f64)>;
+
+fn patterns(levels: Vec<Levels>) -> Patterns {
+    let mut counts: std::collections::HashMap<Levels, f64> = std::collections::HashMap::new();
+    for l in levels {
+        *counts.entry(l).or_default() += 1.0;
+    }
+    let mut out: Patterns = counts.into_iter().collect();
+    out.sort_by_key(|p| p.0);
+    out
+}
+
 fn levels_of(features: &[Features], kinds: &[ComparisonKind], pairs: &[PackedPair]) -> Vec<Levels> {
     pairs
         .par_iter()
@@ -231,12 +244,12 @@ fn levels_of(features: &[Features], kinds: &[ComparisonKind], pairs: &[PackedPai
 
 /// u per level: the (optionally weighted) share of non-missing random pairs at each level, shrunk towards the
 /// default u by its pseudo-count.
-fn estimate_u(levels: &[Levels], kinds: &[ComparisonKind], kind: ComparisonKind, weights: Option<&[f64]>) -> Vec<f64> {
+fn estimate_u(levels: &Patterns, kinds: &[ComparisonKind], kind: ComparisonKind, weights: Option<&[f64]>) -> Vec<f64> {
     let c = kinds.iter().position(|k| *k == kind).unwrap_or(0);
     let n = kind.n_levels();
     let mut counts = vec![0.0; n];
-    for (i, l) in levels.iter().enumerate() {
-        counts[usize::from(l[c])] += weights.map_or(1.0, |w| w[i]);
+    for (i, (l, count)) in levels.iter().enumerate() {
+        counts[usize::from(l[c])] += count * weights.map_or(1.0, |w| w[i]);
     }
     let present: f64 = counts[1..].iter().sum();
     let prior = kind.default_u();
@@ -248,7 +261,7 @@ fn estimate_u(levels: &[Levels], kinds: &[ComparisonKind], kind: ComparisonKind,
 }
 
 /// EM per training block; each comparison's m (and h) is the mean over the blocks that could estimate it.
-fn estimate_m(model: &mut MatchModel, blocks: &[(Vec<bool>, Vec<Levels>)]) {
+fn estimate_m(model: &mut MatchModel, blocks: &[(Vec<bool>, Patterns)]) {
     let n_comp = model.comparisons.len();
     let zeros = |p: &crate::match_model::ComparisonParams| vec![0.0; p.m.len()];
     let mut m_sums: Vec<Vec<f64>> = model.comparisons.iter().map(zeros).collect();
@@ -261,7 +274,8 @@ fn estimate_m(model: &mut MatchModel, blocks: &[(Vec<bool>, Vec<Levels>)]) {
     let h_prior: Vec<Vec<f64>> =
         model.comparisons.iter().map(|p| if p.kind.is_identity() { p.h.clone() } else { default_h(p.kind) }).collect();
     for (excluded, levels) in blocks {
-        if levels.len() < 10 {
+        let pairs: f64 = levels.iter().map(|(_, n)| n).sum();
+        if pairs < 10.0 {
             continue;
         }
         let mut params = Mixture { m: m_prior.clone(), h: h_prior.clone(), shares: [0.3, 0.1, 0.6] };
@@ -271,7 +285,7 @@ fn estimate_m(model: &mut MatchModel, blocks: &[(Vec<bool>, Vec<Levels>)]) {
             m_counts[c] += 1;
             m_sums[c].iter_mut().zip(&params.m[c]).for_each(|(s, v)| *s += v);
             // A block in which hardly any pair is related says nothing about h.
-            if params.shares[1] * levels.len() as f64 >= 5.0 && !kinds[c].is_identity() {
+            if params.shares[1] * pairs >= 5.0 && !kinds[c].is_identity() {
                 h_counts[c] += 1;
                 h_sums[c].iter_mut().zip(&params.h[c]).for_each(|(s, v)| *s += v);
             }
@@ -324,7 +338,7 @@ impl Tally {
 /// priors by the pseudo-count. Comparisons marked `excluded` are neither used nor learned; h of identity
 /// comparisons stays at its prior (the related class is a different person by definition).
 fn em(
-    levels: &[Levels],
+    levels: &Patterns,
     excluded: &[bool],
     kinds: &[ComparisonKind],
     p: &mut Mixture,
@@ -344,7 +358,7 @@ fn em(
             .par_iter()
             .fold(
                 || Tally::new(&p.m),
-                |mut t, l| {
+                |mut t, (l, count)| {
                     let mut score = log_shares;
                     for c in (0..n_comp).filter(|c| !excluded[*c]) {
                         let level = usize::from(l[c]);
@@ -357,7 +371,7 @@ fn em(
                     let top = score[0].max(score[1]).max(score[2]);
                     let w = score.map(|s| (s - top).exp2());
                     let total = w[0] + w[1] + w[2];
-                    let r = w.map(|x| x / total);
+                    let r = w.map(|x| x / total * count);
                     for (c, level) in l.iter().take(n_comp).map(|x| usize::from(*x)).enumerate() {
                         if level != 0 {
                             t.m[c][level] += r[0];
@@ -388,7 +402,7 @@ fn em(
                 cap_disagreement(&mut p.m[c]);
             }
         }
-        let n = levels.len() as f64;
+        let n: f64 = levels.iter().map(|(_, count)| count).sum();
         p.shares = tally.shares.map(|s| (s / n).clamp(1e-9, 1.0));
         if change < 1e-5 {
             break;
