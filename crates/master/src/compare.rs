@@ -3,7 +3,7 @@
 
 use crate::features::Features;
 use crate::names::{are_aliases, initial_fits};
-use crate::similarity::{edit_distance, edit_distance_bytes, jaro_winkler};
+use crate::similarity::{bounded_bytes, edit_distance_at_most, jaro_winkler};
 use serde::{Deserialize, Serialize};
 
 /// Most comparisons one model can hold (seven built-in plus identifiers).
@@ -186,7 +186,7 @@ pub fn compare(kind: ComparisonKind, a: &Features, b: &Features) -> u8 {
         ComparisonKind::Email => email_level(&a.emails, &b.emails),
         ComparisonKind::Phone => phone_level(&a.phones, &b.phones),
         ComparisonKind::Organisation => banded(&a.organisation, &b.organisation, &[0.90]),
-        ComparisonKind::Identifier(i) => match edit_distance(a.identifier(i), b.identifier(i)) {
+        ComparisonKind::Identifier(i) => match edit_distance_at_most(a.identifier(i), b.identifier(i), 2) {
             0 => 1,
             1 => 2,
             2 => 3,
@@ -241,7 +241,7 @@ fn birth_level(a: u32, b: u32) -> u8 {
     let (ya, ma, da) = (a / 10_000, a / 100 % 100, a % 100);
     let (yb, mb, db) = (b / 10_000, b / 100 % 100, b % 100);
     let swapped = ya == yb && ma == db && da == mb;
-    let digits = edit_distance_bytes(&date_digits(a), &date_digits(b));
+    let digits = bounded_bytes(&date_digits(a), &date_digits(b), 2);
     if swapped || digits <= 1 {
         2
     } else if digits <= 2 || (ya == yb && ma == mb) {
@@ -279,7 +279,7 @@ fn address_level(a: &Features, b: &Features) -> u8 {
         if (pc_eq && (!has_street || street_near())) || (!has_pc && street_eq && city_ok()) {
             return 1;
         }
-        let pc_near = has_pc && !pc_eq && edit_distance(&a.postcode, &b.postcode) <= 1;
+        let pc_near = has_pc && !pc_eq && edit_distance_at_most(&a.postcode, &b.postcode, 1) <= 1;
         if pc_eq || pc_near || (street_near() && city_ok()) {
             return 2;
         }
@@ -322,7 +322,7 @@ fn phone_level(a: &[Box<str>], b: &[Box<str>]) -> u8 {
             if x == y {
                 return 1;
             }
-            if x.len() == y.len() && edit_distance(x, y) <= 1 {
+            if x.len() == y.len() && edit_distance_at_most(x, y, 1) <= 1 {
                 best = 2;
             }
         }

@@ -172,7 +172,8 @@ pub fn resolve(
         within_source: config.within_source,
         seed: 42,
     };
-    let model = train(features, &kinds, identifier_names, &blocks, &candidates, &settings);
+    let trained = train(features, &kinds, identifier_names, &blocks, &candidates, &settings);
+    let model = trained.model;
     drop(blocks);
     report.rules = per_rule.into_iter().map(|(_, r)| r).collect();
     lap(&mut report, "train");
@@ -180,13 +181,14 @@ pub fn resolve(
     progress("scoring");
     let mut edges: Vec<Edge> = candidates
         .par_iter()
-        .filter_map(|p| {
+        .zip(trained.candidate_weights.par_iter())
+        .filter_map(|(p, (wu, wh))| {
             let (a, b) = unpack(*p);
-            let (fa, fb) = (&features[a as usize], &features[b as usize]);
-            let probability = model.probability(&compare_all(&kinds, fa, fb), fa, fb);
+            let probability = model.probability_from(f64::from(*wu), f64::from(*wh));
             (probability >= config.review_threshold).then_some(Edge { a, b, probability, forced: false })
         })
         .collect();
+    drop(trained.candidate_weights);
     drop(candidates);
     let mut rule_of_edge: Vec<Option<String>> = vec![None; edges.len()];
     for (name, rule) in &deterministic {

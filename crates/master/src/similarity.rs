@@ -23,44 +23,94 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     jaro + 0.1 * prefix * (1.0 - jaro)
 }
 
+/// Jaro similarity of two byte strings of at most 64 bytes, bit-parallel: a mask of each byte's positions in
+/// `y` turns the search for the first unmatched equal byte inside the window into a few bit operations.
 fn jaro_bytes(x: &[u8], y: &[u8]) -> f64 {
     if x.is_empty() || y.is_empty() {
         return 0.0;
     }
+    let mut positions = [0u64; 128];
+    for (j, c) in y.iter().enumerate() {
+        positions[usize::from(c & 0x7F)] |= 1 << j;
+    }
     let window = (x.len().max(y.len()) / 2).saturating_sub(1);
-    let mut x_used = [false; MAX];
-    let mut y_used = [false; MAX];
-    let mut matches = 0usize;
+    let (mut x_matched, mut y_matched) = (0u64, 0u64);
     for (i, c) in x.iter().enumerate() {
         let lo = i.saturating_sub(window);
         let hi = (i + window + 1).min(y.len());
-        for j in lo..hi {
-            if !y_used[j] && y[j] == *c {
-                x_used[i] = true;
-                y_used[j] = true;
-                matches += 1;
-                break;
-            }
+        if lo >= hi {
+            continue;
+        }
+        let in_window = (u64::MAX >> (64 - (hi - lo))) << lo;
+        let candidates = positions[usize::from(c & 0x7F)] & !y_matched & in_window;
+        if candidates != 0 {
+            y_matched |= candidates & candidates.wrapping_neg();
+            x_matched |= 1 << i;
         }
     }
+    let matches = x_matched.count_ones();
     if matches == 0 {
         return 0.0;
     }
-    let mut transpositions = 0usize;
-    let mut j = 0usize;
-    for (i, c) in x.iter().enumerate() {
-        if x_used[i] {
-            while !y_used[j] {
-                j += 1;
+    // Transpositions: the matched bytes of x and of y, each in order, that differ.
+    let (mut xs, mut ys, mut half_transpositions) = (x_matched, y_matched, 0u32);
+    while xs != 0 {
+        let (i, j) = (xs.trailing_zeros() as usize, ys.trailing_zeros() as usize);
+        half_transpositions += u32::from(x[i] != y[j]);
+        xs &= xs - 1;
+        ys &= ys - 1;
+    }
+    let m = f64::from(matches);
+    (m / x.len() as f64 + m / y.len() as f64 + (m - f64::from(half_transpositions / 2)) / m) / 3.0
+}
+
+/// The edit distance if it is at most `k`, otherwise `k + 1`: only the band of cells within `k` of the
+/// diagonal is computed, and the computation stops as soon as a whole row exceeds `k`.
+pub fn edit_distance_at_most(a: &str, b: &str, k: usize) -> usize {
+    if a == b {
+        return 0;
+    }
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    if x.len().abs_diff(y.len()) > k {
+        return k + 1;
+    }
+    if !a.is_ascii() || !b.is_ascii() || x.len() >= MAX || y.len() >= MAX {
+        return strsim::osa_distance(a, b).min(k + 1);
+    }
+    bounded_bytes(x, y, k)
+}
+
+/// [`edit_distance_at_most`] on byte strings shorter than 64 bytes.
+pub fn bounded_bytes(x: &[u8], y: &[u8], k: usize) -> usize {
+    let (x, y) = (&x[..x.len().min(MAX - 1)], &y[..y.len().min(MAX - 1)]);
+    let far = k + 1;
+    let mut rows = [[far; MAX + 1]; 3];
+    for (j, slot) in rows[0].iter_mut().enumerate().take(y.len().min(k) + 1) {
+        *slot = j;
+    }
+    for i in 1..=x.len() {
+        let (c, p, t) = (i % 3, (i + 2) % 3, (i + 1) % 3);
+        let lo = i.saturating_sub(k).max(1);
+        let hi = (i + k).min(y.len());
+        rows[c].fill(far);
+        if i <= k {
+            rows[c][0] = i;
+        }
+        let mut row_min = rows[c][0];
+        for j in lo..=hi {
+            let cost = usize::from(x[i - 1] != y[j - 1]);
+            let mut best = (rows[p][j] + 1).min(rows[c][j - 1] + 1).min(rows[p][j - 1] + cost);
+            if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] {
+                best = best.min(rows[t][j - 2] + 1);
             }
-            if *c != y[j] {
-                transpositions += 1;
-            }
-            j += 1;
+            rows[c][j] = best.min(far);
+            row_min = row_min.min(rows[c][j]);
+        }
+        if row_min > k {
+            return far;
         }
     }
-    let m = matches as f64;
-    (m / x.len() as f64 + m / y.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0
+    rows[x.len() % 3][y.len()].min(far)
 }
 
 /// Damerau–Levenshtein distance, restricted (optimal string alignment: adjacent transpositions count as one).
@@ -118,6 +168,18 @@ mod tests {
             let theirs = strsim::jaro_winkler(&a, &b);
             proptest::prop_assert!((ours - theirs).abs() < 1e-9, "jw({a:?}, {b:?}) = {ours} vs {theirs}");
             proptest::prop_assert_eq!(edit_distance(&a, &b), strsim::osa_distance(&a, &b));
+        }
+
+        #[test]
+        fn jaro_winkler_agrees_on_longer_strings(a in "[a-z ]{0,63}", b in "[a-z ]{0,63}") {
+            let ours = jaro_winkler(&a, &b);
+            let theirs = strsim::jaro_winkler(&a, &b);
+            proptest::prop_assert!((ours - theirs).abs() < 1e-9, "jw({a:?}, {b:?}) = {ours} vs {theirs}");
+        }
+
+        #[test]
+        fn bounded_distance_agrees(a in "[a-d]{0,10}", b in "[a-d]{0,10}", k in 0usize..4) {
+            proptest::prop_assert_eq!(edit_distance_at_most(&a, &b, k), strsim::osa_distance(&a, &b).min(k + 1));
         }
 
         #[test]

@@ -31,6 +31,15 @@ pub struct TrainingBlock<'a> {
     pub pairs: &'a [PackedPair],
 }
 
+/// A trained model, and the evidence of every candidate pair under it (log2 weights against unrelated and
+/// against related pairs, in candidate order), which scoring reuses instead of comparing the pairs again.
+pub struct Trained {
+    /// The model.
+    pub model: MatchModel,
+    /// (weight vs unrelated, weight vs related) per candidate pair.
+    pub candidate_weights: Vec<(f32, f32)>,
+}
+
 /// Trains a model.
 pub fn train(
     features: &[Features],
@@ -39,7 +48,7 @@ pub fn train(
     blocks: &[TrainingBlock<'_>],
     candidates: &[PackedPair],
     settings: &TrainSettings,
-) -> MatchModel {
+) -> Trained {
     let random = random_pairs(features, settings);
     let random_levels = patterns(levels_of(features, kinds, &random));
     let mut model = MatchModel {
@@ -73,10 +82,12 @@ pub fn train(
         })
         .collect();
     let observed = observed_levels(&random_levels, &block_levels, kinds);
+    let candidate_levels = levels_of(features, kinds, candidates);
     // Two rounds: the second re-estimates u without the true matches hiding among the random pairs.
     for round in 0..2 {
         estimate_m(&mut model, &block_levels);
-        (model.prior, model.prior_related) = estimate_priors(&model, features, candidates, settings.within_source);
+        let weights = weights_of(&model, features, candidates, &candidate_levels);
+        (model.prior, model.prior_related) = estimate_priors(features, &weights, settings.within_source);
         if round == 0 {
             // Term frequencies are left out here: a pattern stands for many pairs with different values.
             let weights: Vec<f64> = random_levels
@@ -93,7 +104,9 @@ pub fn train(
         }
         neutralise_unobserved(&mut model, &observed);
     }
-    model
+    // The last round changed m, h and u once more (unobserved levels): weigh the candidates under the final model.
+    let candidate_weights = weights_of(&model, features, candidates, &candidate_levels);
+    Trained { model, candidate_weights }
 }
 
 /// h of identity comparisons is not learned: a related person is a different person, so compared on who they
@@ -414,12 +427,7 @@ fn em(
 /// of the posterior means), spread over all possible pairs. Blocking selected the candidates, which scales each
 /// class's likelihood by a constant (its chance of being selected); the shares absorb that constant, and
 /// matching and related pairs are almost all selected, so their shares carry over to all pairs.
-fn estimate_priors(
-    model: &MatchModel,
-    features: &[Features],
-    candidates: &[PackedPair],
-    within_source: bool,
-) -> (f64, f64) {
+fn estimate_priors(features: &[Features], weights: &[(f32, f32)], within_source: bool) -> (f64, f64) {
     let n = features.len() as f64;
     let total_pairs = if within_source {
         n * (n - 1.0) / 2.0
@@ -429,37 +437,47 @@ fn estimate_priors(
         let same: f64 = per_source.values().map(|c| c * (c - 1.0) / 2.0).sum();
         n * (n - 1.0) / 2.0 - same
     };
-    if candidates.is_empty() || total_pairs < 1.0 {
+    if weights.is_empty() || total_pairs < 1.0 {
         return (1e-6, 1e-7);
     }
-    let kinds = model.kinds();
-    let weights: Vec<(f64, f64)> = candidates
-        .par_iter()
-        .map(|p| {
-            let (a, b) = unpack(*p);
-            let (fa, fb) = (&features[a as usize], &features[b as usize]);
-            model.weights(&compare_all(&kinds, fa, fb), fa, fb)
-        })
-        .collect();
     let (mut match_share, mut related_share) = (0.1f64, 0.05f64);
-    for _ in 0..30 {
+    for _ in 0..50 {
         let unrelated_share = (1.0 - match_share - related_share).max(1e-9);
         let (sm, sh) = weights
             .par_iter()
             .map(|(wu, wh)| {
                 // Responsibilities relative to the match class: match 1, related 2^-wh, unrelated 2^-wu.
-                let related = related_share * (-wh).exp2();
-                let unrelated = unrelated_share * (-wu).exp2();
+                let related = related_share * f64::from(-wh).exp2();
+                let unrelated = unrelated_share * f64::from(-wu).exp2();
                 let total = match_share + related + unrelated;
                 (match_share / total, related / total)
             })
             .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
         let count = weights.len() as f64;
+        let (old_match, old_related) = (match_share, related_share);
         match_share = (sm / count).clamp(1e-9, 1.0 - 1e-6);
         related_share = (sh / count).clamp(1e-9, 1.0 - match_share - 1e-9);
+        if (match_share - old_match).abs() < 1e-6 * old_match
+            && (related_share - old_related).abs() < 1e-6 * old_related
+        {
+            break;
+        }
     }
-    let spread = candidates.len() as f64 / total_pairs;
+    let spread = weights.len() as f64 / total_pairs;
     ((match_share * spread).clamp(1e-12, 0.5), (related_share * spread).clamp(1e-12, 0.4))
+}
+
+/// The evidence of each candidate pair under the model (term frequencies included), as f32 to halve the memory.
+fn weights_of(model: &MatchModel, features: &[Features], pairs: &[PackedPair], levels: &[Levels]) -> Vec<(f32, f32)> {
+    pairs
+        .par_iter()
+        .zip(levels.par_iter())
+        .map(|(p, l)| {
+            let (a, b) = unpack(*p);
+            let (wu, wh) = model.weights(l, &features[a as usize], &features[b as usize]);
+            (wu as f32, wh as f32)
+        })
+        .collect()
 }
 
 /// A small, fast, seedable generator (SplitMix64), enough for sampling pairs.
