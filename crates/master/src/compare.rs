@@ -57,7 +57,7 @@ impl ComparisonKind {
                 "same city",
                 "different",
             ],
-            ComparisonKind::Email => &["exact", "same user name or one typo off", "different"],
+            ComparisonKind::Email => &["exact", "same user name, or one edit", "different"],
             ComparisonKind::Phone => &["exact", "one digit off", "different"],
             ComparisonKind::Organisation => &["exact", "jaro-winkler >= 0.90", "different"],
             ComparisonKind::Identifier(_) => &["exact", "one edit", "two edits", "different"],
@@ -307,7 +307,9 @@ fn email_level(a: &[Box<str>], b: &[Box<str>]) -> u8 {
             if x == y {
                 return 1;
             }
-            if x[..user(x)] == y[..user(y)] || jaro_winkler(x, y) >= 0.92 {
+            // Same user name elsewhere, or one typo. Not general string similarity: addresses built from a name
+            // ("lisa.stone58" and "lisa.stone359") are similar for namesakes too, and would count the name twice.
+            if x[..user(x)] == y[..user(y)] || edit_distance_at_most(x, y, 1) <= 1 {
                 best = 2;
             }
         }

@@ -128,21 +128,27 @@ fn relate_identity_to_u(model: &mut MatchModel) {
     }
 }
 
-/// Most of the matches whose identity fields (given name, birth date, identifier) may disagree outright.
-const MAX_IDENTITY_DISAGREEMENT: f64 = 0.25;
+/// Most of the matches whose identity fields may disagree outright: given names through nicknames and typos,
+/// birth dates and identifiers rarely.
+fn max_disagreement(kind: ComparisonKind) -> f64 {
+    match kind {
+        ComparisonKind::GivenName => 0.25,
+        _ => 0.1,
+    }
+}
 
 /// Constrained EM (after Winkler): the match class is the same person, whose identity fields disagree only by
 /// error. Capping m of the "different" level keeps EM from taking a more numerous class of related pairs
 /// (a household: same address and phone, other given name and birth date) for the matches.
-fn cap_disagreement(m: &mut [f64]) {
+fn cap_disagreement(m: &mut [f64], cap: f64) {
     let last = m.len() - 1;
-    if m[last] <= MAX_IDENTITY_DISAGREEMENT {
+    if m[last] <= cap {
         return;
     }
     let rest: f64 = m[1..last].iter().sum();
-    let scale = (1.0 - MAX_IDENTITY_DISAGREEMENT) / rest.max(1e-12);
+    let scale = (1.0 - cap) / rest.max(1e-12);
     m[1..last].iter_mut().for_each(|v| *v *= scale);
-    m[last] = MAX_IDENTITY_DISAGREEMENT;
+    m[last] = cap;
 }
 
 /// Which levels occur at all, in the random pairs or the training pairs.
@@ -412,7 +418,7 @@ fn em(
                 params[1..].iter_mut().for_each(|v| *v /= s);
             }
             if kinds[c].is_identity() {
-                cap_disagreement(&mut p.m[c]);
+                cap_disagreement(&mut p.m[c], max_disagreement(kinds[c]));
             }
         }
         let n: f64 = levels.iter().map(|(_, count)| count).sum();
