@@ -34,56 +34,51 @@ pub const CSV_COLUMNS: &[&str] = &[
 
 /// Writes every golden record; returns how many.
 pub fn export_golden(store: &dyn Store, format: ExportFormat, out: &mut dyn Write) -> Result<u64> {
-    let mut count = 0u64;
     match format {
-        ExportFormat::Ndjson => {
-            store.for_each_golden(&mut |_, json| {
-                out.write_all(json.as_bytes()).and_then(|_| out.write_all(b"\n")).map_err(to_store_error)?;
-                count += 1;
-                Ok(())
-            })?;
-        }
         ExportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(out);
             let mut header = vec!["entity_id"];
             header.extend_from_slice(CSV_COLUMNS);
             header.push("extra");
             writer.write_record(&header)?;
-            let mut failure: Option<Error> = None;
-            store
-                .for_each_golden(&mut |id, json| {
-                    let row = serde_json::from_str::<Golden>(json).map_err(Error::from).and_then(|g| {
-                        let mut row = vec![id.to_string()];
-                        row.extend(CSV_COLUMNS.iter().map(|c| g.get(c).unwrap_or_default().to_string()));
-                        let extra: serde_json::Map<String, serde_json::Value> = g
-                            .values
-                            .iter()
-                            .filter(|v| v.attribute.contains('.'))
-                            .map(|v| (v.attribute.clone(), v.value.clone().into()))
-                            .collect();
-                        row.push(if extra.is_empty() {
-                            String::new()
-                        } else {
-                            serde_json::Value::Object(extra).to_string()
-                        });
-                        writer.write_record(&row).map_err(Error::from)
-                    });
-                    match row {
-                        Ok(()) => {
-                            count += 1;
-                            Ok(())
-                        }
-                        Err(e) => {
-                            failure = Some(e);
-                            Err(store::Error::Invalid("export stopped".into()))
-                        }
-                    }
-                })
-                .map_err(|e| failure.take().unwrap_or(Error::Store(e)))?;
+            let count = each_golden(store, |g| Ok(writer.write_record(csv_row(g))?))?;
             writer.flush()?;
+            Ok(count)
         }
+        ExportFormat::Ndjson => each_golden(store, |g| {
+            serde_json::to_writer(&mut *out, g)?;
+            Ok(out.write_all(b"\n")?)
+        }),
     }
+}
+
+/// Calls `write` with every golden record, keeping the first write error as it is; returns how many.
+fn each_golden(store: &dyn Store, mut write: impl FnMut(&Golden) -> Result<()>) -> Result<u64> {
+    let mut count = 0u64;
+    let mut failure: Option<Error> = None;
+    store
+        .for_each_golden(&mut |g| {
+            write(g).map(|_| count += 1).map_err(|e| {
+                failure = Some(e);
+                store::Error::Invalid("export stopped".into())
+            })
+        })
+        .map_err(|e| failure.take().unwrap_or(Error::Store(e)))?;
     Ok(count)
+}
+
+/// One CSV row: the entity, the canonical attributes, and identifiers and attributes as JSON in `extra`.
+fn csv_row(g: &Golden) -> Vec<String> {
+    let mut row = vec![g.entity.to_string()];
+    row.extend(CSV_COLUMNS.iter().map(|c| g.get(c).unwrap_or_default().to_string()));
+    let extra: serde_json::Map<String, serde_json::Value> = g
+        .values
+        .iter()
+        .filter(|v| v.attribute.contains('.'))
+        .map(|v| (v.attribute.clone(), v.value.clone().into()))
+        .collect();
+    row.push(if extra.is_empty() { String::new() } else { serde_json::Value::Object(extra).to_string() });
+    row
 }
 
 /// Writes `source,source_id,entity_id` for every matched record; returns how many.
@@ -104,8 +99,4 @@ pub fn export_members(store: &dyn Store, out: &mut dyn Write) -> Result<u64> {
         .map_err(|e| failure.take().map_or(Error::Store(e), Error::Csv))?;
     writer.flush()?;
     Ok(count)
-}
-
-fn to_store_error(e: std::io::Error) -> store::Error {
-    store::Error::Invalid(format!("writing the export: {e}"))
 }

@@ -10,7 +10,7 @@ pub use error::{Error, Result};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
-use model::{EntityId, RecordKey};
+use model::{EntityId, Golden, RecordKey};
 
 /// Everything the pipeline and the command line need from a database.
 pub trait Store {
@@ -42,8 +42,8 @@ pub trait Store {
     fn entity_of(&self, key: &RecordKey) -> Result<Option<EntityId>>;
     /// Entities whose names, emails, phones or postcodes resemble the query, best first.
     fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>>;
-    /// Calls `f` with every golden record (JSON), in entity order.
-    fn for_each_golden(&self, f: &mut dyn FnMut(EntityId, &str) -> Result<()>) -> Result<()>;
+    /// Calls `f` with every golden record, in entity order.
+    fn for_each_golden(&self, f: &mut dyn FnMut(&Golden) -> Result<()>) -> Result<()>;
     /// Calls `f` with every (record key, entity) membership, in record order.
     fn for_each_membership(&self, f: &mut dyn FnMut(&RecordKey, EntityId) -> Result<()>) -> Result<()>;
     /// Calls `f` with every record's current raw fields (JSON object of column → value), in record order.

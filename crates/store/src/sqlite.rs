@@ -7,6 +7,7 @@ use crate::types::*;
 use crate::{Error, Result, Store};
 use clean::text::fold;
 use model::{CleanRecord, EntityId, Golden, RecordKey};
+use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -32,6 +33,9 @@ impl SqliteStore {
 
     fn prepare(conn: Connection) -> Result<Self> {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Bulk writes touch large indexes; a 64 MiB page cache keeps them in memory.
+        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let mut store = SqliteStore { conn };
@@ -57,6 +61,43 @@ impl SqliteStore {
     /// The schema version of the open file.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+/// A golden record as stored: each value as `[attribute, value, source, source_id, rule]`, about half the size
+/// of its readable JSON form (the database holds one per entity).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredGolden {
+    entity: u64,
+    values: Vec<(String, String, String, String, String)>,
+}
+
+impl StoredGolden {
+    fn encode(g: &Golden) -> Result<String> {
+        let values = g
+            .values
+            .iter()
+            .map(|v| {
+                let from = &v.from;
+                (v.attribute.clone(), v.value.clone(), from.source.clone(), from.source_id.clone(), v.rule.clone())
+            })
+            .collect();
+        Ok(serde_json::to_string(&StoredGolden { entity: g.entity.0, values })?)
+    }
+
+    fn decode(json: &str) -> Result<Golden> {
+        let stored: StoredGolden = serde_json::from_str(json)?;
+        let values = stored
+            .values
+            .into_iter()
+            .map(|(attribute, value, source, source_id, rule)| model::GoldenValue {
+                attribute,
+                value,
+                from: RecordKey::new(source, source_id),
+                rule,
+            })
+            .collect();
+        Ok(Golden { entity: EntityId(stored.entity), values })
     }
 }
 
@@ -271,6 +312,12 @@ impl Store for SqliteStore {
             return Err(Error::Invalid("clusters, ids and golden records must line up".into()));
         }
         let old = self.memberships_by_rid()?;
+        // Render the golden rows in parallel, before the (single-threaded) transaction.
+        let rendered: Vec<(String, String, String)> = resolved
+            .goldens
+            .par_iter()
+            .map(|g| Ok((display_name(g), search_text(g), StoredGolden::encode(g)?)))
+            .collect::<Result<_>>()?;
         let tx = self.conn.transaction()?;
         tx.execute("INSERT INTO models (created_at, json) VALUES (?1, ?2)", params![now, resolved.model_json])?;
         let model_id = tx.last_insert_rowid();
@@ -289,7 +336,7 @@ impl Store for SqliteStore {
                 tx.prepare_cached("INSERT INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)")?;
             let mut golden =
                 tx.prepare_cached("INSERT INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)")?;
-            for ((members, id), g) in resolved.clusters.iter().zip(&resolved.ids).zip(&resolved.goldens) {
+            for ((members, id), (name, search, json)) in resolved.clusters.iter().zip(&resolved.ids).zip(&rendered) {
                 let eid = id.0 as i64;
                 entity.execute(params![eid, now])?;
                 for rid in members {
@@ -300,7 +347,7 @@ impl Store for SqliteStore {
                     member.execute(params![rid, eid, since])?;
                     new_entity_of.insert(*rid, eid);
                 }
-                golden.execute(params![eid, display_name(g), search_text(g), serde_json::to_string(g)?])?;
+                golden.execute(params![eid, name, search, json])?;
             }
             let mut pair = tx.prepare_cached(
                 "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -370,7 +417,7 @@ impl Store for SqliteStore {
         Ok(Some(EntityView {
             id: resolved,
             redirected_from: (resolved != id).then_some(id),
-            golden: serde_json::from_str(&json)?,
+            golden: StoredGolden::decode(&json)?,
             members,
         }))
     }
@@ -411,12 +458,12 @@ impl Store for SqliteStore {
         Ok(hits)
     }
 
-    fn for_each_golden(&self, f: &mut dyn FnMut(EntityId, &str) -> Result<()>) -> Result<()> {
-        let mut stmt = self.conn.prepare("SELECT entity_id, json FROM golden ORDER BY entity_id")?;
+    fn for_each_golden(&self, f: &mut dyn FnMut(&Golden) -> Result<()>) -> Result<()> {
+        let mut stmt = self.conn.prepare("SELECT json FROM golden ORDER BY entity_id")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let json: String = row.get(1)?;
-            f(EntityId(row.get::<_, i64>(0)? as u64), &json)?;
+            let json: String = row.get(0)?;
+            f(&StoredGolden::decode(&json)?)?;
         }
         Ok(())
     }
