@@ -28,7 +28,8 @@ pub fn clean_phone(raw: &str, default_country: Option<&str>) -> Result<String, S
     })?;
     let e164 = number.format().mode(Mode::E164).to_string();
     let national_digits = e164.len().saturating_sub(1 + number.code().value().to_string().len());
-    if !number.is_valid() && !(7..=12).contains(&national_digits) {
+    // Length first: validation runs the metadata's regexes and is needed only for an unusual length.
+    if !(7..=12).contains(&national_digits) && !number.is_valid() {
         return Err("phone number has an impossible length for its country".into());
     }
     Ok(e164)
