@@ -42,7 +42,8 @@ impl ComparisonKind {
                 "jaro-winkler >= 0.92",
                 "alias, or another given name agrees",
                 "jaro-winkler >= 0.80",
-                "initials compatible",
+                "two or more initials agree",
+                "first initial compatible",
                 "different",
             ],
             ComparisonKind::FamilyName => &["exact", "jaro-winkler >= 0.92", "jaro-winkler >= 0.80", "different"],
@@ -67,7 +68,7 @@ impl ComparisonKind {
     /// Typical m-probabilities of levels 1.. in customer data: the prior EM starts from and shrinks towards.
     pub fn default_m(self) -> &'static [f64] {
         match self {
-            ComparisonKind::GivenName => &[0.70, 0.07, 0.05, 0.04, 0.09, 0.05],
+            ComparisonKind::GivenName => &[0.68, 0.07, 0.05, 0.04, 0.03, 0.08, 0.05],
             ComparisonKind::FamilyName => &[0.85, 0.08, 0.03, 0.04],
             ComparisonKind::BirthDate => &[0.90, 0.06, 0.02, 0.02],
             ComparisonKind::Address => &[0.70, 0.05, 0.04, 0.06, 0.05, 0.10],
@@ -82,7 +83,7 @@ impl ComparisonKind {
     /// contact data and family name agree, given name and birth date do not. The prior of the third class.
     pub fn default_h(self) -> &'static [f64] {
         match self {
-            ComparisonKind::GivenName => &[0.03, 0.01, 0.01, 0.03, 0.10, 0.82],
+            ComparisonKind::GivenName => &[0.03, 0.01, 0.01, 0.03, 0.01, 0.10, 0.81],
             ComparisonKind::FamilyName => &[0.70, 0.03, 0.02, 0.25],
             ComparisonKind::BirthDate => &[0.001, 0.01, 0.05, 0.939],
             ComparisonKind::Address => &[0.80, 0.02, 0.02, 0.03, 0.03, 0.10],
@@ -103,7 +104,7 @@ impl ComparisonKind {
     /// Typical u-probabilities of levels 1.. for random pairs: the prior that few random pairs are shrunk towards.
     pub fn default_u(self) -> &'static [f64] {
         match self {
-            ComparisonKind::GivenName => &[0.01, 0.005, 0.002, 0.02, 0.04, 0.923],
+            ComparisonKind::GivenName => &[0.01, 0.005, 0.002, 0.02, 0.002, 0.04, 0.921],
             ComparisonKind::FamilyName => &[0.005, 0.002, 0.01, 0.983],
             ComparisonKind::BirthDate => &[5e-5, 2e-3, 2e-2, 0.97795],
             ComparisonKind::Address => &[1e-5, 1e-5, 1e-4, 1e-3, 0.03, 0.96889],
@@ -221,8 +222,12 @@ fn given_level(a: &Features, b: &Features) -> u8 {
         } else if jw >= 0.80 {
             4
         } else {
-            6
+            7
         };
+    }
+    // Two or more initials that all agree ("R.D." and "R.D.", or "R.D." and Rob Dirk) say more than a first letter.
+    if a.initials.len() >= 2 && a.initials == b.initials {
+        return 5;
     }
     // At least one side has initials only: compatible when the first letter fits the other's name or an alias.
     let fits = |initials: &Features, named: &Features| match initials.initials.chars().next() {
@@ -231,7 +236,7 @@ fn given_level(a: &Features, b: &Features) -> u8 {
         None => false,
     };
     let compatible = if a.given_first.is_empty() { fits(a, b) } else { fits(b, a) };
-    if compatible { 5 } else { 6 }
+    if compatible { 6 } else { 7 }
 }
 
 fn birth_level(a: u32, b: u32) -> u8 {
@@ -354,16 +359,18 @@ mod tests {
         assert_eq!(compare(C::GivenName, &henk, &person("henk", "x", 0)), 1);
         assert_eq!(compare(C::GivenName, &henk, &person("hekn", "x", 0)), 2);
         let initial_only = Features { initials: "hj".into(), family: "vries".into(), ..Features::default() };
-        assert_eq!(compare(C::GivenName, &henk, &initial_only), 5);
-        assert_eq!(compare(C::GivenName, &person("jan", "x", 0), &initial_only), 6);
+        assert_eq!(compare(C::GivenName, &henk, &initial_only), 6);
+        assert_eq!(compare(C::GivenName, &person("jan", "x", 0), &initial_only), 7);
+        let hj = Features { initials: "hj".into(), family: "x".into(), ..Features::default() };
+        assert_eq!(compare(C::GivenName, &initial_only, &hj), 5, "all initials agree");
         assert_eq!(compare(C::GivenName, &person("kees", "x", 0), &person("cornelis", "x", 0)), 3);
         assert_eq!(compare(C::GivenName, &person("anna maria", "x", 0), &person("maria", "x", 0)), 3);
         let c_only = Features { initials: "c".into(), family: "x".into(), ..Features::default() };
-        assert_eq!(compare(C::GivenName, &person("kees", "x", 0), &c_only), 5, "C. can be Kees (Cornelis)");
+        assert_eq!(compare(C::GivenName, &person("kees", "x", 0), &c_only), 6, "C. can be Kees (Cornelis)");
         assert_eq!(compare(C::GivenName, &henk, &Features::default()), 0);
         assert_eq!(compare(C::FamilyName, &henk, &person("x", "vries", 0)), 1);
         assert_eq!(compare(C::FamilyName, &henk, &person("x", "jansen", 0)), 4);
-        assert_eq!(compare(C::GivenName, &henk, &person("piet", "x", 0)), 6);
+        assert_eq!(compare(C::GivenName, &henk, &person("piet", "x", 0)), 7);
     }
 
     #[test]
