@@ -32,7 +32,7 @@ pub struct ComparisonParams {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TermFrequencies {
     /// Frequency of values seen at least twice.
-    pub values: HashMap<String, f64>,
+    pub values: HashMap<String, f64, foldhash::fast::FixedState>,
     /// Frequency assumed for any other value (one in the number of records).
     pub default: f64,
     /// Sum of squared frequencies over all values: the chance that two random records agree exactly.
@@ -42,7 +42,7 @@ pub struct TermFrequencies {
 impl TermFrequencies {
     /// Counts values; `values` yields each record's value (or "" when missing).
     pub fn count<'a>(values: impl Iterator<Item = &'a str>) -> Self {
-        let mut counts: HashMap<&str, u32> = HashMap::new();
+        let mut counts: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
         let mut total = 0u32;
         for v in values.filter(|v| !v.is_empty()) {
             *counts.entry(v).or_default() += 1;

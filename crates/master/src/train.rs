@@ -446,20 +446,26 @@ fn estimate_priors(features: &[Features], weights: &[(f32, f32)], within_source:
     if weights.is_empty() || total_pairs < 1.0 {
         return (1e-6, 1e-7);
     }
+    // Responsibilities depend only on the two weights: quantise them to 1/64 bit and iterate over the distinct
+    // values with their counts instead of over every candidate.
+    let mut histogram: std::collections::HashMap<(i32, i32), f64, foldhash::fast::FixedState> = Default::default();
+    for (wu, wh) in weights {
+        let key = ((wu * 64.0).round() as i32, (wh * 64.0).round() as i32);
+        *histogram.entry(key).or_default() += 1.0;
+    }
+    let bins: Vec<(f64, f64, f64)> =
+        histogram.into_iter().map(|((u, h), n)| (f64::from(u) / 64.0, f64::from(h) / 64.0, n)).collect();
+    let count = weights.len() as f64;
     let (mut match_share, mut related_share) = (0.1f64, 0.05f64);
-    for _ in 0..50 {
+    for _ in 0..200 {
         let unrelated_share = (1.0 - match_share - related_share).max(1e-9);
-        let (sm, sh) = weights
-            .par_iter()
-            .map(|(wu, wh)| {
-                // Responsibilities relative to the match class: match 1, related 2^-wh, unrelated 2^-wu.
-                let related = related_share * f64::from(-wh).exp2();
-                let unrelated = unrelated_share * f64::from(-wu).exp2();
-                let total = match_share + related + unrelated;
-                (match_share / total, related / total)
-            })
-            .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
-        let count = weights.len() as f64;
+        let (sm, sh) = bins.iter().fold((0.0, 0.0), |(sm, sh), (wu, wh, n)| {
+            // Responsibilities relative to the match class: match 1, related 2^-wh, unrelated 2^-wu.
+            let related = related_share * (-wh).exp2();
+            let unrelated = unrelated_share * (-wu).exp2();
+            let total = match_share + related + unrelated;
+            (sm + n * match_share / total, sh + n * related / total)
+        });
         let (old_match, old_related) = (match_share, related_share);
         match_share = (sm / count).clamp(1e-9, 1.0 - 1e-6);
         related_share = (sh / count).clamp(1e-9, 1.0 - match_share - 1e-9);
