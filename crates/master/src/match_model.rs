@@ -149,6 +149,28 @@ impl MatchModel {
         })
     }
 
+    /// The weights of every level precomputed, for scoring many pairs under one model state.
+    pub fn weight_table(&self) -> WeightTable<'_> {
+        let tables = self
+            .comparisons
+            .iter()
+            .enumerate()
+            .map(|(c, p)| {
+                let levels = (0..p.m.len() as u8)
+                    .map(|l| {
+                        let u =
+                            if l == 0 { 0.0 } else { (p.m[usize::from(l)] / p.u[usize::from(l)].max(1e-12)).log2() };
+                        (u, self.level_weight_related(c, l))
+                    })
+                    .collect();
+                // With term frequencies, exact agreement on value v weighs log2(m1 / (u1 · f(v) / Σf²)).
+                let tf = p.tf.as_ref().map(|tf| (tf, (p.m[1] / p.u[1].max(1e-12)).log2() + tf.sum_squares.log2()));
+                LevelTable { levels, tf }
+            })
+            .collect();
+        WeightTable { model: self, tables }
+    }
+
     /// Like [`Self::weights`] without term frequencies: every exact agreement weighs its level's average.
     pub fn level_weights(&self, levels: &Levels) -> (f64, f64) {
         self.comparisons.iter().enumerate().fold((0.0, 0.0), |(wu, wh), (c, p)| {
@@ -204,6 +226,38 @@ impl MatchModel {
     }
 }
 
+/// Precomputed level weights of one model state; [`WeightTable::weights`] equals [`MatchModel::weights`].
+pub struct WeightTable<'a> {
+    model: &'a MatchModel,
+    tables: Vec<LevelTable<'a>>,
+}
+
+/// One comparison's precomputed weights.
+struct LevelTable<'a> {
+    /// (weight vs unrelated, weight vs related) per level.
+    levels: Vec<(f64, f64)>,
+    /// Term frequencies, with the constant part of the exact level's adjusted weight.
+    tf: Option<(&'a TermFrequencies, f64)>,
+}
+
+impl WeightTable<'_> {
+    /// The two weight sums of a pair.
+    pub fn weights(&self, levels: &Levels, a: &Features, b: &Features) -> (f64, f64) {
+        let mut sums = (0.0, 0.0);
+        for (c, table) in self.tables.iter().enumerate() {
+            let level = levels[c];
+            let Some(&(mut wu, wh)) = table.levels.get(usize::from(level)) else { continue };
+            if let (1, Some((tf, constant))) = (level, table.tf) {
+                let (va, vb) = tf_values(self.model.comparisons[c].kind, a, b);
+                wu = constant - tf.of(va).max(tf.of(vb)).log2();
+            }
+            sums.0 += wu;
+            sums.1 += wh;
+        }
+        sums
+    }
+}
+
 /// The values term frequencies are looked up for.
 fn tf_values<'a>(kind: ComparisonKind, a: &'a Features, b: &'a Features) -> (&'a str, &'a str) {
     match kind {
@@ -233,6 +287,38 @@ mod tests {
         assert!((probability_of(0.0) - 0.5).abs() < 1e-12);
         assert!(probability_of(20.0) > 0.999_99);
         assert!(probability_of(-20.0) < 0.000_01);
+    }
+
+    #[test]
+    fn the_weight_table_agrees_with_the_model() {
+        use crate::compare::{ComparisonKind, MAX_COMPARISONS};
+        let tf = TermFrequencies::count(["henk", "henk", "piet", "jan"].into_iter());
+        let params = |kind: ComparisonKind, tf: Option<TermFrequencies>| ComparisonParams {
+            kind,
+            name: String::new(),
+            m: std::iter::once(0.0).chain(kind.default_m().iter().copied()).collect(),
+            u: std::iter::once(0.0).chain(kind.default_u().iter().copied()).collect(),
+            h: std::iter::once(0.0).chain(kind.default_h().iter().copied()).collect(),
+            tf,
+        };
+        let model = MatchModel {
+            comparisons: vec![params(ComparisonKind::GivenName, Some(tf)), params(ComparisonKind::BirthDate, None)],
+            prior: 1e-4,
+            prior_related: 1e-5,
+            identifier_names: vec![],
+            records: 4,
+            u_pairs: 6,
+            em_estimated: vec![],
+        };
+        let henk = Features { given_first: "henk".into(), ..Features::default() };
+        let table = model.weight_table();
+        for (g, d) in [(1, 1), (1, 4), (3, 0), (7, 2), (0, 0)] {
+            let mut levels = [0u8; MAX_COMPARISONS];
+            levels[0] = g;
+            levels[1] = d;
+            let (x, y) = (model.weights(&levels, &henk, &henk), table.weights(&levels, &henk, &henk));
+            assert!((x.0 - y.0).abs() < 1e-9 && (x.1 - y.1).abs() < 1e-9, "{g}/{d}: {x:?} vs {y:?}");
+        }
     }
 
     #[test]

@@ -481,12 +481,13 @@ fn estimate_priors(features: &[Features], weights: &[(f32, f32)], within_source:
 
 /// The evidence of each candidate pair under the model (term frequencies included), as f32 to halve the memory.
 fn weights_of(model: &MatchModel, features: &[Features], pairs: &[PackedPair], levels: &[Levels]) -> Vec<(f32, f32)> {
+    let table = model.weight_table();
     pairs
         .par_iter()
         .zip(levels.par_iter())
         .map(|(p, l)| {
             let (a, b) = unpack(*p);
-            let (wu, wh) = model.weights(l, &features[a as usize], &features[b as usize]);
+            let (wu, wh) = table.weights(l, &features[a as usize], &features[b as usize]);
             (wu as f32, wh as f32)
         })
         .collect()
