@@ -20,6 +20,16 @@ pub fn unpack(p: PackedPair) -> (u32, u32) {
     ((p >> 32) as u32, p as u32)
 }
 
+/// How large blocks are handled.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockLimits {
+    /// Blocks with more records are split by birth year and, separately, by city (each record pairs only within
+    /// its sub-blocks): a common name shared by dozens of people is not a reason to compare them all.
+    pub sub_block_above: usize,
+    /// Blocks (or sub-blocks) with more records are skipped and reported.
+    pub max_block: usize,
+}
+
 /// What one rule contributed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RuleReport {
@@ -31,6 +41,9 @@ pub struct RuleReport {
     pub oversized_blocks: u64,
     /// Records in those skipped blocks.
     pub oversized_records: u64,
+    /// Blocks split by birth year and city because they were large.
+    #[serde(default)]
+    pub sub_blocked: u64,
 }
 
 /// Generates the pairs of one rule.
@@ -39,7 +52,7 @@ pub fn pairs_for_rule(
     rule: &KeyRule,
     identifier_names: &[String],
     within_source: bool,
-    max_block: usize,
+    limits: BlockLimits,
 ) -> (Vec<PackedPair>, RuleReport) {
     let mut keyed: Vec<(u64, u32)> = features
         .par_iter()
@@ -50,17 +63,37 @@ pub fn pairs_for_rule(
     let mut report = RuleReport { rule: rule.label.clone(), ..RuleReport::default() };
     let blocks: Vec<&[(u64, u32)]> = keyed.chunk_by(|x, y| x.0 == y.0).filter(|b| b.len() > 1).collect();
     let mut pairs = Vec::new();
-    for block in blocks {
-        if block.len() > max_block {
+    let mut emit = |block: &[(u64, u32)], report: &mut RuleReport| {
+        if block.len() > limits.max_block {
             report.oversized_blocks += 1;
             report.oversized_records += block.len() as u64;
-            continue;
+            return;
         }
         for (x, &(_, i)) in block.iter().enumerate() {
             for &(_, j) in &block[x + 1..] {
                 if i != j && (within_source || features[i as usize].source != features[j as usize].source) {
                     pairs.push(pack(i, j));
                 }
+            }
+        }
+    };
+    let sub_keys = [KeyRule::parse(&["birth_year".into()]), KeyRule::parse(&["city".into()])];
+    for block in blocks {
+        if block.len() <= limits.sub_block_above {
+            emit(block, &mut report);
+            continue;
+        }
+        report.sub_blocked += 1;
+        for sub_key in sub_keys.iter().flatten() {
+            let mut sub: Vec<(u64, u32)> = block
+                .iter()
+                .flat_map(|&(_, i)| {
+                    sub_key.values(&features[i as usize], identifier_names).into_iter().map(move |h| (h, i))
+                })
+                .collect();
+            sub.sort_unstable();
+            for part in sub.chunk_by(|x, y| x.0 == y.0).filter(|b| b.len() > 1) {
+                emit(part, &mut report);
             }
         }
     }
@@ -76,12 +109,12 @@ pub fn candidate_pairs(
     rules: &[KeyRule],
     identifier_names: &[String],
     within_source: bool,
-    max_block: usize,
+    limits: BlockLimits,
 ) -> (Vec<PackedPair>, Vec<RuleReport>) {
     let mut all = Vec::new();
     let mut reports = Vec::with_capacity(rules.len());
     for rule in rules {
-        let (pairs, report) = pairs_for_rule(features, rule, identifier_names, within_source, max_block);
+        let (pairs, report) = pairs_for_rule(features, rule, identifier_names, within_source, limits);
         all.extend(pairs);
         reports.push(report);
     }
@@ -98,6 +131,25 @@ mod tests {
         Features { source, family: family.into(), postcode: postcode.into(), ..Features::default() }
     }
 
+    const LIMITS: BlockLimits = BlockLimits { sub_block_above: 100, max_block: 100 };
+
+    #[test]
+    fn large_blocks_are_split_by_birth_year_and_city() {
+        let namesake = |birth: u32, city: &str| Features {
+            family: "smith".into(),
+            birth,
+            city: city.into(),
+            ..Features::default()
+        };
+        let f =
+            vec![namesake(19700101, "a"), namesake(19700505, "b"), namesake(19800101, "a"), namesake(19900101, "c")];
+        let limits = BlockLimits { sub_block_above: 3, max_block: 100 };
+        let (pairs, reports) = candidate_pairs(&f, &[rule(&["family_name"])], &[], true, limits);
+        // Same birth year (0, 1) or same city (0, 2); the 1990 record in city c pairs with no one.
+        assert_eq!(pairs.iter().map(|p| unpack(*p)).collect::<Vec<_>>(), vec![(0, 1), (0, 2)]);
+        assert_eq!(reports[0].sub_blocked, 1);
+    }
+
     fn rule(keys: &[&str]) -> KeyRule {
         KeyRule::parse(&keys.iter().map(|k| k.to_string()).collect::<Vec<_>>()).expect("rule")
     }
@@ -105,7 +157,7 @@ mod tests {
     #[test]
     fn unions_rules_and_dedups() {
         let f = vec![person(0, "vries", "1"), person(0, "vries", "1"), person(1, "jansen", "1"), person(1, "bos", "2")];
-        let (pairs, reports) = candidate_pairs(&f, &[rule(&["family_name"]), rule(&["postcode"])], &[], true, 100);
+        let (pairs, reports) = candidate_pairs(&f, &[rule(&["family_name"]), rule(&["postcode"])], &[], true, LIMITS);
         let unpacked: Vec<_> = pairs.iter().map(|p| unpack(*p)).collect();
         assert_eq!(unpacked, vec![(0, 1), (0, 2), (1, 2)]);
         assert_eq!(reports[0].pairs, 1);
@@ -115,9 +167,10 @@ mod tests {
     #[test]
     fn link_only_and_caps() {
         let f = vec![person(0, "vries", "1"), person(0, "vries", "1"), person(1, "vries", "1")];
-        let (pairs, _) = candidate_pairs(&f, &[rule(&["family_name"])], &[], false, 100);
+        let (pairs, _) = candidate_pairs(&f, &[rule(&["family_name"])], &[], false, LIMITS);
         assert_eq!(pairs.iter().map(|p| unpack(*p)).collect::<Vec<_>>(), vec![(0, 2), (1, 2)]);
-        let (pairs, reports) = candidate_pairs(&f, &[rule(&["family_name"])], &[], true, 2);
+        let tight = BlockLimits { sub_block_above: usize::MAX, max_block: 2 };
+        let (pairs, reports) = candidate_pairs(&f, &[rule(&["family_name"])], &[], true, tight);
         assert!(pairs.is_empty());
         assert_eq!((reports[0].oversized_blocks, reports[0].oversized_records), (1, 3));
     }

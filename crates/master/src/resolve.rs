@@ -1,7 +1,7 @@
 //! Batch resolution: block → train → score → cluster over all records at once, in parallel. Entity ids and
 //! golden records are the caller's (they need the store); this returns clusters, scored pairs and the model.
 
-use crate::block::{PackedPair, RuleReport, candidate_pairs, pairs_for_rule, unpack};
+use crate::block::{BlockLimits, PackedPair, RuleReport, candidate_pairs, pairs_for_rule, unpack};
 use crate::cluster::{Edge, EdgeOutcome, cluster};
 use crate::compare::{ComparisonKind, MAX_COMPARISONS, compare_all};
 use crate::features::Features;
@@ -152,11 +152,10 @@ pub fn resolve(
         .collect::<Result<_, _>>()?;
     let kinds = comparisons_for(features, identifier_names)?;
 
+    let limits = BlockLimits { sub_block_above: config.sub_block_above, max_block: config.max_block_size };
     progress("blocking");
-    let per_rule: Vec<(Vec<PackedPair>, RuleReport)> = rules
-        .iter()
-        .map(|r| pairs_for_rule(features, r, identifier_names, config.within_source, config.max_block_size))
-        .collect();
+    let per_rule: Vec<(Vec<PackedPair>, RuleReport)> =
+        rules.iter().map(|r| pairs_for_rule(features, r, identifier_names, config.within_source, limits)).collect();
     let mut candidates: Vec<PackedPair> = per_rule.iter().flat_map(|(p, _)| p.iter().copied()).collect();
     candidates.par_sort_unstable();
     candidates.dedup();
@@ -197,7 +196,8 @@ pub fn resolve(
             std::slice::from_ref(rule),
             identifier_names,
             config.within_source,
-            config.max_block_size,
+            // A rule the user wrote is applied as written: large blocks are capped, not split.
+            BlockLimits { sub_block_above: usize::MAX, max_block: config.max_block_size },
         );
         for p in pairs {
             let (a, b) = unpack(p);

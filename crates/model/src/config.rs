@@ -208,7 +208,10 @@ pub struct MasterConfig {
     pub within_source: bool,
     /// Blocking rules; absent means the built-in defaults.
     pub blocking: Option<Vec<BlockingRule>>,
-    /// Blocks with more records than this are split by a further key or skipped (reported in the run summary).
+    /// Blocks with more records than this are split by birth year and by city (a common name shared by dozens of
+    /// people is not a reason to compare them all); reported in the run summary.
+    pub sub_block_above: usize,
+    /// Blocks (or sub-blocks) with more records than this are skipped, and reported in the run summary.
     pub max_block_size: usize,
     /// Deterministic rules applied beside the probabilistic model.
     pub rules: Vec<DeterministicRule>,
@@ -227,6 +230,7 @@ impl Default for MasterConfig {
             review_threshold: 0.3,
             within_source: true,
             blocking: None,
+            sub_block_above: 32,
             max_block_size: 1000,
             rules: Vec::new(),
             guard_threshold: 0.01,

@@ -49,6 +49,10 @@ pub fn print_resolve(s: &pipeline::ResolveSummary) {
         "resolved {} records into {} entities: {} candidate pairs, {} merged pairs, {} for review ({} vetoed by the chaining guard)",
         s.records, s.entities, r.candidate_pairs, r.matched_pairs, r.review_pairs, r.vetoed_pairs
     );
+    let sub_blocked: u64 = r.rules.iter().map(|r| r.sub_blocked).sum();
+    if sub_blocked > 0 {
+        println!("  note: {sub_blocked} large blocks were split by birth year and city (master.sub_block_above)");
+    }
     for rule in r.rules.iter().filter(|r| r.oversized_blocks > 0) {
         println!(
             "  note: blocking rule {} skipped {} oversized blocks ({} records); raise master.max_block_size or add a narrower rule",
