@@ -14,7 +14,7 @@ use model::{BirthDate, Config, Field, Issue, Severity, SourceConfig, SourceRecor
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
-use store::{IncomingRecord, PairRow, QuarantineEntry, Resolved, Store, UpsertCounts};
+use store::{GoldenRow, IncomingRecord, PairRow, QuarantineEntry, Resolved, Store, UpsertCounts};
 
 /// Records per store transaction while ingesting.
 const BATCH: usize = 10_000;
@@ -192,9 +192,9 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
                     Member { key: &r.key, trust: r.trust, recency: r.recency, record: &r.clean }
                 })
                 .collect();
-            golden(*id, &members, &config.survivorship)
+            GoldenRow::new(&golden(*id, &members, &config.survivorship))
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let pairs = resolution
         .pairs
         .iter()

@@ -7,7 +7,6 @@ use crate::types::*;
 use crate::{Error, Result, Store};
 use clean::text::fold;
 use model::{CleanRecord, EntityId, Golden, RecordKey};
-use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -61,6 +60,13 @@ impl SqliteStore {
     /// The schema version of the open file.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+impl GoldenRow {
+    /// Renders a golden record for storage.
+    pub fn new(g: &Golden) -> Result<Self> {
+        Ok(GoldenRow { name: display_name(g), search: search_text(g), json: StoredGolden::encode(g)? })
     }
 }
 
@@ -312,12 +318,6 @@ impl Store for SqliteStore {
             return Err(Error::Invalid("clusters, ids and golden records must line up".into()));
         }
         let old = self.memberships_by_rid()?;
-        // Render the golden rows in parallel, before the (single-threaded) transaction.
-        let rendered: Vec<(String, String, String)> = resolved
-            .goldens
-            .par_iter()
-            .map(|g| Ok((display_name(g), search_text(g), StoredGolden::encode(g)?)))
-            .collect::<Result<_>>()?;
         let tx = self.conn.transaction()?;
         tx.execute("INSERT INTO models (created_at, json) VALUES (?1, ?2)", params![now, resolved.model_json])?;
         let model_id = tx.last_insert_rowid();
@@ -336,7 +336,7 @@ impl Store for SqliteStore {
                 tx.prepare_cached("INSERT INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)")?;
             let mut golden =
                 tx.prepare_cached("INSERT INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)")?;
-            for ((members, id), (name, search, json)) in resolved.clusters.iter().zip(&resolved.ids).zip(&rendered) {
+            for ((members, id), row) in resolved.clusters.iter().zip(&resolved.ids).zip(&resolved.goldens) {
                 let eid = id.0 as i64;
                 entity.execute(params![eid, now])?;
                 for rid in members {
@@ -347,7 +347,7 @@ impl Store for SqliteStore {
                     member.execute(params![rid, eid, since])?;
                     new_entity_of.insert(*rid, eid);
                 }
-                golden.execute(params![eid, name, search, json])?;
+                golden.execute(params![eid, row.name, row.search, row.json])?;
             }
             let mut pair = tx.prepare_cached(
                 "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5)",

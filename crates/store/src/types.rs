@@ -94,6 +94,18 @@ pub struct PairRow {
     pub rule: Option<String>,
 }
 
+/// A golden record rendered for storage: display name, search text and compact JSON. Rendering as soon as a
+/// golden record is made keeps one form in memory instead of two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoldenRow {
+    /// "Henk de Vries".
+    pub name: String,
+    /// Folded tokens a search can find the entity by.
+    pub search: String,
+    /// The golden record in the store's compact JSON.
+    pub json: String,
+}
+
 /// A whole resolution to write.
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -105,8 +117,8 @@ pub struct Resolved {
     pub clusters: Vec<Vec<i64>>,
     /// Entity id per cluster (from `assign_entity_ids`).
     pub ids: Vec<EntityId>,
-    /// Golden record per cluster.
-    pub goldens: Vec<Golden>,
+    /// Golden record per cluster, rendered for storage ([`GoldenRow::new`]).
+    pub goldens: Vec<GoldenRow>,
     /// Matched and review pairs.
     pub pairs: Vec<PairRow>,
 }

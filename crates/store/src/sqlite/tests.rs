@@ -27,7 +27,7 @@ fn golden(id: EntityId, family: &str) -> Golden {
 
 fn resolve(store: &mut SqliteStore, clusters: Vec<Vec<i64>>, now: i64) -> Vec<EntityId> {
     let ids = store.assign_entity_ids(&clusters).expect("ids");
-    let goldens = ids.iter().map(|id| golden(*id, "Vries")).collect();
+    let goldens = ids.iter().map(|id| GoldenRow::new(&golden(*id, "Vries")).expect("render")).collect();
     let resolved = Resolved {
         model_json: "{}".into(),
         report_json: "{}".into(),
