@@ -7,7 +7,7 @@ use crate::compare::{ComparisonKind, MAX_COMPARISONS, compare_all};
 use crate::features::Features;
 use crate::keys::KeyRule;
 use crate::match_model::MatchModel;
-use crate::train::{TrainSettings, TrainingBlock, train};
+use crate::train::{TrainSettings, TrainingBlock, sample, train};
 use model::MasterConfig;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -157,6 +157,9 @@ pub fn resolve(
     let per_rule: Vec<(Vec<PackedPair>, RuleReport)> =
         rules.iter().map(|r| pairs_for_rule(features, r, identifier_names, config.within_source, limits)).collect();
     let mut candidates: Vec<PackedPair> = per_rule.iter().flat_map(|(p, _)| p.iter().copied()).collect();
+    // Training needs only a sample of each rule's pairs; keep that, not all of them, from here on.
+    let per_rule: Vec<(Vec<PackedPair>, RuleReport)> =
+        per_rule.into_iter().map(|(pairs, report)| (sample(&pairs, config.em_sample_pairs), report)).collect();
     candidates.par_sort_unstable();
     candidates.dedup();
     report.candidate_pairs = candidates.len() as u64;

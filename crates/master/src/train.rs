@@ -27,7 +27,7 @@ pub struct TrainSettings {
 pub struct TrainingBlock<'a> {
     /// The rule.
     pub rule: &'a KeyRule,
-    /// Pairs it blocked.
+    /// Pairs it blocked (or an even sample of them).
     pub pairs: &'a [PackedPair],
 }
 
@@ -230,7 +230,7 @@ fn random_pairs(features: &[Features], settings: &TrainSettings) -> Vec<PackedPa
 }
 
 /// Every `len / max`-th pair, so the sample spreads over all blocks.
-fn sample(pairs: &[PackedPair], max: usize) -> Vec<PackedPair> {
+pub fn sample(pairs: &[PackedPair], max: usize) -> Vec<PackedPair> {
     if pairs.len() <= max {
         return pairs.to_vec();
     }
