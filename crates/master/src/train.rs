@@ -82,7 +82,7 @@ pub fn train(
         })
         .collect();
     let observed = observed_levels(&random_levels, &block_levels, kinds);
-    let candidate_levels = levels_of(features, kinds, candidates);
+    let candidate_levels = PackedLevels::compare(features, kinds, candidates);
     // Two rounds: the second re-estimates u without the true matches hiding among the random pairs.
     for round in 0..2 {
         estimate_m(&mut model, &block_levels);
@@ -236,6 +236,32 @@ pub fn sample(pairs: &[PackedPair], max: usize) -> Vec<PackedPair> {
     }
     let step = pairs.len() as f64 / max as f64;
     (0..max).map(|i| pairs[(i as f64 * step) as usize]).collect()
+}
+
+/// The level vectors of many pairs, each stored in as many bytes as the model has comparisons (not 16).
+struct PackedLevels {
+    width: usize,
+    bytes: Vec<u8>,
+}
+
+impl PackedLevels {
+    /// Compares every pair.
+    fn compare(features: &[Features], kinds: &[ComparisonKind], pairs: &[PackedPair]) -> Self {
+        let width = kinds.len().max(1);
+        let mut bytes = vec![0u8; pairs.len() * width];
+        bytes.par_chunks_mut(width).zip(pairs.par_iter()).for_each(|(out, p)| {
+            let (a, b) = unpack(*p);
+            out.copy_from_slice(&compare_all(kinds, &features[a as usize], &features[b as usize])[..width]);
+        });
+        PackedLevels { width, bytes }
+    }
+
+    /// The levels of pair `i`.
+    fn get(&self, i: usize) -> Levels {
+        let mut levels = [0u8; crate::compare::MAX_COMPARISONS];
+        levels[..self.width].copy_from_slice(&self.bytes[i * self.width..(i + 1) * self.width]);
+        levels
+    }
 }
 
 /// Distinct level vectors with how many pairs show each: EM and u need only these, and there are few.
@@ -480,14 +506,19 @@ fn estimate_priors(features: &[Features], weights: &[(f32, f32)], within_source:
 }
 
 /// The evidence of each candidate pair under the model (term frequencies included), as f32 to halve the memory.
-fn weights_of(model: &MatchModel, features: &[Features], pairs: &[PackedPair], levels: &[Levels]) -> Vec<(f32, f32)> {
+fn weights_of(
+    model: &MatchModel,
+    features: &[Features],
+    pairs: &[PackedPair],
+    levels: &PackedLevels,
+) -> Vec<(f32, f32)> {
     let table = model.weight_table();
     pairs
         .par_iter()
-        .zip(levels.par_iter())
-        .map(|(p, l)| {
+        .enumerate()
+        .map(|(i, p)| {
             let (a, b) = unpack(*p);
-            let (wu, wh) = table.weights(l, &features[a as usize], &features[b as usize]);
+            let (wu, wh) = table.weights(&levels.get(i), &features[a as usize], &features[b as usize]);
             (wu as f32, wh as f32)
         })
         .collect()
