@@ -513,12 +513,13 @@ fn weights_of(
     levels: &PackedLevels,
 ) -> Vec<(f32, f32)> {
     let table = model.weight_table();
+    let frequencies = table.record_frequencies(features);
     pairs
         .par_iter()
         .enumerate()
         .map(|(i, p)| {
             let (a, b) = unpack(*p);
-            let (wu, wh) = table.weights(&levels.get(i), &features[a as usize], &features[b as usize]);
+            let (wu, wh) = table.weights_indexed(&levels.get(i), &frequencies, a as usize, b as usize);
             (wu as f32, wh as f32)
         })
         .collect()
