@@ -313,70 +313,12 @@ impl Store for SqliteStore {
     }
 
     fn save_resolution(&mut self, resolved: &Resolved, now: i64) -> Result<()> {
-        let n = resolved.clusters.len();
-        if resolved.ids.len() != n || resolved.goldens.len() != n {
-            return Err(Error::Invalid("clusters, ids and golden records must line up".into()));
-        }
-        let old = self.memberships_by_rid()?;
-        let tx = self.conn.transaction()?;
-        tx.execute("INSERT INTO models (created_at, json) VALUES (?1, ?2)", params![now, resolved.model_json])?;
-        let model_id = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO runs (finished_at, model_id, report) VALUES (?1, ?2, ?3)",
-            params![now, model_id, resolved.report_json],
-        )?;
-        tx.execute_batch("DELETE FROM golden; DELETE FROM memberships; DELETE FROM pairs;")?;
-        let mut new_entity_of = HashMap::with_capacity(old.len());
-        {
-            let mut entity = tx.prepare_cached(
-                "INSERT INTO entities (entity_id, created_at) VALUES (?1, ?2)
-                 ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
-            )?;
-            let mut member =
-                tx.prepare_cached("INSERT INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)")?;
-            let mut golden =
-                tx.prepare_cached("INSERT INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)")?;
-            for ((members, id), row) in resolved.clusters.iter().zip(&resolved.ids).zip(&resolved.goldens) {
-                let eid = id.0 as i64;
-                entity.execute(params![eid, now])?;
-                for rid in members {
-                    let since = match old.get(rid) {
-                        Some((e, since)) if *e == eid => *since,
-                        _ => now,
-                    };
-                    member.execute(params![rid, eid, since])?;
-                    new_entity_of.insert(*rid, eid);
-                }
-                golden.execute(params![eid, row.name, row.search, row.json])?;
-            }
-            let mut pair = tx.prepare_cached(
-                "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for p in &resolved.pairs {
-                pair.execute(params![p.a, p.b, p.probability, p.decision, p.rule])?;
-            }
-        }
-        // Retire live entities that no cluster kept; redirect each to where most of its records went.
-        let live: std::collections::HashSet<i64> = resolved.ids.iter().map(|i| i.0 as i64).collect();
-        let mut successors: HashMap<i64, HashMap<i64, usize>> = HashMap::new();
-        for (rid, (old_eid, _)) in &old {
-            if !live.contains(old_eid) {
-                let votes = successors.entry(*old_eid).or_default();
-                if let Some(new_eid) = new_entity_of.get(rid) {
-                    *votes.entry(*new_eid).or_default() += 1;
-                }
-            }
-        }
-        {
-            let mut retire =
-                tx.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
-            for (old_eid, votes) in successors {
-                let successor = votes.into_iter().max_by_key(|(e, c)| (*c, std::cmp::Reverse(*e))).map(|(e, _)| e);
-                retire.execute(params![old_eid, now, successor])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+        // The rows written here are built consistent with each other and with `records`; checking every one of
+        // the millions of references again costs more than writing them.
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let written = self.write_resolution(resolved, now);
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        written
     }
 
     fn latest_model(&self) -> Result<Option<String>> {
@@ -537,6 +479,73 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    fn write_resolution(&mut self, resolved: &Resolved, now: i64) -> Result<()> {
+        let n = resolved.clusters.len();
+        if resolved.ids.len() != n || resolved.goldens.len() != n {
+            return Err(Error::Invalid("clusters, ids and golden records must line up".into()));
+        }
+        let old = self.memberships_by_rid()?;
+        let tx = self.conn.transaction()?;
+        tx.execute("INSERT INTO models (created_at, json) VALUES (?1, ?2)", params![now, resolved.model_json])?;
+        let model_id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO runs (finished_at, model_id, report) VALUES (?1, ?2, ?3)",
+            params![now, model_id, resolved.report_json],
+        )?;
+        tx.execute_batch("DELETE FROM golden; DELETE FROM memberships; DELETE FROM pairs;")?;
+        let mut new_entity_of = HashMap::with_capacity(old.len());
+        {
+            let mut entity = tx.prepare_cached(
+                "INSERT INTO entities (entity_id, created_at) VALUES (?1, ?2)
+                 ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
+            )?;
+            let mut member =
+                tx.prepare_cached("INSERT INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)")?;
+            let mut golden =
+                tx.prepare_cached("INSERT INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)")?;
+            for ((members, id), row) in resolved.clusters.iter().zip(&resolved.ids).zip(&resolved.goldens) {
+                let eid = id.0 as i64;
+                entity.execute(params![eid, now])?;
+                for rid in members {
+                    let since = match old.get(rid) {
+                        Some((e, since)) if *e == eid => *since,
+                        _ => now,
+                    };
+                    member.execute(params![rid, eid, since])?;
+                    new_entity_of.insert(*rid, eid);
+                }
+                golden.execute(params![eid, row.name, row.search, row.json])?;
+            }
+            let mut pair = tx.prepare_cached(
+                "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for p in &resolved.pairs {
+                pair.execute(params![p.a, p.b, p.probability, p.decision, p.rule])?;
+            }
+        }
+        // Retire live entities that no cluster kept; redirect each to where most of its records went.
+        let live: std::collections::HashSet<i64> = resolved.ids.iter().map(|i| i.0 as i64).collect();
+        let mut successors: HashMap<i64, HashMap<i64, usize>> = HashMap::new();
+        for (rid, (old_eid, _)) in &old {
+            if !live.contains(old_eid) {
+                let votes = successors.entry(*old_eid).or_default();
+                if let Some(new_eid) = new_entity_of.get(rid) {
+                    *votes.entry(*new_eid).or_default() += 1;
+                }
+            }
+        }
+        {
+            let mut retire =
+                tx.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
+            for (old_eid, votes) in successors {
+                let successor = votes.into_iter().max_by_key(|(e, c)| (*c, std::cmp::Reverse(*e))).map(|(e, _)| e);
+                retire.execute(params![old_eid, now, successor])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn memberships_by_rid(&self) -> Result<HashMap<i64, (i64, i64)>> {
         let mut stmt = self.conn.prepare("SELECT rid, entity_id, since FROM memberships")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;

@@ -101,6 +101,12 @@ fn entity_ids_are_stable_and_retired_ids_redirect() {
     assert_eq!(s.entity_of(&RecordKey::new("crm", "1")).expect("of"), Some(EntityId(4)));
     let since: i64 = s.conn.query_row("SELECT since FROM memberships WHERE rid = 2", [], |r| r.get(0)).expect("since");
     assert_eq!(since, 100, "an unchanged membership keeps its start");
+    // Resolutions are written without per-row foreign-key checks; the result must still have no dangling reference.
+    let dangling: i64 =
+        s.conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).expect("check");
+    assert_eq!(dangling, 0);
+    let enforced: i64 = s.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).expect("pragma");
+    assert_eq!(enforced, 1, "checks are back on after a resolution");
 }
 
 #[test]
