@@ -68,7 +68,8 @@ pub fn run(args: Args, quiet: bool) -> Result<()> {
     );
     println!("  database     {}", config.store_path().display());
     println!();
-    println!("try next:");
+    let binary = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "cdihub".into());
+    println!("try next (cdihub is {binary}):");
     println!("  cdihub -c {c} search de vries");
     println!("  cdihub -c {c} show crm:K000001");
     println!("  cdihub -c {c} review");
