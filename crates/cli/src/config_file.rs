@@ -11,7 +11,15 @@ pub fn load(path: &Path) -> Result<Config> {
         format!("cannot read {}; run `cdihub init` to create one, or pass --config", path.display())
     })?;
     let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    Config::parse(&text, base).with_context(|| format!("in {}", path.display()))
+    let config = Config::parse(&text, base).with_context(|| format!("in {}", path.display()))?;
+    // Matching rules name match keys; an unknown one is reported now, not after a long ingest.
+    master::resolve::blocking_rules(&config.master, &[]).with_context(|| format!("in {}", path.display()))?;
+    for rule in &config.master.rules {
+        master::keys::KeyRule::parse(&rule.keys)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("in {}: deterministic rule `{}`", path.display(), rule.name))?;
+    }
+    Ok(config)
 }
 
 /// Opens (creating if needed) the configured database.

@@ -139,6 +139,12 @@ fn configuration_mistakes_are_explained() {
         .expect("config");
     let err = fails(d, &["ingest"]);
     assert!(err.contains("xml"), "{err}");
+    std::fs::write(d.join("cdihub.toml"), "[master]\nblocking = [[\"email\"], [\"shoe_size\"]]\n").expect("config");
+    let err = fails(d, &["ingest"]);
+    assert!(err.contains("unknown match key `shoe_size`"), "{err}");
+    std::fs::write(d.join("cdihub.toml"), "[[master.rules]]\nname = \"r\"\nkeys = [\"shoe\"]\n").expect("config");
+    let err = fails(d, &["ingest"]);
+    assert!(err.contains("deterministic rule `r`"), "{err}");
     let out = cdihub(d, &["-c", "missing.toml", "ingest"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("cdihub init"));
 }
