@@ -234,7 +234,7 @@ impl Default for MasterConfig {
             max_block_size: 1000,
             rules: Vec::new(),
             guard_threshold: 0.01,
-            u_sample_pairs: 1_000_000,
+            u_sample_pairs: 500_000,
             em_sample_pairs: 200_000,
         }
     }
