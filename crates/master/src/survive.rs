@@ -167,6 +167,36 @@ mod tests {
     }
 
     #[test]
+    fn trust_complete_and_extra_attributes() {
+        use model::SurvivorshipRule::{Complete, Trust};
+        let (k1, k2) = (RecordKey::new("crm", "1"), RecordKey::new("shop", "2"));
+        let mut r1 = record("H", "a@x.nl", "Velperbroek", "6824 AB");
+        r1.identifiers.insert("crm_id".into(), "C-1".into());
+        r1.attributes.insert("tier".into(), "gold".into());
+        let mut r2 = record("Hendrik", "b@x.nl", "Velperbroek", "6824 AB");
+        r2.attributes.insert("tier".into(), "silver".into());
+        let members = [
+            Member { key: &k1, trust: 1, recency: 10, record: &r1 },
+            Member { key: &k2, trust: 5, recency: 5, record: &r2 },
+        ];
+        let mut config = SurvivorshipConfig::default();
+        config.attributes.insert("given_name".into(), vec![Complete, Trust]);
+        config.attributes.insert("email".into(), vec![Trust]);
+        config.default = vec![Trust];
+        let g = golden(EntityId(1), &members, &config);
+        let value = |a: &str| g.values.iter().find(|v| v.attribute == a).expect(a).clone();
+        // The longer given name wins by completeness, the trusted source's email by trust.
+        assert_eq!((value("given_name").value.as_str(), value("given_name").rule.as_str()), ("Hendrik", "complete"));
+        assert_eq!((value("email").value.as_str(), value("email").from.to_string()), ("b@x.nl", "shop:2".to_string()));
+        // Identifiers and extra attributes survive too, with their own provenance.
+        assert_eq!(
+            (value("identifier.crm_id").value.as_str(), value("identifier.crm_id").from.to_string()),
+            ("C-1", "crm:1".to_string())
+        );
+        assert_eq!(value("attribute.tier").value, "silver");
+    }
+
+    #[test]
     fn rules_decide_and_keep_provenance() {
         let (k1, k2, k3) = (RecordKey::new("crm", "1"), RecordKey::new("shop", "9"), RecordKey::new("desk", "4"));
         let (r1, r2, r3) = (
