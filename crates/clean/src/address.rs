@@ -91,9 +91,15 @@ pub fn split_house_number(raw: &str) -> (Option<String>, Option<String>) {
     (Some(number.to_string()), clean_addition(&text[digits.len()..]))
 }
 
-fn clean_addition(raw: &str) -> Option<String> {
+/// A house-number addition in standard form: letters and digits only, upper case ("-a" → "A"); `None` when empty.
+pub fn normalise_addition(raw: &str) -> Option<String> {
     let addition: String = raw.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
-    (!addition.is_empty() && addition.len() <= 8).then_some(addition)
+    (!addition.is_empty()).then_some(addition)
+}
+
+/// An addition found next to a house number: normalised, and at most 8 characters (longer is not an addition).
+fn clean_addition(raw: &str) -> Option<String> {
+    normalise_addition(raw).filter(|a| a.len() <= 8)
 }
 
 /// Standardises a street name: case, and the trailing street-type abbreviation ("St" → "Street",

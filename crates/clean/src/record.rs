@@ -124,14 +124,7 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
         out.address.addition = add.or(out.address.addition.take());
     }
     if let Some(a) = &addition {
-        out.address.addition = a
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_uppercase)
-            .collect::<String>()
-            .get(..)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
+        out.address.addition = address::normalise_addition(a);
     }
     if let Some(p) = &post {
         match postcode::clean_postcode(p, country) {

@@ -227,7 +227,7 @@ impl MatchModel {
     }
 }
 
-/// Precomputed level weights of one model state; [`WeightTable::weights`] equals [`MatchModel::weights`].
+/// Precomputed level weights of one model state; [`WeightTable::weights_indexed`] equals [`MatchModel::weights`].
 pub struct WeightTable<'a> {
     model: &'a MatchModel,
     tables: Vec<LevelTable<'a>>,
@@ -264,22 +264,6 @@ impl WeightTable<'_> {
             let Some(&(mut wu, wh)) = table.levels.get(usize::from(level)) else { continue };
             if let (1, Some((_, constant)), Some(Some(f))) = (level, table.tf, frequencies.get(c)) {
                 wu = constant - f64::from(f[a].max(f[b]));
-            }
-            sums.0 += wu;
-            sums.1 += wh;
-        }
-        sums
-    }
-
-    /// The two weight sums of a pair.
-    pub fn weights(&self, levels: &Levels, a: &Features, b: &Features) -> (f64, f64) {
-        let mut sums = (0.0, 0.0);
-        for (c, table) in self.tables.iter().enumerate() {
-            let level = levels[c];
-            let Some(&(mut wu, wh)) = table.levels.get(usize::from(level)) else { continue };
-            if let (1, Some((tf, constant))) = (level, table.tf) {
-                let (va, vb) = tf_values(self.model.comparisons[c].kind, a, b);
-                wu = constant - tf.of(va).max(tf.of(vb)).log2();
             }
             sums.0 += wu;
             sums.1 += wh;
@@ -348,8 +332,7 @@ mod tests {
             let mut levels = [0u8; MAX_COMPARISONS];
             levels[0] = g;
             levels[1] = d;
-            let (x, y) = (model.weights(&levels, &henk, &henk), table.weights(&levels, &henk, &henk));
-            assert!((x.0 - y.0).abs() < 1e-9 && (x.1 - y.1).abs() < 1e-9, "{g}/{d}: {x:?} vs {y:?}");
+            let x = model.weights(&levels, &henk, &henk);
             let z = table.weights_indexed(&levels, &frequencies, 0, 0);
             assert!((x.0 - z.0).abs() < 1e-5 && (x.1 - z.1).abs() < 1e-9, "{g}/{d}: {x:?} vs {z:?}");
             let (j, jz) =

@@ -114,37 +114,9 @@ pub fn bounded_bytes(x: &[u8], y: &[u8], k: usize) -> usize {
 }
 
 /// Damerau–Levenshtein distance, restricted (optimal string alignment: adjacent transpositions count as one).
+/// A distance never exceeds the longer length, so the banded computation with that bound is exact.
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    if a == b {
-        return 0;
-    }
-    if !a.is_ascii() || !b.is_ascii() || a.len() >= MAX || b.len() >= MAX {
-        return strsim::osa_distance(a, b);
-    }
-    edit_distance_bytes(a.as_bytes(), b.as_bytes())
-}
-
-/// [`edit_distance`] on byte strings shorter than 64 bytes (longer ones are cut).
-pub fn edit_distance_bytes(x: &[u8], y: &[u8]) -> usize {
-    let (x, y) = (&x[..x.len().min(MAX - 1)], &y[..y.len().min(MAX - 1)]);
-    // Three rolling rows of the dynamic-programming table, rotated by index instead of copied.
-    let mut rows = [[0usize; MAX + 1]; 3];
-    for (j, slot) in rows[0].iter_mut().enumerate().take(y.len() + 1) {
-        *slot = j;
-    }
-    for i in 1..=x.len() {
-        let (c, p, t) = (i % 3, (i + 2) % 3, (i + 1) % 3);
-        rows[c][0] = i;
-        for j in 1..=y.len() {
-            let cost = usize::from(x[i - 1] != y[j - 1]);
-            let mut best = (rows[p][j] + 1).min(rows[c][j - 1] + 1).min(rows[p][j - 1] + cost);
-            if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] {
-                best = best.min(rows[t][j - 2] + 1);
-            }
-            rows[c][j] = best;
-        }
-    }
-    rows[x.len() % 3][y.len()]
+    edit_distance_at_most(a, b, a.len().max(b.len()))
 }
 
 #[cfg(test)]

@@ -33,8 +33,4 @@ impl CustomerRecord {
     pub fn all(&self, field: Field) -> &[String] {
         self.fields.get(&field).map(Vec::as_slice).unwrap_or(&[])
     }
-    /// True when no canonical field, identifier or attribute holds a value.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.identifiers.is_empty() && self.attributes.is_empty()
-    }
 }

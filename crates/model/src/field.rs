@@ -89,11 +89,6 @@ impl Field {
             Field::UpdatedAt => "updated_at",
         }
     }
-
-    /// True for fields that may hold several values per record.
-    pub fn is_multi(self) -> bool {
-        matches!(self, Field::Email | Field::Phone)
-    }
 }
 
 impl fmt::Display for Field {

@@ -52,18 +52,27 @@ pub fn export_golden(store: &dyn Store, format: ExportFormat, out: &mut dyn Writ
     }
 }
 
-/// Calls `write` with every golden record, keeping the first write error as it is; returns how many.
+/// Calls `write` with every golden record; returns how many.
 fn each_golden(store: &dyn Store, mut write: impl FnMut(&Golden) -> Result<()>) -> Result<u64> {
+    walk(|visit| store.for_each_golden(&mut |g| visit(write(g))))
+}
+
+/// Runs a store walk whose visits may fail with a write error: the walk is stopped at the first failure and that
+/// error is returned as it is (not as the store's "stopped"). Returns how many visits succeeded.
+fn walk(run: impl FnOnce(&mut dyn FnMut(Result<()>) -> store::Result<()>) -> store::Result<()>) -> Result<u64> {
     let mut count = 0u64;
     let mut failure: Option<Error> = None;
-    store
-        .for_each_golden(&mut |g| {
-            write(g).map(|_| count += 1).map_err(|e| {
-                failure = Some(e);
-                store::Error::Invalid("export stopped".into())
-            })
-        })
-        .map_err(|e| failure.take().unwrap_or(Error::Store(e)))?;
+    let outcome = run(&mut |written| match written {
+        Ok(()) => {
+            count += 1;
+            Ok(())
+        }
+        Err(e) => {
+            failure = Some(e);
+            Err(store::Error::Invalid("export stopped".into()))
+        }
+    });
+    outcome.map_err(|e| failure.take().unwrap_or(Error::Store(e)))?;
     Ok(count)
 }
 
@@ -85,18 +94,15 @@ fn csv_row(g: &Golden) -> Vec<String> {
 pub fn export_members(store: &dyn Store, out: &mut dyn Write) -> Result<u64> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(["source", "source_id", "entity_id"])?;
-    let mut count = 0u64;
-    let mut failure: Option<csv::Error> = None;
-    store
-        .for_each_membership(&mut |key, id| {
-            writer.write_record([key.source.as_str(), key.source_id.as_str(), &id.to_string()]).map_err(|e| {
-                failure = Some(e);
-                store::Error::Invalid("export stopped".into())
-            })?;
-            count += 1;
-            Ok(())
+    let count = walk(|visit| {
+        store.for_each_membership(&mut |key, id| {
+            visit(
+                writer
+                    .write_record([key.source.as_str(), key.source_id.as_str(), &id.to_string()])
+                    .map_err(Error::from),
+            )
         })
-        .map_err(|e| failure.take().map_or(Error::Store(e), Error::Csv))?;
+    })?;
     writer.flush()?;
     Ok(count)
 }
