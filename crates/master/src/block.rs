@@ -111,16 +111,17 @@ pub fn candidate_pairs(
     within_source: bool,
     limits: BlockLimits,
 ) -> (Vec<PackedPair>, Vec<RuleReport>) {
-    let mut all = Vec::new();
-    let mut reports = Vec::with_capacity(rules.len());
-    for rule in rules {
-        let (pairs, report) = pairs_for_rule(features, rule, identifier_names, within_source, limits);
-        all.extend(pairs);
-        reports.push(report);
-    }
+    let (lists, reports): (Vec<Vec<PackedPair>>, Vec<RuleReport>) =
+        rules.iter().map(|rule| pairs_for_rule(features, rule, identifier_names, within_source, limits)).unzip();
+    (union(lists.iter().map(Vec::as_slice)), reports)
+}
+
+/// The union of several pair lists, sorted and deduplicated.
+pub fn union<'a>(lists: impl Iterator<Item = &'a [PackedPair]>) -> Vec<PackedPair> {
+    let mut all: Vec<PackedPair> = lists.flatten().copied().collect();
     all.par_sort_unstable();
     all.dedup();
-    (all, reports)
+    all
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Batch resolution: block → train → score → cluster over all records at once, in parallel. Entity ids and
 //! golden records are the caller's (they need the store); this returns clusters, scored pairs and the model.
 
-use crate::block::{BlockLimits, PackedPair, RuleReport, candidate_pairs, pairs_for_rule, unpack};
+use crate::block::{BlockLimits, PackedPair, RuleReport, pairs_for_rule, union, unpack};
 use crate::cluster::{Edge, EdgeOutcome, cluster};
 use crate::compare::{ComparisonKind, MAX_COMPARISONS, compare_all};
 use crate::features::Features;
@@ -156,12 +156,10 @@ pub fn resolve(
     progress("blocking");
     let per_rule: Vec<(Vec<PackedPair>, RuleReport)> =
         rules.iter().map(|r| pairs_for_rule(features, r, identifier_names, config.within_source, limits)).collect();
-    let mut candidates: Vec<PackedPair> = per_rule.iter().flat_map(|(p, _)| p.iter().copied()).collect();
+    let candidates = union(per_rule.iter().map(|(p, _)| p.as_slice()));
     // Training needs only a sample of each rule's pairs; keep that, not all of them, from here on.
     let per_rule: Vec<(Vec<PackedPair>, RuleReport)> =
         per_rule.into_iter().map(|(pairs, report)| (sample(&pairs, config.em_sample_pairs), report)).collect();
-    candidates.par_sort_unstable();
-    candidates.dedup();
     report.candidate_pairs = candidates.len() as u64;
     lap(&mut report, "block");
 
@@ -194,14 +192,9 @@ pub fn resolve(
     drop(candidates);
     let mut rule_of_edge: Vec<Option<String>> = vec![None; edges.len()];
     for (name, rule) in &deterministic {
-        let (pairs, _) = candidate_pairs(
-            features,
-            std::slice::from_ref(rule),
-            identifier_names,
-            config.within_source,
-            // A rule the user wrote is applied as written: large blocks are capped, not split.
-            BlockLimits { sub_block_above: usize::MAX, max_block: config.max_block_size },
-        );
+        // A rule the user wrote is applied as written: large blocks are capped, not split.
+        let limits = BlockLimits { sub_block_above: usize::MAX, max_block: config.max_block_size };
+        let (pairs, _) = pairs_for_rule(features, rule, identifier_names, config.within_source, limits);
         for p in pairs {
             let (a, b) = unpack(p);
             edges.push(Edge { a, b, probability: 1.0, forced: true });
