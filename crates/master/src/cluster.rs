@@ -1,7 +1,7 @@
 //! Clustering accepted pairs into entities: union–find over pairs in descending probability, guarded against
-//! chaining. Before two clusters join, their cross pairs are scored; if any is strongly non-matching (below
-//! the guard threshold) the join is vetoed, so "H. de Vries" cannot bridge Henk and Hanna de Vries.
-
+//! chaining. Before two clusters join, their cross pairs are scored; if one is strongly non-matching (below the
+//! guard threshold) and they do not on average say "same", the join is vetoed, so "H. de Vries" cannot bridge
+//! Henk and Hanna de Vries.
 /// A pair that may join two clusters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Edge {
@@ -84,14 +84,24 @@ pub fn cluster(n: usize, edges: &[Edge], threshold: f64, guard: f64, score: impl
     Clustering { cluster_of, n_clusters: next as usize, outcomes }
 }
 
-/// True when some cross pair of the two clusters is strongly non-matching.
+/// True when some cross pair of the two clusters is strongly non-matching and the cross pairs do not, on
+/// average, say "same" (mean probability below one half). A record bridging two people always has a
+/// contradicting cross pair against one side's only record; two groups of one person's records, of which one
+/// odd pair disagrees (a typo on both sides), still join.
 fn contradicts(x: &[u32], y: &[u32], guard: f64, score: &impl Fn(u32, u32) -> f64) -> bool {
     let total = x.len() * y.len();
     if total == 1 {
         return false;
     }
     let step = total.div_ceil(GUARD_BUDGET).max(1);
-    (0..total).step_by(step).any(|k| score(x[k / y.len()], y[k % y.len()]) < guard)
+    let (mut sum, mut count, mut against) = (0.0, 0usize, false);
+    for k in (0..total).step_by(step) {
+        let p = score(x[k / y.len()], y[k % y.len()]);
+        against |= p < guard;
+        sum += p;
+        count += 1;
+    }
+    against && sum < 0.5 * count as f64
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {

@@ -1,7 +1,7 @@
 //! Field comparisons with graded levels. Level 0 always means "missing on either side" (no evidence);
 //! level 1 is the strongest agreement, the last level is "different". Every function here is pure and cheap.
 
-use crate::features::Features;
+use crate::features::{Features, user_is_name};
 use crate::names::{are_aliases, initial_fits};
 use crate::similarity::{bounded_bytes, edit_distance_at_most, jaro_winkler};
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,13 @@ impl ComparisonKind {
                 "same city",
                 "different",
             ],
-            ComparisonKind::Email => &["exact", "same user name, or one edit", "different"],
+            ComparisonKind::Email => &[
+                "exact",
+                "exact, the user name is the person's name",
+                "same user name, or one edit",
+                "same user name made of the name, or one edit",
+                "different",
+            ],
             ComparisonKind::Phone => &["exact", "one digit off", "different"],
             ComparisonKind::Organisation => &["exact", "jaro-winkler >= 0.90", "different"],
             ComparisonKind::Identifier(_) => &["exact", "one edit", "two edits", "different"],
@@ -72,7 +78,7 @@ impl ComparisonKind {
             ComparisonKind::FamilyName => &[0.85, 0.08, 0.03, 0.04],
             ComparisonKind::BirthDate => &[0.90, 0.06, 0.02, 0.02],
             ComparisonKind::Address => &[0.70, 0.05, 0.04, 0.06, 0.05, 0.10],
-            ComparisonKind::Email => &[0.85, 0.05, 0.10],
+            ComparisonKind::Email => &[0.60, 0.25, 0.04, 0.01, 0.10],
             ComparisonKind::Phone => &[0.80, 0.02, 0.18],
             ComparisonKind::Organisation => &[0.80, 0.10, 0.10],
             ComparisonKind::Identifier(_) => &[0.90, 0.05, 0.01, 0.04],
@@ -87,7 +93,7 @@ impl ComparisonKind {
             ComparisonKind::FamilyName => &[0.70, 0.03, 0.02, 0.25],
             ComparisonKind::BirthDate => &[0.001, 0.01, 0.05, 0.939],
             ComparisonKind::Address => &[0.80, 0.02, 0.02, 0.03, 0.03, 0.10],
-            ComparisonKind::Email => &[0.05, 0.02, 0.93],
+            ComparisonKind::Email => &[0.04, 0.01, 0.01, 0.01, 0.93],
             ComparisonKind::Phone => &[0.40, 0.01, 0.59],
             ComparisonKind::Organisation => &[0.30, 0.05, 0.65],
             ComparisonKind::Identifier(_) => &[0.001, 0.01, 0.01, 0.979],
@@ -108,7 +114,7 @@ impl ComparisonKind {
             ComparisonKind::FamilyName => &[0.005, 0.002, 0.01, 0.983],
             ComparisonKind::BirthDate => &[5e-5, 2e-3, 2e-2, 0.97795],
             ComparisonKind::Address => &[1e-5, 1e-5, 1e-4, 1e-3, 0.03, 0.96889],
-            ComparisonKind::Email => &[1e-6, 1e-4, 0.999899],
+            ComparisonKind::Email => &[1e-6, 1e-6, 1e-4, 1e-4, 0.999798],
             ComparisonKind::Phone => &[1e-6, 1e-5, 0.999989],
             ComparisonKind::Organisation => &[1e-3, 1e-3, 0.998],
             ComparisonKind::Identifier(_) => &[1e-6, 1e-5, 1e-4, 0.999889],
@@ -157,7 +163,7 @@ pub fn compare_all(kinds: &[ComparisonKind], a: &Features, b: &Features) -> Leve
     for (slot, kind) in levels.iter_mut().zip(kinds) {
         *slot = compare(*kind, a, b);
     }
-    // Given and family name swapped between the two records: treat as agreeing on both.
+    // Given and family name swapped between the two records (with a typo at most): compare them crosswise.
     let g = kinds.iter().position(|k| *k == ComparisonKind::GivenName);
     let f = kinds.iter().position(|k| *k == ComparisonKind::FamilyName);
     if let (Some(g), Some(f)) = (g, f)
@@ -165,11 +171,16 @@ pub fn compare_all(kinds: &[ComparisonKind], a: &Features, b: &Features) -> Leve
         && levels[f] >= 3
         && !a.given_first.is_empty()
         && !b.given_first.is_empty()
-        && *a.given_first == *b.family
-        && *a.family == *b.given_first
+        && !a.family.is_empty()
+        && !b.family.is_empty()
     {
-        levels[g] = 1;
-        levels[f] = 1;
+        // Levels 1, 2, 3: exact, Jaro–Winkler >= 0.92, >= 0.80. One name may be further off when the other is exact.
+        let given = banded(&a.given_first, &b.family, &[0.92, 0.80]);
+        let family = banded(&a.family, &b.given_first, &[0.92, 0.80]);
+        if given.max(family) <= 2 || (given.min(family) == 1 && given.max(family) == 3) {
+            levels[g] = if given == 3 { 4 } else { given };
+            levels[f] = family;
+        }
     }
     levels
 }
@@ -184,7 +195,7 @@ pub fn compare(kind: ComparisonKind, a: &Features, b: &Features) -> u8 {
         ComparisonKind::FamilyName => banded(&a.family, &b.family, &[0.92, 0.80]),
         ComparisonKind::BirthDate => birth_level(a.birth, b.birth),
         ComparisonKind::Address => address_level(a, b),
-        ComparisonKind::Email => email_level(&a.emails, &b.emails),
+        ComparisonKind::Email => email_level(a, b),
         ComparisonKind::Phone => phone_level(&a.phones, &b.phones),
         ComparisonKind::Organisation => banded(&a.organisation, &b.organisation, &[0.90]),
         ComparisonKind::Identifier(i) => match edit_distance_at_most(a.identifier(i), b.identifier(i), 2) {
@@ -304,18 +315,28 @@ fn address_level(a: &Features, b: &Features) -> u8 {
     }
 }
 
-fn email_level(a: &[Box<str>], b: &[Box<str>]) -> u8 {
+/// Emails agree exactly (1, or 2 when the user name is made of the name), on the user name or by one edit
+/// (3, or 4 when made of the name), or not at all (5). A user name that spells the names both records already
+/// agree on says little beyond them: namesakes share it often, so those agreements are levels of their own.
+/// When one record has less of the name (an initial), the user name still tells who it is.
+fn email_level(a: &Features, b: &Features) -> u8 {
     let user = |e: &str| -> usize { e.find('@').unwrap_or(e.len()) };
-    let mut best = 3;
-    for x in a {
-        for y in b {
-            if x == y {
-                return 1;
+    let own = |f: &Features, i: usize| i < 32 && f.named_emails & (1 << i) != 0;
+    let spells = |f: &Features, e: &str| user_is_name(&e[..user(e)], &f.given_first, &f.initials, &f.family);
+    let mut best = 5;
+    for (i, x) in a.emails.iter().enumerate() {
+        for (j, y) in b.emails.iter().enumerate() {
+            let agree = x == y || x[..user(x)] == y[..user(y)] || edit_distance_at_most(x, y, 1) <= 1;
+            if !agree {
+                continue;
             }
-            // Same user name elsewhere, or one typo. Not general string similarity: addresses built from a name
-            // ("lisa.stone58" and "lisa.stone359") are similar for namesakes too, and would count the name twice.
-            if x[..user(x)] == y[..user(y)] || edit_distance_at_most(x, y, 1) <= 1 {
-                best = 2;
+            let by_name = (own(a, i) || spells(a, y)) && (own(b, j) || spells(b, x));
+            if x == y {
+                best = best.min(if by_name { 2 } else { 1 });
+            } else {
+                // Same user name elsewhere, or one typo. Not general string similarity: addresses built from a
+                // name ("lisa.stone58" and "lisa.stone359") are similar for namesakes too.
+                best = best.min(if by_name { 4 } else { 3 });
             }
         }
     }
@@ -378,6 +399,14 @@ mod tests {
         let kinds = [C::GivenName, C::FamilyName];
         let levels = compare_all(&kinds, &person("henk", "vries", 0), &person("vries", "henk", 0));
         assert_eq!(&levels[..2], &[1, 1]);
+        // Swapped with a typo: "sullivan coarles" is Charles Sullivan.
+        let levels = compare_all(&kinds, &person("charles", "sullivan", 0), &person("sulivan", "charles", 0));
+        assert_eq!(&levels[..2], &[1, 2]);
+        let levels = compare_all(&kinds, &person("charles", "sullivan", 0), &person("sullivan", "coarles", 0));
+        assert_eq!(&levels[..2], &[4, 1]);
+        // Not swapped, just different people.
+        let levels = compare_all(&kinds, &person("henk", "vries", 0), &person("vries", "hanna", 0));
+        assert_eq!(&levels[..2], &[7, 4]);
     }
 
     #[test]
@@ -417,9 +446,24 @@ mod tests {
     #[test]
     fn contacts() {
         let e = |v: &[&str]| v.iter().map(|s| Box::<str>::from(*s)).collect::<Vec<_>>();
-        assert_eq!(email_level(&e(&["h@x.nl", "a@y.nl"]), &e(&["a@y.nl"])), 1);
-        assert_eq!(email_level(&e(&["henk@x.nl"]), &e(&["henk@y.com"])), 2);
-        assert_eq!(email_level(&e(&["henk@x.nl"]), &e(&["piet@y.com"])), 3);
+        let mail = |v: &[&str], named_emails: u32, given: &str| Features {
+            emails: e(v),
+            named_emails,
+            given_first: given.into(),
+            initials: given.get(..1).unwrap_or_default().into(),
+            family: "smit".into(),
+            ..Features::default()
+        };
+        let anna = |v: &[&str], named| mail(v, named, "anna");
+        assert_eq!(email_level(&anna(&["h@x.nl", "a.b@y.nl"], 0), &anna(&["a.b@y.nl"], 0)), 1);
+        assert_eq!(email_level(&anna(&["h@x.nl", "anna.smit@y.nl"], 0b10), &anna(&["anna.smit@y.nl"], 1)), 2);
+        assert_eq!(email_level(&anna(&["anna.smit7@x.nl"], 0), &anna(&["anna.smit7@y.com"], 0)), 3);
+        assert_eq!(email_level(&anna(&["anna.smit@x.nl"], 1), &anna(&["anna.smit@y.com"], 1)), 4);
+        assert_eq!(email_level(&anna(&["anna.smit@x.nl"], 1), &anna(&["piet@y.com"], 0)), 5);
+        // The typo side does not spell the name, but the other address does, for both records.
+        assert_eq!(email_level(&anna(&["anna.smti@x.nl"], 0), &anna(&["anna.smit@x.nl"], 1)), 4);
+        // An initial only: the address tells the given name, which the names alone do not.
+        assert_eq!(email_level(&anna(&["anna.smit@x.nl"], 1), &mail(&["anna.smit@x.nl"], 0, "")), 1);
         assert_eq!(phone_level(&e(&["+31612345678"]), &e(&["+31612345679"])), 2);
         assert_eq!(phone_level(&e(&["+31612345678"]), &e(&["+31687654321"])), 3);
     }

@@ -26,6 +26,9 @@ pub struct Features {
     pub birth: u32,
     /// Email addresses.
     pub emails: Vec<Box<str>>,
+    /// Bit i set: the user name of `emails[i]` is made of this person's name only ("anna.smit", "a_smit"),
+    /// so namesakes may well have it too.
+    pub named_emails: u32,
     /// Phone numbers in E.164.
     pub phones: Vec<Box<str>>,
     /// Street, folded.
@@ -101,16 +104,25 @@ impl FeatureBuilder {
                 identifiers.push((index as u16, folded.into_boxed_str()));
             }
         }
+        let emails: Vec<Box<str>> = rec.emails.iter().map(|e| e.as_str().into()).collect();
+        let initials = rec.name.initials.as_deref().unwrap_or_default().to_lowercase();
+        let named_emails = emails
+            .iter()
+            .take(32)
+            .enumerate()
+            .filter(|(_, e)| user_is_name(e.split('@').next().unwrap_or_default(), &given_first, &initials, &family))
+            .fold(0u32, |bits, (i, _)| bits | 1 << i);
         Features {
             source,
-            initials: rec.name.initials.as_deref().unwrap_or_default().to_lowercase().into_boxed_str(),
+            initials: initials.into_boxed_str(),
             given: given.into_boxed_str(),
             given_first: given_first.into_boxed_str(),
             family: family.into_boxed_str(),
             given_sound: given_sound.into_boxed_str(),
             family_sound: family_sound.into_boxed_str(),
             birth,
-            emails: rec.emails.iter().map(|e| e.as_str().into()).collect(),
+            emails,
+            named_emails,
             phones: rec.phones.iter().map(|p| p.as_str().into()).collect(),
             street: a.street.as_deref().map(fold).unwrap_or_default().into_boxed_str(),
             house: squash(&a.house_number).into_boxed_str(),
@@ -121,6 +133,31 @@ impl FeatureBuilder {
             identifiers,
         }
     }
+}
+
+/// True when an email user name spells the person's name and nothing else: the family name, plus the first
+/// given name or initials or nothing, plus at most a short family-name prefix ("hdevries", "anna.smit",
+/// "smit_a"). Digits or other words make a user name distinctive.
+pub fn user_is_name(user: &str, given_first: &str, initials: &str, family: &str) -> bool {
+    let letters: String =
+        user.chars().filter(|c| !matches!(c, '.' | '_' | '-' | '+')).map(|c| c.to_ascii_lowercase()).collect();
+    if letters.is_empty() || !letters.bytes().all(|b| b.is_ascii_lowercase()) {
+        return false;
+    }
+    if !given_first.is_empty() && letters == given_first {
+        return true;
+    }
+    let Some(at) = (!family.is_empty()).then(|| letters.find(family)).flatten() else {
+        return false;
+    };
+    let rest = format!("{}{}", &letters[..at], &letters[at + family.len()..]);
+    let first_initial = initials.get(..1).or_else(|| given_first.get(..1)).unwrap_or_default();
+    let without_given = [given_first, initials, first_initial]
+        .iter()
+        .filter(|g| !g.is_empty())
+        .find_map(|g| rest.strip_prefix(*g).or_else(|| rest.strip_suffix(*g)))
+        .unwrap_or(&rest);
+    without_given.len() <= 3
 }
 
 #[cfg(test)]
@@ -152,5 +189,18 @@ mod tests {
         assert_eq!(f.identifier(0), "12345678");
         assert_eq!(b.identifier_names, vec!["kvk".to_string()]);
         assert!(!f.family_sound.is_empty());
+    }
+
+    #[test]
+    fn user_names_made_of_the_name() {
+        assert!(user_is_name("anna.smit", "anna", "", "smit"));
+        assert!(user_is_name("smit_a", "anna", "a", "smit"));
+        assert!(user_is_name("h.devries", "henk", "h", "vries"));
+        assert!(user_is_name("Henk", "henk", "", "vries"));
+        assert!(user_is_name("smit", "", "", "smit"));
+        assert!(!user_is_name("anna.smit85", "anna", "", "smit"));
+        assert!(!user_is_name("smit.bakkerij", "anna", "", "smit"));
+        assert!(!user_is_name("info", "anna", "", "smit"));
+        assert!(!user_is_name("anna.smit", "anna", "", ""));
     }
 }

@@ -9,6 +9,7 @@ use crate::features::Features;
 use crate::keys::KeyRule;
 use crate::match_model::{ComparisonParams, MatchModel, PROBABILITY_FLOOR, TermFrequencies};
 use rayon::prelude::*;
+use std::hash::BuildHasher;
 
 /// Training knobs.
 #[derive(Debug, Clone)]
@@ -101,12 +102,87 @@ pub fn train(
                 model.comparisons[i].u = estimate_u(&random_levels, kinds, *k, Some(&weights));
             }
             relate_identity_to_u(&mut model);
+            let namesakes = patterns(levels_of(features, kinds, &namesake_pairs(features, settings)));
+            estimate_u_among_namesakes(&mut model, &namesakes);
         }
         neutralise_unobserved(&mut model, &observed);
     }
     // The last round changed m, h and u once more (unobserved levels): weigh the candidates under the final model.
     let candidate_weights = weights_of(&model, features, candidates, &candidate_levels);
     Trained { model, candidate_weights }
+}
+
+/// Email levels whose user name is made of the person's name, and so agree for namesakes far more often than for
+/// random pairs.
+const NAME_MADE_EMAIL_LEVELS: [usize; 2] = [2, 4];
+
+/// Match probability below which the rest of the evidence shows a namesake pair to be two people.
+const DIFFERENT_PEOPLE: f64 = 0.01;
+
+/// u of the email levels made of the name is conditional on the names agreeing (they are only reached when the
+/// user names spell the same name): the share of those levels among namesake pairs that the rest of the
+/// evidence (without email) shows to be different people. Random pairs would make such an agreement look as
+/// rare as a distinctive address, and count the name twice. Pairs with too little other evidence are left
+/// out rather than weighed: they hold the matches that only email could confirm.
+fn estimate_u_among_namesakes(model: &mut MatchModel, namesakes: &Patterns) {
+    let Some(c) = model.comparisons.iter().position(|p| p.kind == ComparisonKind::Email) else {
+        return;
+    };
+    let mut counts = vec![0.0; model.comparisons[c].u.len()];
+    for (levels, n) in namesakes {
+        let level = usize::from(levels[c]);
+        if level == 0 {
+            continue;
+        }
+        let mut others = *levels;
+        others[c] = 0;
+        let (wu, wh) = model.level_weights(&others);
+        if model.probability_from(wu, wh) < DIFFERENT_PEOPLE {
+            counts[level] += n;
+        }
+    }
+    let present: f64 = counts[1..].iter().sum();
+    if present < U_PRIOR_PAIRS {
+        return;
+    }
+    let p = &mut model.comparisons[c];
+    for l in NAME_MADE_EMAIL_LEVELS {
+        if l < p.u.len() {
+            p.u[l] = p.u[l].max((counts[l] + 1.0) / (present + 1.0));
+        }
+    }
+}
+
+/// Pairs of records with the same first given name and family name (up to `u_pairs`, spread evenly over the
+/// names): what different people who share a name look like.
+fn namesake_pairs(features: &[Features], settings: &TrainSettings) -> Vec<PackedPair> {
+    let mut named: Vec<(u64, u32)> = features
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.given_first.is_empty() && !f.family.is_empty())
+        .map(|(i, f)| {
+            (foldhash::quality::FixedState::with_seed(settings.seed).hash_one((&f.given_first, &f.family)), i as u32)
+        })
+        .collect();
+    named.par_sort_unstable();
+    let groups: Vec<&[(u64, u32)]> = named.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
+    let total: usize = groups.iter().map(|g| g.len() * (g.len() - 1) / 2).sum();
+    let step = (total / settings.u_pairs.max(1)).max(1);
+    let mut out = Vec::with_capacity(total.min(settings.u_pairs) + 1);
+    let mut index = 0usize;
+    for g in groups {
+        for (i, a) in g.iter().enumerate() {
+            for b in &g[i + 1..] {
+                if index % step == 0
+                    && (settings.within_source || features[a.1 as usize].source != features[b.1 as usize].source)
+                {
+                    out.push(crate::block::pack(a.1, b.1));
+                }
+                index += 1;
+            }
+        }
+    }
+    out
 }
 
 /// h of identity comparisons is not learned: a related person is a different person, so compared on who they
