@@ -32,6 +32,10 @@ pub struct IngestSummary {
     pub quarantined_records: u64,
     /// Values dropped from otherwise usable records.
     pub quarantined_values: u64,
+    /// Wall seconds of the whole source.
+    pub seconds: f64,
+    /// Seconds spent mapping, cleaning and encoding (overlapping the store writes).
+    pub clean_seconds: f64,
 }
 
 /// Ingests every configured source, or only `only`.
@@ -66,31 +70,74 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
     let bar = progress::counter(quiet, &format!("ingest {}", source.name));
     let mut summary = IngestSummary { source: source.name.clone(), ..IngestSummary::default() };
     let started = now();
-    let mut batch: Vec<Result<SourceRecord, RowError>> = Vec::with_capacity(BATCH);
-    let mut stream = stream.peekable();
-    while stream.peek().is_some() {
-        batch.clear();
-        batch.extend(stream.by_ref().take(BATCH));
-        summary.read += batch.len() as u64;
-        let cleaned: Vec<(Option<IncomingRecord>, Vec<QuarantineEntry>)> =
-            batch.par_iter().map(|item| clean_one(source, &mapper, &context, item, started)).collect();
-        let mut records = Vec::with_capacity(cleaned.len());
-        let mut entries = Vec::new();
-        for (record, issues) in cleaned {
-            records.extend(record);
-            entries.extend(issues);
+    let timer = std::time::Instant::now();
+    // Reading and cleaning (in parallel) run on one thread while this one writes the previous batch: the store
+    // is written by one connection, and waits on the disk, so the two overlap.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Prepared>>(2);
+    let mut clean_seconds = 0.0;
+    std::thread::scope(|scope| -> Result<()> {
+        let producer = scope.spawn(move || {
+            let mut stream = stream;
+            let mut busy = 0.0;
+            loop {
+                let batch: Vec<Result<SourceRecord, RowError>> = stream.by_ref().take(BATCH).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                let start = std::time::Instant::now();
+                let prepared = prepare(source, &mapper, &context, &batch, started);
+                busy += start.elapsed().as_secs_f64();
+                if sender.send(prepared).is_err() {
+                    break;
+                }
+            }
+            busy
+        });
+        for prepared in receiver.iter() {
+            let Prepared { read, records, entries } = prepared?;
+            summary.read += read;
+            summary.quarantined_records += entries.iter().filter(|e| e.severity == "record").count() as u64;
+            summary.quarantined_values += entries.iter().filter(|e| e.severity == "value").count() as u64;
+            let counts = store.upsert_records(&records, started)?;
+            summary.counts.inserted += counts.inserted;
+            summary.counts.updated += counts.updated;
+            summary.counts.unchanged += counts.unchanged;
+            store.quarantine(&entries)?;
+            bar.inc(read);
         }
-        summary.quarantined_records += entries.iter().filter(|e| e.severity == "record").count() as u64;
-        summary.quarantined_values += entries.iter().filter(|e| e.severity == "value").count() as u64;
-        let counts = store.upsert_records(&records, started)?;
-        summary.counts.inserted += counts.inserted;
-        summary.counts.updated += counts.updated;
-        summary.counts.unchanged += counts.unchanged;
-        store.quarantine(&entries)?;
-        bar.inc(batch.len() as u64);
-    }
+        clean_seconds = producer.join().map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
+        Ok(())
+    })?;
     bar.finish_and_clear();
+    summary.seconds = timer.elapsed().as_secs_f64();
+    summary.clean_seconds = clean_seconds;
     Ok(summary)
+}
+
+/// One batch read, cleaned and encoded, ready to store.
+struct Prepared {
+    read: u64,
+    records: Vec<IncomingRecord>,
+    entries: Vec<QuarantineEntry>,
+}
+
+/// Maps, cleans and encodes a batch in parallel.
+fn prepare(
+    source: &SourceConfig,
+    mapper: &Mapper,
+    context: &CleanContext,
+    batch: &[Result<SourceRecord, RowError>],
+    at: i64,
+) -> Result<Prepared> {
+    let cleaned: Vec<(Option<IncomingRecord>, Vec<QuarantineEntry>)> =
+        batch.par_iter().map(|item| clean_one(source, mapper, context, item, at)).collect::<Result<_>>()?;
+    let mut records = Vec::with_capacity(cleaned.len());
+    let mut entries = Vec::new();
+    for (record, issues) in cleaned {
+        records.extend(record);
+        entries.extend(issues);
+    }
+    Ok(Prepared { read: batch.len() as u64, records, entries })
 }
 
 /// Maps and cleans one item; returns the record to store (if it has a key) and its quarantine entries.
@@ -100,7 +147,7 @@ fn clean_one(
     context: &CleanContext,
     item: &Result<SourceRecord, RowError>,
     at: i64,
-) -> (Option<IncomingRecord>, Vec<QuarantineEntry>) {
+) -> Result<(Option<IncomingRecord>, Vec<QuarantineEntry>)> {
     let record = match item {
         Ok(r) => r,
         Err(e) => {
@@ -114,7 +161,7 @@ fn clean_one(
                 reason: e.reason.clone(),
                 at,
             };
-            return (None, vec![entry]);
+            return Ok((None, vec![entry]));
         }
     };
     let (clean, issues) = clean_record(&mapper.map(record), context);
@@ -132,9 +179,8 @@ fn clean_one(
         reason: i.reason,
         at,
     });
-    let incoming =
-        IncomingRecord { key: record.key.clone(), raw: record.fields.clone(), clean: (!rejected).then_some(clean) };
-    (Some(incoming), entries.collect())
+    let incoming = IncomingRecord::encode(record.key.clone(), &record.fields, (!rejected).then_some(&clean))?;
+    Ok((Some(incoming), entries.collect()))
 }
 
 /// What a resolve run did.

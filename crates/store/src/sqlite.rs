@@ -9,7 +9,6 @@ use clean::text::fold;
 use model::{CleanRecord, EntityId, Golden, RecordKey};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 
 /// A store in one SQLite file.
@@ -107,12 +106,6 @@ impl StoredGolden {
     }
 }
 
-fn content_hash(raw: &str) -> i64 {
-    let mut h = foldhash::fast::FixedState::with_seed(7).build_hasher();
-    h.write(raw.as_bytes());
-    h.finish() as i64
-}
-
 /// "Henk de Vries" from a golden record.
 fn display_name(g: &Golden) -> String {
     let given = g.get("given_name").or(g.get("initials"));
@@ -159,9 +152,11 @@ impl Store for SqliteStore {
             let mut find = tx.prepare_cached(
                 "SELECT rid, version, content_hash FROM records WHERE source = ?1 AND source_id = ?2",
             )?;
+            // New records (the common case when loading) take one statement: the insert is skipped on conflict
+            // and only then is the existing row looked up.
             let mut insert = tx.prepare_cached(
                 "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean)
-                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)",
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, source_id) DO NOTHING",
             )?;
             let mut update = tx.prepare_cached(
                 "UPDATE records SET version = ?2, content_hash = ?3, ingested_at = ?4, updated_at = ?5, status = ?6,
@@ -172,32 +167,25 @@ impl Store for SqliteStore {
                 "INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for r in records {
-                let raw = serde_json::to_string(&r.raw)?;
-                let hash = content_hash(&raw);
-                let clean = r.clean.as_ref().map(serde_json::to_string).transpose()?;
+                let (raw, hash, clean, updated_at) = (&r.raw, r.content_hash, &r.clean, r.updated_at);
                 let status = if r.clean.is_some() { "active" } else { "quarantined" };
-                let updated_at = r.clean.as_ref().and_then(|c| c.updated_at);
-                let existing: Option<(i64, i64, i64)> = find
-                    .query_row(params![r.key.source, r.key.source_id], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                    })
-                    .optional()?;
-                match existing {
-                    None => {
-                        insert.execute(params![r.key.source, r.key.source_id, hash, now, updated_at, status, clean])?;
-                        version.execute(params![tx.last_insert_rowid(), 1, now, raw])?;
-                        counts.inserted += 1;
-                    }
-                    Some((rid, _, old)) if old == hash => {
-                        // Same content: no new version; the clean form follows the current cleaning rules.
-                        refresh.execute(params![rid, status, clean])?;
-                        counts.unchanged += 1;
-                    }
-                    Some((rid, v, _)) => {
-                        update.execute(params![rid, v + 1, hash, now, updated_at, status, clean])?;
-                        version.execute(params![rid, v + 1, now, raw])?;
-                        counts.updated += 1;
-                    }
+                if insert.execute(params![r.key.source, r.key.source_id, hash, now, updated_at, status, clean])? == 1 {
+                    version.execute(params![tx.last_insert_rowid(), 1, now, raw])?;
+                    counts.inserted += 1;
+                    continue;
+                }
+                // The insert conflicted, so the record exists.
+                let (rid, v, old): (i64, i64, i64) = find.query_row(params![r.key.source, r.key.source_id], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?;
+                if old == hash {
+                    // Same content: no new version; the clean form follows the current cleaning rules.
+                    refresh.execute(params![rid, status, clean])?;
+                    counts.unchanged += 1;
+                } else {
+                    update.execute(params![rid, v + 1, hash, now, updated_at, status, clean])?;
+                    version.execute(params![rid, v + 1, now, raw])?;
+                    counts.updated += 1;
                 }
             }
         }

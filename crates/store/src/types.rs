@@ -4,15 +4,47 @@ use model::{CleanRecord, EntityId, Golden, RecordKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A record as ingested: raw fields always, the clean form unless the record is quarantined.
+/// A record as ingested, already encoded for storage (so callers can encode in parallel): raw fields always,
+/// the clean form unless the record is quarantined.
 #[derive(Debug, Clone)]
 pub struct IncomingRecord {
     /// Source and id.
     pub key: RecordKey,
-    /// Raw values by column.
-    pub raw: BTreeMap<String, String>,
-    /// Clean form; `None` marks the record quarantined (it is kept, but not matched).
-    pub clean: Option<CleanRecord>,
+    /// Raw values by column, as a JSON object.
+    pub raw: String,
+    /// Hash of `raw`: an unchanged record is recognised by it.
+    pub content_hash: i64,
+    /// Clean form as JSON; `None` marks the record quarantined (it is kept, but not matched).
+    pub clean: Option<String>,
+    /// When the source last changed the record (from the clean form).
+    pub updated_at: Option<i64>,
+}
+
+impl IncomingRecord {
+    /// Encodes a record's raw fields and clean form.
+    pub fn encode(
+        key: RecordKey,
+        raw: &BTreeMap<String, String>,
+        clean: Option<&CleanRecord>,
+    ) -> Result<Self, serde_json::Error> {
+        let raw = serde_json::to_string(raw)?;
+        let content_hash = content_hash(&raw);
+        Ok(IncomingRecord {
+            key,
+            content_hash,
+            raw,
+            clean: clean.map(serde_json::to_string).transpose()?,
+            updated_at: clean.and_then(|c| c.updated_at),
+        })
+    }
+}
+
+/// A stable 64-bit hash of a record's raw JSON.
+fn content_hash(raw: &str) -> i64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(7).build_hasher();
+    h.write(raw.as_bytes());
+    h.finish() as i64
 }
 
 /// What an upsert batch did.

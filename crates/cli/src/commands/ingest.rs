@@ -32,6 +32,10 @@ pub fn print_ingest(s: &pipeline::IngestSummary) {
         s.quarantined_records,
         s.quarantined_values
     );
+    println!(
+        "  time: {:.2}s (read, clean and encode {:.2}s, overlapping the store writes)",
+        s.seconds, s.clean_seconds
+    );
 }
 
 /// Resolves and prints the summary.

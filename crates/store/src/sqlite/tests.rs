@@ -10,7 +10,7 @@ fn incoming(source: &str, id: &str, family: &str) -> IncomingRecord {
         ..CleanRecord::default()
     };
     let raw: BTreeMap<String, String> = [("name".to_string(), family.to_string())].into();
-    IncomingRecord { key: RecordKey::new(source, id), raw, clean: Some(clean) }
+    IncomingRecord::encode(RecordKey::new(source, id), &raw, Some(&clean)).expect("encode")
 }
 
 fn golden(id: EntityId, family: &str) -> Golden {
