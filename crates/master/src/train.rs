@@ -72,6 +72,7 @@ pub fn train(
         em_estimated: Vec::new(),
     };
     relate_identity_to_u(&mut model);
+    let candidate_levels = PackedLevels::compare(features, kinds, candidates);
     let block_levels: Vec<(Vec<bool>, Patterns)> = blocks
         .iter()
         .map(|b| {
@@ -79,11 +80,10 @@ pub fn train(
                 b.rule.keys.iter().flat_map(|k| k.comparisons(identifier_names)).collect();
             let excluded = kinds.iter().map(|k| excluded_kinds.contains(k)).collect();
             let sample = sample(b.pairs, settings.em_pairs);
-            (excluded, patterns(levels_of(features, kinds, &sample)))
+            (excluded, patterns(candidate_levels.lookup(features, kinds, candidates, &sample)))
         })
         .collect();
     let observed = observed_levels(&random_levels, &block_levels, kinds);
-    let candidate_levels = PackedLevels::compare(features, kinds, candidates);
     // Two rounds: the second re-estimates u without the true matches hiding among the random pairs.
     for round in 0..2 {
         estimate_m(&mut model, &block_levels);
@@ -153,9 +153,10 @@ fn estimate_u_among_namesakes(model: &mut MatchModel, namesakes: &Patterns) {
     }
 }
 
-/// Pairs of records with the same first given name and family name (up to `u_pairs`, spread evenly over the
-/// names): what different people who share a name look like.
+/// Pairs of records with the same first given name and family name (up to a fifth of `u_pairs`, spread evenly
+/// over the names): what different people who share a name look like. They estimate two levels only.
 fn namesake_pairs(features: &[Features], settings: &TrainSettings) -> Vec<PackedPair> {
+    let wanted = (settings.u_pairs / 5).max(1);
     let mut named: Vec<(u64, u32)> = features
         .iter()
         .enumerate()
@@ -167,8 +168,8 @@ fn namesake_pairs(features: &[Features], settings: &TrainSettings) -> Vec<Packed
     named.par_sort_unstable();
     let groups: Vec<&[(u64, u32)]> = named.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
     let total: usize = groups.iter().map(|g| g.len() * (g.len() - 1) / 2).sum();
-    let step = (total / settings.u_pairs.max(1)).max(1);
-    let mut out = Vec::with_capacity(total.min(settings.u_pairs) + 1);
+    let step = (total / wanted).max(1);
+    let mut out = Vec::with_capacity(total.min(wanted) + 1);
     let mut index = 0usize;
     for g in groups {
         for (i, a) in g.iter().enumerate() {
@@ -330,6 +331,27 @@ impl PackedLevels {
             out.copy_from_slice(&compare_all(kinds, &features[a as usize], &features[b as usize])[..width]);
         });
         PackedLevels { width, bytes }
+    }
+
+    /// The levels of `pairs`, taken from the compared `candidates` (sorted) where they are among them, and
+    /// compared afresh where not.
+    fn lookup(
+        &self,
+        features: &[Features],
+        kinds: &[ComparisonKind],
+        candidates: &[PackedPair],
+        pairs: &[PackedPair],
+    ) -> Vec<Levels> {
+        pairs
+            .par_iter()
+            .map(|p| match candidates.binary_search(p) {
+                Ok(i) => self.get(i),
+                Err(_) => {
+                    let (a, b) = unpack(*p);
+                    compare_all(kinds, &features[a as usize], &features[b as usize])
+                }
+            })
+            .collect()
     }
 
     /// The levels of pair `i`.

@@ -208,16 +208,19 @@ pub struct MasterConfig {
     pub within_source: bool,
     /// Blocking rules; absent means the built-in defaults.
     pub blocking: Option<Vec<BlockingRule>>,
-    /// Blocks with more records than this are split by birth year and by city (a common name shared by dozens of
-    /// people is not a reason to compare them all); reported in the run summary.
+    /// Blocks with more records than this are split by birth year and by city (a common name shared by a dozen
+    /// people is not a reason to compare them all: the pairs that matter share more than the name); reported in
+    /// the run summary. Default 8.
     pub sub_block_above: usize,
     /// Blocks (or sub-blocks) with more records than this are skipped, and reported in the run summary.
     pub max_block_size: usize,
     /// Deterministic rules applied beside the probabilistic model.
     pub rules: Vec<DeterministicRule>,
-    /// When merging two clusters, a cross pair below this probability vetoes the merge (anti-chaining guard).
+    /// When merging two clusters, a cross pair below this probability vetoes the merge unless the cross pairs
+    /// on average say "same" (anti-chaining guard).
     pub guard_threshold: f64,
-    /// Random pairs sampled to estimate u-probabilities.
+    /// Random pairs sampled to estimate u-probabilities (default 300,000; a fifth as many namesake pairs
+    /// estimate the email levels made of the name).
     pub u_sample_pairs: usize,
     /// Candidate pairs sampled per blocking rule for EM training of m-probabilities.
     pub em_sample_pairs: usize,
@@ -230,11 +233,11 @@ impl Default for MasterConfig {
             review_threshold: 0.3,
             within_source: true,
             blocking: None,
-            sub_block_above: 32,
+            sub_block_above: 8,
             max_block_size: 1000,
             rules: Vec::new(),
             guard_threshold: 0.01,
-            u_sample_pairs: 500_000,
+            u_sample_pairs: 300_000,
             em_sample_pairs: 200_000,
         }
     }

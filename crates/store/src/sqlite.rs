@@ -7,6 +7,7 @@ use crate::types::*;
 use crate::{Error, Result, Store};
 use clean::text::fold;
 use model::{CleanRecord, EntityId, Golden, RecordKey};
+use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::Path;
@@ -105,6 +106,9 @@ impl StoredGolden {
         Ok(Golden { entity: EntityId(stored.entity), values })
     }
 }
+
+/// Records decoded together while loading.
+const LOAD_CHUNK: usize = 65_536;
 
 /// "Henk de Vries" from a golden record.
 fn display_name(g: &Golden) -> String {
@@ -246,16 +250,35 @@ impl Store for SqliteStore {
         )?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let clean: String = row.get(6)?;
-            out.push(ActiveRecord {
-                rid: row.get(0)?,
-                key: key_of(row, 1)?,
-                trust: row.get(3)?,
-                recency: row.get(4)?,
-                version: row.get(5)?,
-                clean: serde_json::from_str(&clean)?,
-            });
+        // Rows are read in chunks and their JSON decoded in parallel: decoding costs more than reading.
+        let mut chunk: Vec<(ActiveRecord, String)> = Vec::with_capacity(LOAD_CHUNK);
+        loop {
+            let row = rows.next()?;
+            if let Some(row) = row {
+                let record = ActiveRecord {
+                    rid: row.get(0)?,
+                    key: key_of(row, 1)?,
+                    trust: row.get(3)?,
+                    recency: row.get(4)?,
+                    version: row.get(5)?,
+                    clean: CleanRecord::default(),
+                };
+                chunk.push((record, row.get(6)?));
+            }
+            if chunk.len() == LOAD_CHUNK || (row.is_none() && !chunk.is_empty()) {
+                let decoded: Vec<ActiveRecord> = std::mem::take(&mut chunk)
+                    .into_par_iter()
+                    .map(|(mut record, json)| {
+                        record.clean = serde_json::from_str(&json)?;
+                        Ok(record)
+                    })
+                    .collect::<Result<_>>()?;
+                out.extend(decoded);
+                chunk.reserve(LOAD_CHUNK);
+            }
+            if row.is_none() {
+                break;
+            }
         }
         Ok(out)
     }

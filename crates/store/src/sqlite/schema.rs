@@ -1,7 +1,8 @@
 //! The SQLite schema, as numbered migrations applied in order; `PRAGMA user_version` records how far a file is.
 
 /// Migration scripts; index + 1 is the schema version each one brings the file to.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sources (
     name TEXT PRIMARY KEY,
     format TEXT NOT NULL,
@@ -82,4 +83,11 @@ CREATE TABLE pairs (
     PRIMARY KEY (a, b)
 ) WITHOUT ROWID;
 CREATE INDEX pairs_decision ON pairs (decision, probability);
-"#];
+"#,
+    // Only the review queue is listed by decision and probability: a partial index keeps bulk writes of
+    // matched pairs from updating it.
+    r#"
+DROP INDEX pairs_decision;
+CREATE INDEX pairs_review ON pairs (probability) WHERE decision = 'review';
+"#,
+];
