@@ -155,7 +155,7 @@ pub fn resolve(
     let limits = BlockLimits { sub_block_above: config.sub_block_above, max_block: config.max_block_size };
     progress("blocking");
     let per_rule: Vec<(Vec<PackedPair>, RuleReport)> =
-        rules.iter().map(|r| pairs_for_rule(features, r, identifier_names, config.within_source, limits)).collect();
+        rules.par_iter().map(|r| pairs_for_rule(features, r, identifier_names, config.within_source, limits)).collect();
     let candidates = union(per_rule.iter().map(|(p, _)| p.as_slice()));
     // Training needs only a sample of each rule's pairs; keep that, not all of them, from here on.
     let per_rule: Vec<(Vec<PackedPair>, RuleReport)> =

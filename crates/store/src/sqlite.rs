@@ -70,40 +70,71 @@ impl GoldenRow {
     }
 }
 
-/// A golden record as stored: each value as `[attribute, value, source, source_id, rule]`, about half the size
-/// of its readable JSON form (the database holds one per entity).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredGolden {
+/// A golden record as stored: the member records its values come from listed once, each value as
+/// `[attribute, value, index into from, rule]` — a third of the size of its readable JSON form (the database
+/// holds one per entity, and writing them is most of a resolve's store time).
+#[derive(serde::Serialize)]
+struct StoredGolden<'a> {
     entity: u64,
-    values: Vec<(String, String, String, String, String)>,
+    from: Vec<(&'a str, &'a str)>,
+    values: Vec<(&'a str, &'a str, usize, &'a str)>,
 }
 
-impl StoredGolden {
+/// The stored forms a database may hold: the current one, and the earlier one with the source and id in every
+/// value (`[attribute, value, source, source_id, rule]`), read until the next resolve rewrites it.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum StoredGoldenOwned {
+    Current { entity: u64, from: Vec<(String, String)>, values: Vec<(String, String, usize, String)> },
+    Earlier { entity: u64, values: Vec<(String, String, String, String, String)> },
+}
+
+impl StoredGolden<'_> {
     fn encode(g: &Golden) -> Result<String> {
+        let mut from: Vec<(&str, &str)> = Vec::new();
         let values = g
             .values
             .iter()
             .map(|v| {
-                let from = &v.from;
-                (v.attribute.clone(), v.value.clone(), from.source.clone(), from.source_id.clone(), v.rule.clone())
+                let key = (v.from.source.as_str(), v.from.source_id.as_str());
+                let index = from.iter().position(|k| *k == key).unwrap_or_else(|| {
+                    from.push(key);
+                    from.len() - 1
+                });
+                (v.attribute.as_str(), v.value.as_str(), index, v.rule.as_str())
             })
             .collect();
-        Ok(serde_json::to_string(&StoredGolden { entity: g.entity.0, values })?)
+        Ok(serde_json::to_string(&StoredGolden { entity: g.entity.0, from, values })?)
     }
 
     fn decode(json: &str) -> Result<Golden> {
-        let stored: StoredGolden = serde_json::from_str(json)?;
-        let values = stored
-            .values
-            .into_iter()
-            .map(|(attribute, value, source, source_id, rule)| model::GoldenValue {
-                attribute,
-                value,
-                from: RecordKey::new(source, source_id),
-                rule,
-            })
-            .collect();
-        Ok(Golden { entity: EntityId(stored.entity), values })
+        let (entity, values) = match serde_json::from_str(json)? {
+            StoredGoldenOwned::Current { entity, from, values } => {
+                let values = values
+                    .into_iter()
+                    .map(|(attribute, value, index, rule)| {
+                        let (source, source_id) = from.get(index).cloned().ok_or_else(|| {
+                            Error::Invalid(format!("golden record {entity}: value source {index} is not listed"))
+                        })?;
+                        Ok(model::GoldenValue { attribute, value, from: RecordKey::new(source, source_id), rule })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                (entity, values)
+            }
+            StoredGoldenOwned::Earlier { entity, values } => {
+                let values = values
+                    .into_iter()
+                    .map(|(attribute, value, source, source_id, rule)| model::GoldenValue {
+                        attribute,
+                        value,
+                        from: RecordKey::new(source, source_id),
+                        rule,
+                    })
+                    .collect();
+                (entity, values)
+            }
+        };
+        Ok(Golden { entity: EntityId(entity), values })
     }
 }
 
@@ -248,8 +279,10 @@ impl Store for SqliteStore {
              FROM records r LEFT JOIN sources s ON s.name = r.source
              WHERE r.status = 'active' ORDER BY r.rid",
         )?;
+        let count: i64 =
+            self.conn.query_row("SELECT COUNT(*) FROM records WHERE status = 'active'", [], |r| r.get(0))?;
         let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
         // Rows are read in chunks and their JSON decoded in parallel: decoding costs more than reading.
         let mut chunk: Vec<(ActiveRecord, String)> = Vec::with_capacity(LOAD_CHUNK);
         loop {

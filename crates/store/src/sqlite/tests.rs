@@ -125,3 +125,27 @@ fn search_finds_typos_and_files_survive_reopen() {
     assert_eq!(hits[0].name, "Vries");
     assert!(s.search("zzzzzz", 5).expect("search").is_empty());
 }
+
+#[test]
+fn golden_records_round_trip_and_earlier_form_reads() {
+    let mut g = golden(EntityId(7), "Vries");
+    g.values.push(GoldenValue {
+        attribute: "email".into(),
+        value: "h@x.nl".into(),
+        from: RecordKey::new("shop", "9"),
+        rule: "recent".into(),
+    });
+    g.values.push(GoldenValue {
+        attribute: "given_name".into(),
+        value: "Henk".into(),
+        from: RecordKey::new("crm", "1"),
+        rule: "trust".into(),
+    });
+    let json = StoredGolden::encode(&g).expect("encode");
+    assert_eq!(json.matches("\"crm\"").count(), 1, "each source record is listed once: {json}");
+    assert_eq!(StoredGolden::decode(&json).expect("decode"), g);
+    let earlier = r#"{"entity":7,"values":[["family_name","Vries","crm","1","trust"]]}"#;
+    assert_eq!(StoredGolden::decode(earlier).expect("decode earlier"), golden(EntityId(7), "Vries"));
+    let broken = r#"{"entity":7,"from":[],"values":[["family_name","Vries",3,"trust"]]}"#;
+    assert!(StoredGolden::decode(broken).is_err());
+}
