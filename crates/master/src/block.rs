@@ -46,6 +46,36 @@ pub struct RuleReport {
     pub sub_blocked: u64,
 }
 
+/// (key hash, record) for every value of `rule` of every record, sorted: records sharing a hash form a block.
+pub fn keyed_records(features: &[Features], rule: &KeyRule, identifier_names: &[String]) -> Vec<(u64, u32)> {
+    let mut keyed: Vec<(u64, u32)> = features
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, f)| rule.values(f, identifier_names).into_iter().map(move |h| (h, i as u32)))
+        .collect();
+    keyed.par_sort_unstable();
+    keyed
+}
+
+/// The blocks of sorted keyed records: runs of two or more records with the same hash.
+pub fn blocks_of(keyed: &[(u64, u32)]) -> impl Iterator<Item = &[(u64, u32)]> {
+    keyed.chunk_by(|x, y| x.0 == y.0).filter(|b| b.len() > 1)
+}
+
+/// Every pair within one block (of different sources, unless `within_source`).
+pub fn block_pairs<'a>(
+    block: &'a [(u64, u32)],
+    features: &'a [Features],
+    within_source: bool,
+) -> impl Iterator<Item = PackedPair> + 'a {
+    block.iter().enumerate().flat_map(move |(x, &(_, i))| {
+        block[x + 1..].iter().filter_map(move |&(_, j)| {
+            let allowed = within_source || features[i as usize].source != features[j as usize].source;
+            (i != j && allowed).then(|| pack(i, j))
+        })
+    })
+}
+
 /// Generates the pairs of one rule.
 pub fn pairs_for_rule(
     features: &[Features],
@@ -54,14 +84,9 @@ pub fn pairs_for_rule(
     within_source: bool,
     limits: BlockLimits,
 ) -> (Vec<PackedPair>, RuleReport) {
-    let mut keyed: Vec<(u64, u32)> = features
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(i, f)| rule.values(f, identifier_names).into_iter().map(move |h| (h, i as u32)))
-        .collect();
-    keyed.par_sort_unstable();
+    let keyed = keyed_records(features, rule, identifier_names);
     let mut report = RuleReport { rule: rule.label.clone(), ..RuleReport::default() };
-    let blocks: Vec<&[(u64, u32)]> = keyed.chunk_by(|x, y| x.0 == y.0).filter(|b| b.len() > 1).collect();
+    let blocks: Vec<&[(u64, u32)]> = blocks_of(&keyed).collect();
     let mut pairs = Vec::new();
     let mut emit = |block: &[(u64, u32)], report: &mut RuleReport| {
         if block.len() > limits.max_block {
@@ -69,13 +94,7 @@ pub fn pairs_for_rule(
             report.oversized_records += block.len() as u64;
             return;
         }
-        for (x, &(_, i)) in block.iter().enumerate() {
-            for &(_, j) in &block[x + 1..] {
-                if i != j && (within_source || features[i as usize].source != features[j as usize].source) {
-                    pairs.push(pack(i, j));
-                }
-            }
-        }
+        pairs.extend(block_pairs(block, features, within_source));
     };
     let sub_keys = [KeyRule::parse(&["birth_year".into()]), KeyRule::parse(&["city".into()])];
     for block in blocks {
@@ -92,7 +111,7 @@ pub fn pairs_for_rule(
                 })
                 .collect();
             sub.sort_unstable();
-            for part in sub.chunk_by(|x, y| x.0 == y.0).filter(|b| b.len() > 1) {
+            for part in blocks_of(&sub) {
                 emit(part, &mut report);
             }
         }

@@ -3,13 +3,12 @@
 //! finds (with that rule's own comparisons held out, because blocking made them agree); the priors from the
 //! candidate pairs. No labels needed; parameter priors keep small data sets sensible.
 
-use crate::block::{PackedPair, unpack};
+use crate::block::{PackedPair, block_pairs, blocks_of, keyed_records, unpack};
 use crate::compare::{ComparisonKind, Levels, compare_all};
 use crate::features::Features;
 use crate::keys::KeyRule;
 use crate::match_model::{ComparisonParams, MatchModel, PROBABILITY_FLOOR, TermFrequencies};
 use rayon::prelude::*;
-use std::hash::BuildHasher;
 
 /// Training knobs.
 #[derive(Debug, Clone)]
@@ -157,33 +156,13 @@ fn estimate_u_among_namesakes(model: &mut MatchModel, namesakes: &Patterns) {
 /// over the names): what different people who share a name look like. They estimate two levels only.
 fn namesake_pairs(features: &[Features], settings: &TrainSettings) -> Vec<PackedPair> {
     let wanted = (settings.u_pairs / 5).max(1);
-    let mut named: Vec<(u64, u32)> = features
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !f.given_first.is_empty() && !f.family.is_empty())
-        .map(|(i, f)| {
-            (foldhash::quality::FixedState::with_seed(settings.seed).hash_one((&f.given_first, &f.family)), i as u32)
-        })
-        .collect();
-    named.par_sort_unstable();
-    let groups: Vec<&[(u64, u32)]> = named.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
-    let total: usize = groups.iter().map(|g| g.len() * (g.len() - 1) / 2).sum();
+    let Ok(rule) = KeyRule::parse(&["given_name".into(), "family_name".into()]) else {
+        return Vec::new();
+    };
+    let keyed = keyed_records(features, &rule, &[]);
+    let total: usize = blocks_of(&keyed).map(|g| g.len() * (g.len() - 1) / 2).sum();
     let step = (total / wanted).max(1);
-    let mut out = Vec::with_capacity(total.min(wanted) + 1);
-    let mut index = 0usize;
-    for g in groups {
-        for (i, a) in g.iter().enumerate() {
-            for b in &g[i + 1..] {
-                if index % step == 0
-                    && (settings.within_source || features[a.1 as usize].source != features[b.1 as usize].source)
-                {
-                    out.push(crate::block::pack(a.1, b.1));
-                }
-                index += 1;
-            }
-        }
-    }
-    out
+    blocks_of(&keyed).flat_map(|g| block_pairs(g, features, settings.within_source)).step_by(step).collect()
 }
 
 /// h of identity comparisons is not learned: a related person is a different person, so compared on who they

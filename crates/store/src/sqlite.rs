@@ -287,10 +287,10 @@ impl Store for SqliteStore {
         let mut rows = stmt.query([])?;
         let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
         // Rows are read in chunks and their JSON decoded in parallel: decoding costs more than reading.
-        let mut chunk: Vec<(ActiveRecord, String)> = Vec::with_capacity(LOAD_CHUNK);
         loop {
-            let row = rows.next()?;
-            if let Some(row) = row {
+            let mut chunk: Vec<(ActiveRecord, String)> = Vec::with_capacity(LOAD_CHUNK);
+            while chunk.len() < LOAD_CHUNK {
+                let Some(row) = rows.next()? else { break };
                 let record = ActiveRecord {
                     rid: row.get(0)?,
                     key: key_of(row, 1)?,
@@ -301,18 +301,16 @@ impl Store for SqliteStore {
                 };
                 chunk.push((record, row.get(6)?));
             }
-            if chunk.len() == LOAD_CHUNK || (row.is_none() && !chunk.is_empty()) {
-                let decoded: Vec<ActiveRecord> = std::mem::take(&mut chunk)
-                    .into_par_iter()
-                    .map(|(mut record, json)| {
-                        record.clean = serde_json::from_str(&json)?;
-                        Ok(record)
-                    })
-                    .collect::<Result<_>>()?;
-                out.extend(decoded);
-                chunk.reserve(LOAD_CHUNK);
-            }
-            if row.is_none() {
+            let last = chunk.len() < LOAD_CHUNK;
+            let decoded: Vec<ActiveRecord> = chunk
+                .into_par_iter()
+                .map(|(mut record, json)| {
+                    record.clean = serde_json::from_str(&json)?;
+                    Ok(record)
+                })
+                .collect::<Result<_>>()?;
+            out.extend(decoded);
+            if last {
                 break;
             }
         }
