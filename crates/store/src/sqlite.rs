@@ -74,8 +74,8 @@ impl GoldenRow {
 }
 
 /// A golden record as stored: the member records its values come from listed once, each value as
-/// `[attribute, value, index into from, rule]` — a third of the size of its readable JSON form (the database
-/// holds one per entity, and writing them is most of a resolve's store time).
+/// `[attribute, value, index into from, rule]` (a quarter smaller than repeating the source and id in every
+/// value, at 1M records; the database holds one per entity, and writing them is most of a resolve's store time).
 #[derive(serde::Serialize)]
 struct StoredGolden<'a> {
     entity: u64,
