@@ -50,7 +50,7 @@ pub fn train(
     settings: &TrainSettings,
 ) -> Trained {
     let random = random_pairs(features, settings);
-    let random_levels = patterns(levels_of(features, kinds, &random));
+    let random_levels = PackedLevels::compare(features, kinds, &random).patterns();
     let mut model = MatchModel {
         comparisons: kinds
             .iter()
@@ -101,7 +101,7 @@ pub fn train(
                 model.comparisons[i].u = estimate_u(&random_levels, kinds, *k, Some(&weights));
             }
             relate_identity_to_u(&mut model);
-            let namesakes = patterns(levels_of(features, kinds, &namesake_pairs(features, settings)));
+            let namesakes = PackedLevels::compare(features, kinds, &namesake_pairs(features, settings)).patterns();
             estimate_u_among_namesakes(&mut model, &namesakes);
         }
         neutralise_unobserved(&mut model, &observed);
@@ -333,6 +333,11 @@ impl PackedLevels {
             .collect()
     }
 
+    /// The distinct level vectors of all compared pairs, with counts.
+    fn patterns(&self) -> Patterns {
+        patterns((0..self.bytes.len() / self.width).map(|i| self.get(i)))
+    }
+
     /// The levels of pair `i`.
     fn get(&self, i: usize) -> Levels {
         let mut levels = [0u8; crate::compare::MAX_COMPARISONS];
@@ -344,7 +349,7 @@ impl PackedLevels {
 /// Distinct level vectors with how many pairs show each: EM and u need only these, and there are few.
 type Patterns = Vec<(Levels, f64)>;
 
-fn patterns(levels: Vec<Levels>) -> Patterns {
+fn patterns(levels: impl IntoIterator<Item = Levels>) -> Patterns {
     let mut counts: std::collections::HashMap<Levels, f64> = std::collections::HashMap::new();
     for l in levels {
         *counts.entry(l).or_default() += 1.0;
@@ -352,16 +357,6 @@ fn patterns(levels: Vec<Levels>) -> Patterns {
     let mut out: Patterns = counts.into_iter().collect();
     out.sort_by_key(|p| p.0);
     out
-}
-
-fn levels_of(features: &[Features], kinds: &[ComparisonKind], pairs: &[PackedPair]) -> Vec<Levels> {
-    pairs
-        .par_iter()
-        .map(|p| {
-            let (a, b) = unpack(*p);
-            compare_all(kinds, &features[a as usize], &features[b as usize])
-        })
-        .collect()
 }
 
 /// u per level: the (optionally weighted) share of non-missing random pairs at each level, shrunk towards the
