@@ -23,19 +23,29 @@ pub fn tidy(raw: &str) -> Option<String> {
 /// Folds to lower-case ASCII letters, digits and single spaces: "Müller-Lüdenscheidt" → "muller ludenscheidt".
 /// This is the form comparisons and match keys use.
 pub fn fold(text: &str) -> String {
-    let ascii = deunicode::deunicode(text);
-    let mut out = String::with_capacity(ascii.len());
-    for c in ascii.chars() {
+    let mut out = String::with_capacity(text.len());
+    fold_into(text, &mut out);
+    out
+}
+
+/// Appends the folded form of `text` (see [`fold`]) to `out`; ASCII input is folded without an intermediate copy.
+pub fn fold_into(text: &str, out: &mut String) {
+    let start = out.len();
+    let push = |c: char, out: &mut String| {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
-        } else if c != '\'' && !out.is_empty() && !out.ends_with(' ') {
+        } else if c != '\'' && out.len() > start && !out.ends_with(' ') {
             out.push(' ');
         }
+    };
+    if text.is_ascii() {
+        text.chars().for_each(|c| push(c, out));
+    } else {
+        deunicode::deunicode(text).chars().for_each(|c| push(c, out));
     }
-    while out.ends_with(' ') {
+    while out.len() > start && out.ends_with(' ') {
         out.pop();
     }
-    out
 }
 
 /// Title-cases each word ("de VRIES-jansen" → "De Vries-Jansen"), keeping letters after an apostrophe lower
@@ -109,6 +119,13 @@ mod tests {
             let once = fold(&s);
             proptest::prop_assert!(once.is_ascii());
             proptest::prop_assert_eq!(fold(&once), once.clone());
+        }
+
+        #[test]
+        fn fold_into_appends_the_fold(prefix in "[a-z ]{0,5}", s in "\\PC{0,40}") {
+            let mut out = prefix.clone();
+            fold_into(&s, &mut out);
+            proptest::prop_assert_eq!(out, format!("{prefix}{}", fold(&s)));
         }
     }
 }

@@ -9,7 +9,7 @@ use clean::{CleanContext, clean_record};
 use connect::{Mapper, RowError};
 use master::features::{FeatureBuilder, identifier_names};
 use master::resolve::Decision;
-use master::survive::{Member, golden};
+use master::survive::{Member, golden_view};
 use model::{BirthDate, Config, Field, Issue, Severity, SourceConfig, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -238,7 +238,7 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
                     Member { key: &r.key, trust: r.trust, recency: r.recency, record: &r.clean }
                 })
                 .collect();
-            GoldenRow::new(&golden(*id, &members, &config.survivorship))
+            GoldenRow::new(&golden_view(*id, &members, &config.survivorship))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let pairs = resolution

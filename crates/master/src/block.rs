@@ -48,11 +48,21 @@ pub struct RuleReport {
 
 /// (key hash, record) for every value of `rule` of every record, sorted: records sharing a hash form a block.
 pub fn keyed_records(features: &[Features], rule: &KeyRule, identifier_names: &[String]) -> Vec<(u64, u32)> {
-    let mut keyed: Vec<(u64, u32)> = features
-        .par_iter()
+    let parts: Vec<Vec<(u64, u32)>> = features
+        .par_chunks(16_384)
         .enumerate()
-        .flat_map_iter(|(i, f)| rule.values(f, identifier_names).into_iter().map(move |h| (h, i as u32)))
+        .map(|(chunk, records)| {
+            let (mut keyed, mut values, mut scratch) = (Vec::with_capacity(records.len()), Vec::new(), Vec::new());
+            for (i, f) in records.iter().enumerate() {
+                values.clear();
+                rule.values_into(f, identifier_names, &mut values, &mut scratch);
+                let index = (chunk * 16_384 + i) as u32;
+                keyed.extend(values.iter().map(|h| (*h, index)));
+            }
+            keyed
+        })
         .collect();
+    let mut keyed = parts.concat();
     keyed.par_sort_unstable();
     keyed
 }
@@ -137,7 +147,8 @@ pub fn candidate_pairs(
 
 /// The union of several pair lists, sorted and deduplicated.
 pub fn union<'a>(lists: impl Iterator<Item = &'a [PackedPair]>) -> Vec<PackedPair> {
-    let mut all: Vec<PackedPair> = lists.flatten().copied().collect();
+    let lists: Vec<&[PackedPair]> = lists.collect();
+    let mut all: Vec<PackedPair> = lists.concat();
     all.par_sort_unstable();
     all.dedup();
     all
@@ -146,20 +157,18 @@ pub fn union<'a>(lists: impl Iterator<Item = &'a [PackedPair]>) -> Vec<PackedPai
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::FeatureValues;
 
     fn person(source: u32, family: &str, postcode: &str) -> Features {
-        Features { source, family: family.into(), postcode: postcode.into(), ..Features::default() }
+        FeatureValues { source, family: family.into(), postcode: postcode.into(), ..FeatureValues::default() }.pack()
     }
 
     const LIMITS: BlockLimits = BlockLimits { sub_block_above: 100, max_block: 100 };
 
     #[test]
     fn large_blocks_are_split_by_birth_year_and_city() {
-        let namesake = |birth: u32, city: &str| Features {
-            family: "smith".into(),
-            birth,
-            city: city.into(),
-            ..Features::default()
+        let namesake = |birth: u32, city: &str| {
+            FeatureValues { family: "smith".into(), birth, city: city.into(), ..FeatureValues::default() }.pack()
         };
         let f =
             vec![namesake(19700101, "a"), namesake(19700505, "b"), namesake(19800101, "a"), namesake(19900101, "c")];

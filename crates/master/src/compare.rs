@@ -145,13 +145,13 @@ impl ComparisonKind {
     /// True when the record has a value this comparison can use.
     pub fn present(self, f: &Features) -> bool {
         match self {
-            ComparisonKind::GivenName => !f.given_first.is_empty() || !f.initials.is_empty(),
-            ComparisonKind::FamilyName => !f.family.is_empty(),
+            ComparisonKind::GivenName => !f.given_first().is_empty() || !f.initials().is_empty(),
+            ComparisonKind::FamilyName => !f.family().is_empty(),
             ComparisonKind::BirthDate => f.has_birth(),
-            ComparisonKind::Address => !f.postcode.is_empty() || !f.street.is_empty() || !f.city.is_empty(),
-            ComparisonKind::Email => !f.emails.is_empty(),
-            ComparisonKind::Phone => !f.phones.is_empty(),
-            ComparisonKind::Organisation => !f.organisation.is_empty(),
+            ComparisonKind::Address => !f.postcode().is_empty() || !f.street().is_empty() || !f.city().is_empty(),
+            ComparisonKind::Email => f.has_email(),
+            ComparisonKind::Phone => f.has_phone(),
+            ComparisonKind::Organisation => !f.organisation().is_empty(),
             ComparisonKind::Identifier(i) => !f.identifier(i).is_empty(),
         }
     }
@@ -169,14 +169,14 @@ pub fn compare_all(kinds: &[ComparisonKind], a: &Features, b: &Features) -> Leve
     if let (Some(g), Some(f)) = (g, f)
         && levels[g] >= 4
         && levels[f] >= 3
-        && !a.given_first.is_empty()
-        && !b.given_first.is_empty()
-        && !a.family.is_empty()
-        && !b.family.is_empty()
+        && !a.given_first().is_empty()
+        && !b.given_first().is_empty()
+        && !a.family().is_empty()
+        && !b.family().is_empty()
     {
         // Levels 1, 2, 3: exact, Jaro–Winkler >= 0.92, >= 0.80. One name may be further off when the other is exact.
-        let given = banded(&a.given_first, &b.family, &[0.92, 0.80]);
-        let family = banded(&a.family, &b.given_first, &[0.92, 0.80]);
+        let given = banded(a.given_first(), b.family(), &[0.92, 0.80]);
+        let family = banded(a.family(), b.given_first(), &[0.92, 0.80]);
         if given.max(family) <= 2 || (given.min(family) == 1 && given.max(family) == 3) {
             levels[g] = if given == 3 { 4 } else { given };
             levels[f] = family;
@@ -192,12 +192,12 @@ pub fn compare(kind: ComparisonKind, a: &Features, b: &Features) -> u8 {
     }
     match kind {
         ComparisonKind::GivenName => given_level(a, b),
-        ComparisonKind::FamilyName => banded(&a.family, &b.family, &[0.92, 0.80]),
+        ComparisonKind::FamilyName => banded(a.family(), b.family(), &[0.92, 0.80]),
         ComparisonKind::BirthDate => birth_level(a.birth, b.birth),
         ComparisonKind::Address => address_level(a, b),
         ComparisonKind::Email => email_level(a, b),
-        ComparisonKind::Phone => phone_level(&a.phones, &b.phones),
-        ComparisonKind::Organisation => banded(&a.organisation, &b.organisation, &[0.90]),
+        ComparisonKind::Phone => phone_level(a, b),
+        ComparisonKind::Organisation => banded(a.organisation(), b.organisation(), &[0.90]),
         ComparisonKind::Identifier(i) => match edit_distance_at_most(a.identifier(i), b.identifier(i), 2) {
             0 => 1,
             1 => 2,
@@ -218,16 +218,16 @@ fn banded(a: &str, b: &str, bands: &[f64]) -> u8 {
 }
 
 fn given_level(a: &Features, b: &Features) -> u8 {
-    if !a.given_first.is_empty() && !b.given_first.is_empty() {
-        if a.given_first == b.given_first || a.given == b.given {
+    if !a.given_first().is_empty() && !b.given_first().is_empty() {
+        if a.given_first() == b.given_first() || a.given() == b.given() {
             return 1;
         }
-        let jw = jaro_winkler(&a.given_first, &b.given_first);
+        let jw = jaro_winkler(a.given_first(), b.given_first());
         if jw >= 0.92 {
             return 2;
         }
         // Kees and Cornelis; or "Anna Maria" and "Maria".
-        let shared = a.given.split(' ').any(|x| b.given.split(' ').any(|y| x == y || are_aliases(x, y)));
+        let shared = a.given().split(' ').any(|x| b.given().split(' ').any(|y| x == y || are_aliases(x, y)));
         return if shared {
             3
         } else if jw >= 0.80 {
@@ -237,16 +237,16 @@ fn given_level(a: &Features, b: &Features) -> u8 {
         };
     }
     // Two or more initials that all agree ("R.D." and "R.D.", or "R.D." and Rob Dirk) say more than a first letter.
-    if a.initials.len() >= 2 && a.initials == b.initials {
+    if a.initials().len() >= 2 && a.initials() == b.initials() {
         return 5;
     }
     // At least one side has initials only: compatible when the first letter fits the other's name or an alias.
-    let fits = |initials: &Features, named: &Features| match initials.initials.chars().next() {
-        Some(i) if !named.given_first.is_empty() => initial_fits(i, &named.given_first),
-        Some(i) => named.initials.starts_with(i),
+    let fits = |initials: &Features, named: &Features| match initials.initials().chars().next() {
+        Some(i) if !named.given_first().is_empty() => initial_fits(i, named.given_first()),
+        Some(i) => named.initials().starts_with(i),
         None => false,
     };
-    let compatible = if a.given_first.is_empty() { fits(a, b) } else { fits(b, a) };
+    let compatible = if a.given_first().is_empty() { fits(a, b) } else { fits(b, a) };
     if compatible { 6 } else { 7 }
 }
 
@@ -279,23 +279,23 @@ fn date_digits(mut date: u32) -> [u8; 8] {
 
 fn address_level(a: &Features, b: &Features) -> u8 {
     let both = |x: &str, y: &str| !x.is_empty() && !y.is_empty();
-    let has_pc = both(&a.postcode, &b.postcode);
-    let pc_eq = has_pc && a.postcode == b.postcode;
-    let has_street = both(&a.street, &b.street);
-    let street_eq = has_street && a.street == b.street;
-    let has_city = both(&a.city, &b.city);
+    let has_pc = both(a.postcode(), b.postcode());
+    let pc_eq = has_pc && a.postcode() == b.postcode();
+    let has_street = both(a.street(), b.street());
+    let street_eq = has_street && a.street() == b.street();
+    let has_city = both(a.city(), b.city());
     // Similarities are computed only when a level needs them: most compared pairs are far apart.
-    let street_near = || street_eq || (has_street && jaro_winkler(&a.street, &b.street) >= 0.92);
-    let city_eq = || has_city && (a.city == b.city || jaro_winkler(&a.city, &b.city) >= 0.92);
+    let street_near = || street_eq || (has_street && jaro_winkler(a.street(), b.street()) >= 0.92);
+    let city_eq = || has_city && (a.city() == b.city() || jaro_winkler(a.city(), b.city()) >= 0.92);
     let city_ok = || !has_city || city_eq();
-    let has_house = both(&a.house, &b.house);
-    let additions_ok = a.addition == b.addition || a.addition.is_empty() || b.addition.is_empty();
-    let house_eq = has_house && a.house == b.house && additions_ok;
+    let has_house = both(a.house(), b.house());
+    let additions_ok = a.addition() == b.addition() || a.addition().is_empty() || b.addition().is_empty();
+    let house_eq = has_house && a.house() == b.house() && additions_ok;
     if house_eq {
         if (pc_eq && (!has_street || street_near())) || (!has_pc && street_eq && city_ok()) {
             return 1;
         }
-        let pc_near = has_pc && !pc_eq && edit_distance_at_most(&a.postcode, &b.postcode, 1) <= 1;
+        let pc_near = has_pc && !pc_eq && edit_distance_at_most(a.postcode(), b.postcode(), 1) <= 1;
         if pc_eq || pc_near || (street_near() && city_ok()) {
             return 2;
         }
@@ -303,7 +303,7 @@ fn address_level(a: &Features, b: &Features) -> u8 {
     if pc_eq || ((has_city || has_pc) && street_near() && city_ok()) {
         // 46 and 48, or 46A and 46B: a typo or a neighbour.
         let near = has_house
-            && match (a.house.parse::<u32>(), b.house.parse::<u32>()) {
+            && match (a.house().parse::<u32>(), b.house().parse::<u32>()) {
                 (Ok(x), Ok(y)) => x.abs_diff(y) <= 2,
                 _ => false,
             };
@@ -322,10 +322,10 @@ fn address_level(a: &Features, b: &Features) -> u8 {
 fn email_level(a: &Features, b: &Features) -> u8 {
     let user = |e: &str| -> usize { e.find('@').unwrap_or(e.len()) };
     let own = |f: &Features, i: usize| i < 32 && f.named_emails & (1 << i) != 0;
-    let spells = |f: &Features, e: &str| user_is_name(&e[..user(e)], &f.given_first, &f.initials, &f.family);
+    let spells = |f: &Features, e: &str| user_is_name(&e[..user(e)], f.given_first(), f.initials(), f.family());
     let mut best = 5;
-    for (i, x) in a.emails.iter().enumerate() {
-        for (j, y) in b.emails.iter().enumerate() {
+    for (i, x) in a.emails().enumerate() {
+        for (j, y) in b.emails().enumerate() {
             let agree = x == y || x[..user(x)] == y[..user(y)] || edit_distance_at_most(x, y, 1) <= 1;
             if !agree {
                 continue;
@@ -343,10 +343,10 @@ fn email_level(a: &Features, b: &Features) -> u8 {
     best
 }
 
-fn phone_level(a: &[Box<str>], b: &[Box<str>]) -> u8 {
+fn phone_level(a: &Features, b: &Features) -> u8 {
     let mut best = 3;
-    for x in a {
-        for y in b {
+    for x in a.phones() {
+        for y in b.phones() {
             if x == y {
                 return 1;
             }
@@ -361,17 +361,18 @@ fn phone_level(a: &[Box<str>], b: &[Box<str>]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::FeatureValues;
     use ComparisonKind as C;
 
     fn person(given: &str, family: &str, birth: u32) -> Features {
-        Features {
+        FeatureValues {
             given: given.into(),
-            given_first: given.split(' ').next().unwrap_or_default().into(),
-            initials: given.chars().next().map(|c| c.to_string()).unwrap_or_default().into(),
+            initials: given.chars().next().map(|c| c.to_string()).unwrap_or_default(),
             family: family.into(),
             birth,
-            ..Features::default()
+            ..FeatureValues::default()
         }
+        .pack()
     }
 
     #[test]
@@ -379,14 +380,15 @@ mod tests {
         let henk = person("henk", "vries", 0);
         assert_eq!(compare(C::GivenName, &henk, &person("henk", "x", 0)), 1);
         assert_eq!(compare(C::GivenName, &henk, &person("hekn", "x", 0)), 2);
-        let initial_only = Features { initials: "hj".into(), family: "vries".into(), ..Features::default() };
+        let initial_only =
+            FeatureValues { initials: "hj".into(), family: "vries".into(), ..FeatureValues::default() }.pack();
         assert_eq!(compare(C::GivenName, &henk, &initial_only), 6);
         assert_eq!(compare(C::GivenName, &person("jan", "x", 0), &initial_only), 7);
-        let hj = Features { initials: "hj".into(), family: "x".into(), ..Features::default() };
+        let hj = FeatureValues { initials: "hj".into(), family: "x".into(), ..FeatureValues::default() }.pack();
         assert_eq!(compare(C::GivenName, &initial_only, &hj), 5, "all initials agree");
         assert_eq!(compare(C::GivenName, &person("kees", "x", 0), &person("cornelis", "x", 0)), 3);
         assert_eq!(compare(C::GivenName, &person("anna maria", "x", 0), &person("maria", "x", 0)), 3);
-        let c_only = Features { initials: "c".into(), family: "x".into(), ..Features::default() };
+        let c_only = FeatureValues { initials: "c".into(), family: "x".into(), ..FeatureValues::default() }.pack();
         assert_eq!(compare(C::GivenName, &person("kees", "x", 0), &c_only), 6, "C. can be Kees (Cornelis)");
         assert_eq!(compare(C::GivenName, &henk, &Features::default()), 0);
         assert_eq!(compare(C::FamilyName, &henk, &person("x", "vries", 0)), 1);
@@ -419,14 +421,15 @@ mod tests {
     }
 
     fn home(postcode: &str, street: &str, house: &str, addition: &str, city: &str) -> Features {
-        Features {
+        FeatureValues {
             postcode: postcode.into(),
             street: street.into(),
             house: house.into(),
             addition: addition.into(),
             city: city.into(),
-            ..Features::default()
+            ..FeatureValues::default()
         }
+        .pack()
     }
 
     #[test]
@@ -445,14 +448,17 @@ mod tests {
 
     #[test]
     fn contacts() {
-        let e = |v: &[&str]| v.iter().map(|s| Box::<str>::from(*s)).collect::<Vec<_>>();
-        let mail = |v: &[&str], named_emails: u32, given: &str| Features {
-            emails: e(v),
-            named_emails,
-            given_first: given.into(),
-            initials: given.get(..1).unwrap_or_default().into(),
-            family: "smit".into(),
-            ..Features::default()
+        let e = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mail = |v: &[&str], named_emails: u32, given: &str| {
+            FeatureValues {
+                emails: e(v),
+                named_emails,
+                given: given.into(),
+                initials: given.get(..1).unwrap_or_default().into(),
+                family: "smit".into(),
+                ..FeatureValues::default()
+            }
+            .pack()
         };
         let anna = |v: &[&str], named| mail(v, named, "anna");
         assert_eq!(email_level(&anna(&["h@x.nl", "a.b@y.nl"], 0), &anna(&["a.b@y.nl"], 0)), 1);
@@ -464,7 +470,9 @@ mod tests {
         assert_eq!(email_level(&anna(&["anna.smti@x.nl"], 0), &anna(&["anna.smit@x.nl"], 1)), 4);
         // An initial only: the address tells the given name, which the names alone do not.
         assert_eq!(email_level(&anna(&["anna.smit@x.nl"], 1), &mail(&["anna.smit@x.nl"], 0, "")), 1);
-        assert_eq!(phone_level(&e(&["+31612345678"]), &e(&["+31612345679"])), 2);
-        assert_eq!(phone_level(&e(&["+31612345678"]), &e(&["+31687654321"])), 3);
+        let phones = |v: &[&str]| FeatureValues { phones: e(v), ..FeatureValues::default() }.pack();
+        assert_eq!(phone_level(&phones(&["+31612345678"]), &phones(&["+31612345679"])), 2);
+        assert_eq!(phone_level(&phones(&["+31612345678"]), &phones(&["+31687654321"])), 3);
+        assert_eq!(phone_level(&phones(&["+31687654321", "+31612345678"]), &phones(&["+31612345678"])), 1);
     }
 }

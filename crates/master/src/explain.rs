@@ -77,18 +77,18 @@ pub fn explain(model: &MatchModel, a: &Features, b: &Features) -> Explanation {
 /// The compared value of a record, for display.
 fn shown(kind: ComparisonKind, f: &Features) -> String {
     match kind {
-        ComparisonKind::GivenName if f.given.is_empty() => f.initials.to_string(),
-        ComparisonKind::GivenName => f.given.to_string(),
-        ComparisonKind::FamilyName => f.family.to_string(),
+        ComparisonKind::GivenName if f.given().is_empty() => f.initials().to_string(),
+        ComparisonKind::GivenName => f.given().to_string(),
+        ComparisonKind::FamilyName => f.family().to_string(),
         ComparisonKind::BirthDate if f.birth == 0 => String::new(),
         ComparisonKind::BirthDate => format!("{:04}-{:02}-{:02}", f.birth / 10_000, f.birth / 100 % 100, f.birth % 100),
         ComparisonKind::Address => {
-            let parts = [&f.street, &f.house, &f.addition, &f.postcode, &f.city];
+            let parts = [f.street(), f.house(), f.addition(), f.postcode(), f.city()];
             parts.iter().filter(|p| !p.is_empty()).map(|p| p.to_string()).collect::<Vec<_>>().join(" ")
         }
-        ComparisonKind::Email => f.emails.join(", "),
-        ComparisonKind::Phone => f.phones.join(", "),
-        ComparisonKind::Organisation => f.organisation.to_string(),
+        ComparisonKind::Email => f.emails().collect::<Vec<_>>().join(", "),
+        ComparisonKind::Phone => f.phones().collect::<Vec<_>>().join(", "),
+        ComparisonKind::Organisation => f.organisation().to_string(),
         ComparisonKind::Identifier(i) => f.identifier(i).to_string(),
     }
 }

@@ -1,53 +1,144 @@
 //! Comparison features: each clean record folded once into the lower-case ASCII forms, phonetic codes and
 //! numeric keys that blocking and comparison use, so the hot loops never re-normalise text.
 
-use clean::text::fold;
+use clean::text::fold_into;
 use model::CleanRecord;
 use rphonetic::{DoubleMetaphone, Encoder};
 
-/// Folded, precomputed match features of one record. An empty string means "missing".
+/// The text fields of [`Features`], in the order they are laid out in its buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+enum Field {
+    Given,
+    Initials,
+    Family,
+    GivenSound,
+    FamilySound,
+    Emails,
+    Phones,
+    Street,
+    House,
+    Addition,
+    Postcode,
+    City,
+    Organisation,
+}
+
+/// Number of text fields.
+const FIELDS: usize = Field::Organisation as usize + 1;
+
+/// Separates the values of a multi-valued field (emails, phones) in the buffer; clean values never hold it.
+const SEPARATOR: char = '\n';
+
+/// Folded, precomputed match features of one record, laid out for the comparison loops: a small fixed header and
+/// all text in one buffer, so comparing two records touches a few adjacent cache lines instead of a dozen
+/// scattered strings. An empty string means "missing". A record's text fields share 64 KiB; a field that would
+/// not fit is left empty (no real customer record comes near).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Features {
     /// Index of the record's source (for link-only matching).
     pub source: u32,
-    /// All given names, folded: "anna maria".
-    pub given: Box<str>,
-    /// First given name, folded: "anna".
-    pub given_first: Box<str>,
-    /// Initials, lower case: "am".
-    pub initials: Box<str>,
-    /// Family name without prefix, folded, spaces removed: "broekjansen".
-    pub family: Box<str>,
-    /// Double Metaphone code of the first given name.
-    pub given_sound: Box<str>,
-    /// Double Metaphone code of the family name.
-    pub family_sound: Box<str>,
     /// Birth date as YYYYMMDD, 0 when missing.
     pub birth: u32,
-    /// Email addresses.
-    pub emails: Vec<Box<str>>,
-    /// Bit i set: the user name of `emails[i]` is made of this person's name only ("anna.smit", "a_smit"),
+    /// Bit i set: the user name of the i-th email is made of this person's name only ("anna.smit", "a_smit"),
     /// so namesakes may well have it too.
     pub named_emails: u32,
-    /// Phone numbers in E.164.
-    pub phones: Vec<Box<str>>,
-    /// Street, folded.
-    pub street: Box<str>,
-    /// House number digits.
-    pub house: Box<str>,
-    /// House-number addition, folded.
-    pub addition: Box<str>,
-    /// Postcode without spaces, folded.
-    pub postcode: Box<str>,
-    /// City, folded.
-    pub city: Box<str>,
-    /// Organisation, folded.
-    pub organisation: Box<str>,
-    /// Identifiers as (index into the identifier-name table, folded value).
-    pub identifiers: Vec<(u16, Box<str>)>,
+    /// End offset of each field in `text`.
+    ends: [u16; FIELDS],
+    /// The text fields back to back.
+    text: Box<str>,
+    /// Identifiers as (index into the identifier-name table, folded value); empty for most records.
+    identifiers: Box<[(u16, Box<str>)]>,
 }
 
 impl Features {
+    fn field(&self, field: Field) -> &str {
+        let i = field as usize;
+        let start = if i == 0 { 0 } else { usize::from(self.ends[i - 1]) };
+        self.text.get(start..usize::from(self.ends[i])).unwrap_or_default()
+    }
+
+    /// All given names, folded: "anna maria".
+    pub fn given(&self) -> &str {
+        self.field(Field::Given)
+    }
+
+    /// First given name, folded: "anna".
+    pub fn given_first(&self) -> &str {
+        let given = self.given();
+        given.split(' ').next().unwrap_or(given)
+    }
+
+    /// Initials, lower case: "am".
+    pub fn initials(&self) -> &str {
+        self.field(Field::Initials)
+    }
+
+    /// Family name without prefix, folded, spaces removed: "broekjansen".
+    pub fn family(&self) -> &str {
+        self.field(Field::Family)
+    }
+
+    /// Double Metaphone code of the first given name.
+    pub fn given_sound(&self) -> &str {
+        self.field(Field::GivenSound)
+    }
+
+    /// Double Metaphone code of the family name.
+    pub fn family_sound(&self) -> &str {
+        self.field(Field::FamilySound)
+    }
+
+    /// Email addresses.
+    pub fn emails(&self) -> impl Iterator<Item = &str> + '_ {
+        self.field(Field::Emails).split_terminator(SEPARATOR)
+    }
+
+    /// True when the record has an email address.
+    pub fn has_email(&self) -> bool {
+        !self.field(Field::Emails).is_empty()
+    }
+
+    /// Phone numbers in E.164.
+    pub fn phones(&self) -> impl Iterator<Item = &str> + '_ {
+        self.field(Field::Phones).split_terminator(SEPARATOR)
+    }
+
+    /// True when the record has a phone number.
+    pub fn has_phone(&self) -> bool {
+        !self.field(Field::Phones).is_empty()
+    }
+
+    /// Street, folded.
+    pub fn street(&self) -> &str {
+        self.field(Field::Street)
+    }
+
+    /// House number digits.
+    pub fn house(&self) -> &str {
+        self.field(Field::House)
+    }
+
+    /// House-number addition, folded.
+    pub fn addition(&self) -> &str {
+        self.field(Field::Addition)
+    }
+
+    /// Postcode without spaces, folded.
+    pub fn postcode(&self) -> &str {
+        self.field(Field::Postcode)
+    }
+
+    /// City, folded.
+    pub fn city(&self) -> &str {
+        self.field(Field::City)
+    }
+
+    /// Organisation, folded.
+    pub fn organisation(&self) -> &str {
+        self.field(Field::Organisation)
+    }
+
     /// True when the record has a birth date.
     pub fn has_birth(&self) -> bool {
         self.birth != 0
@@ -56,6 +147,121 @@ impl Features {
     /// The value of identifier `name_index`, or "".
     pub fn identifier(&self, name_index: u16) -> &str {
         self.identifiers.iter().find(|(i, _)| *i == name_index).map_or("", |(_, v)| v)
+    }
+}
+
+/// The features of a record as separate values: how tests and callers without a [`CleanRecord`] describe one.
+/// [`FeatureValues::pack`] lays them out as [`Features`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeatureValues {
+    /// See [`Features::source`].
+    pub source: u32,
+    /// All given names, folded.
+    pub given: String,
+    /// Initials, lower case.
+    pub initials: String,
+    /// Family name, folded, no spaces.
+    pub family: String,
+    /// Double Metaphone of the first given name.
+    pub given_sound: String,
+    /// Double Metaphone of the family name.
+    pub family_sound: String,
+    /// Birth date as YYYYMMDD, 0 when missing.
+    pub birth: u32,
+    /// Email addresses.
+    pub emails: Vec<String>,
+    /// See [`Features::named_emails`].
+    pub named_emails: u32,
+    /// Phone numbers.
+    pub phones: Vec<String>,
+    /// Street, folded.
+    pub street: String,
+    /// House number.
+    pub house: String,
+    /// House-number addition.
+    pub addition: String,
+    /// Postcode, folded, no spaces.
+    pub postcode: String,
+    /// City, folded.
+    pub city: String,
+    /// Organisation, folded.
+    pub organisation: String,
+    /// Identifiers as (index into the identifier-name table, value).
+    pub identifiers: Vec<(u16, String)>,
+}
+
+impl FeatureValues {
+    /// Lays the values out as [`Features`].
+    pub fn pack(self) -> Features {
+        let mut packer = Packer::default();
+        for value in [&self.given, &self.initials, &self.family, &self.given_sound, &self.family_sound] {
+            packer.text.push_str(value);
+            packer.end_field();
+        }
+        packer.push_all(&self.emails);
+        packer.push_all(&self.phones);
+        for value in [&self.street, &self.house, &self.addition, &self.postcode, &self.city, &self.organisation] {
+            packer.text.push_str(value);
+            packer.end_field();
+        }
+        Features {
+            source: self.source,
+            birth: self.birth,
+            named_emails: self.named_emails,
+            ends: packer.ends,
+            text: packer.text.into_boxed_str(),
+            identifiers: self.identifiers.into_iter().map(|(i, v)| (i, v.into_boxed_str())).collect(),
+        }
+    }
+}
+
+/// Appends fields to one buffer and records where each ends.
+#[derive(Default)]
+struct Packer {
+    text: String,
+    ends: [u16; FIELDS],
+    next: usize,
+}
+
+impl Packer {
+    /// Ends the current field at the end of the text; a field that overflows the 64 KiB offsets is dropped.
+    fn end_field(&mut self) {
+        let start = if self.next == 0 { 0 } else { usize::from(self.ends[self.next - 1]) };
+        if self.text.len() > usize::from(u16::MAX) {
+            self.text.truncate(start);
+        }
+        self.ends[self.next] = self.text.len() as u16;
+        self.next += 1;
+    }
+
+    /// Appends a multi-valued field.
+    fn push_all(&mut self, values: &[String]) {
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.text.push(SEPARATOR);
+            }
+            self.text.push_str(v);
+        }
+        self.end_field();
+    }
+
+    /// The text of the field that ended last.
+    fn last(&self) -> &str {
+        let end = usize::from(self.ends[self.next - 1]);
+        let start = if self.next < 2 { 0 } else { usize::from(self.ends[self.next - 2]) };
+        &self.text[start..end]
+    }
+
+    /// Appends `value` folded, with its spaces removed when `squash`.
+    fn fold(&mut self, value: Option<&str>, squash: bool) {
+        let start = self.text.len();
+        fold_into(value.unwrap_or_default(), &mut self.text);
+        if squash && self.text[start..].contains(' ') {
+            let squashed = self.text[start..].replace(' ', "");
+            self.text.truncate(start);
+            self.text.push_str(&squashed);
+        }
+        self.end_field();
     }
 }
 
@@ -83,20 +289,36 @@ impl FeatureBuilder {
 
     /// Folds one clean record into its features.
     pub fn build(&self, source: u32, rec: &CleanRecord) -> Features {
-        let given = rec.name.given.as_deref().map(fold).unwrap_or_default();
-        let given_first = given.split(' ').next().unwrap_or_default().to_string();
-        let family: String = rec.name.family.as_deref().map(fold).unwrap_or_default().replace(' ', "");
-        let sound = |s: &str| {
-            if s.is_empty() { String::new() } else { self.metaphone.encode(s) }
-        };
-        let (given_sound, family_sound) = (sound(&given_first), sound(&family));
-        let birth =
-            rec.birth_date.map_or(0, |d| u32::from(d.year) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day));
+        let mut p = Packer { text: String::with_capacity(160), ..Packer::default() };
+        p.fold(rec.name.given.as_deref(), false);
+        let given_first = p.last().split(' ').next().unwrap_or_default().to_string();
+        for c in rec.name.initials.as_deref().unwrap_or_default().chars() {
+            p.text.extend(c.to_lowercase());
+        }
+        p.end_field();
+        p.fold(rec.name.family.as_deref(), true);
+        let family = p.last().to_string();
+        for name in [&given_first, &family] {
+            if !name.is_empty() {
+                let code = self.metaphone.encode(name);
+                p.text.push_str(&code);
+            }
+            p.end_field();
+        }
+        p.push_all(&rec.emails);
+        p.push_all(&rec.phones);
         let a = &rec.address;
-        let squash = |s: &Option<String>| s.as_deref().map(fold).unwrap_or_default().replace(' ', "");
+        p.fold(a.street.as_deref(), false);
+        p.fold(a.house_number.as_deref(), true);
+        p.fold(a.addition.as_deref(), true);
+        p.fold(a.postcode.as_deref(), true);
+        p.fold(a.city.as_deref(), false);
+        p.fold(rec.organisation.as_deref(), false);
         let mut identifiers = Vec::with_capacity(rec.identifiers.len());
         for (name, value) in &rec.identifiers {
-            let folded = fold(value).replace(' ', "");
+            let mut folded = String::with_capacity(value.len());
+            fold_into(value, &mut folded);
+            folded.retain(|c| c != ' ');
             if folded.is_empty() {
                 continue;
             }
@@ -104,60 +326,73 @@ impl FeatureBuilder {
                 identifiers.push((index as u16, folded.into_boxed_str()));
             }
         }
-        let emails: Vec<Box<str>> = rec.emails.iter().map(|e| e.as_str().into()).collect();
-        let initials = rec.name.initials.as_deref().unwrap_or_default().to_lowercase();
-        let named_emails = emails
-            .iter()
-            .take(32)
-            .enumerate()
-            .filter(|(_, e)| user_is_name(e.split('@').next().unwrap_or_default(), &given_first, &initials, &family))
-            .fold(0u32, |bits, (i, _)| bits | 1 << i);
-        Features {
+        let birth =
+            rec.birth_date.map_or(0, |d| u32::from(d.year) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day));
+        let mut features = Features {
             source,
-            initials: initials.into_boxed_str(),
-            given: given.into_boxed_str(),
-            given_first: given_first.into_boxed_str(),
-            family: family.into_boxed_str(),
-            given_sound: given_sound.into_boxed_str(),
-            family_sound: family_sound.into_boxed_str(),
             birth,
-            emails,
-            named_emails,
-            phones: rec.phones.iter().map(|p| p.as_str().into()).collect(),
-            street: a.street.as_deref().map(fold).unwrap_or_default().into_boxed_str(),
-            house: squash(&a.house_number).into_boxed_str(),
-            addition: squash(&a.addition).into_boxed_str(),
-            postcode: squash(&a.postcode).into_boxed_str(),
-            city: a.city.as_deref().map(fold).unwrap_or_default().into_boxed_str(),
-            organisation: rec.organisation.as_deref().map(fold).unwrap_or_default().into_boxed_str(),
-            identifiers,
-        }
+            named_emails: 0,
+            ends: p.ends,
+            text: p.text.into_boxed_str(),
+            identifiers: identifiers.into_boxed_slice(),
+        };
+        features.named_emails = named_emails(&features);
+        features
     }
+}
+
+/// The [`Features::named_emails`] bits of a record.
+pub fn named_emails(f: &Features) -> u32 {
+    f.emails()
+        .take(32)
+        .enumerate()
+        .filter(|(_, e)| {
+            user_is_name(e.split('@').next().unwrap_or_default(), f.given_first(), f.initials(), f.family())
+        })
+        .fold(0u32, |bits, (i, _)| bits | 1 << i)
 }
 
 /// True when an email user name spells the person's name and nothing else: the family name, plus the first
 /// given name or initials or nothing, plus at most a short family-name prefix ("hdevries", "anna.smit",
 /// "smit_a"). Digits or other words make a user name distinctive.
 pub fn user_is_name(user: &str, given_first: &str, initials: &str, family: &str) -> bool {
-    let letters: String =
-        user.chars().filter(|c| !matches!(c, '.' | '_' | '-' | '+')).map(|c| c.to_ascii_lowercase()).collect();
-    if letters.is_empty() || !letters.bytes().all(|b| b.is_ascii_lowercase()) {
+    // The user name's letters without separators, on the stack: this runs for every agreeing email pair.
+    let mut buffer = [0u8; 64];
+    let mut len = 0;
+    for b in user.bytes().filter(|b| !matches!(b, b'.' | b'_' | b'-' | b'+')) {
+        if !b.is_ascii_alphabetic() || len == buffer.len() {
+            return false;
+        }
+        buffer[len] = b.to_ascii_lowercase();
+        len += 1;
+    }
+    let letters = &buffer[..len];
+    if letters.is_empty() {
         return false;
     }
-    if !given_first.is_empty() && letters == given_first {
+    if !given_first.is_empty() && letters == given_first.as_bytes() {
         return true;
     }
-    let Some(at) = (!family.is_empty()).then(|| letters.find(family)).flatten() else {
+    let family = family.as_bytes();
+    let Some(at) = (!family.is_empty()).then(|| letters.windows(family.len()).position(|w| w == family)).flatten()
+    else {
         return false;
     };
-    let rest = format!("{}{}", &letters[..at], &letters[at + family.len()..]);
+    let (before, after) = (&letters[..at], &letters[at + family.len()..]);
+    let rest_len = before.len() + after.len();
     let first_initial = initials.get(..1).or_else(|| given_first.get(..1)).unwrap_or_default();
+    // The rest (the letters around the family name) without a given name, initials or initial at either end.
+    let rest_at = |i: usize| if i < before.len() { before[i] } else { after[i - before.len()] };
+    let starts_with = |g: &[u8]| g.len() <= rest_len && g.iter().enumerate().all(|(i, c)| rest_at(i) == *c);
+    let ends_with =
+        |g: &[u8]| g.len() <= rest_len && g.iter().enumerate().all(|(i, c)| rest_at(rest_len - g.len() + i) == *c);
     let without_given = [given_first, initials, first_initial]
         .iter()
+        .map(|g| g.as_bytes())
         .filter(|g| !g.is_empty())
-        .find_map(|g| rest.strip_prefix(*g).or_else(|| rest.strip_suffix(*g)))
-        .unwrap_or(&rest);
-    without_given.len() <= 3
+        .find(|g| starts_with(g) || ends_with(g))
+        .map_or(rest_len, |g| rest_len - g.len());
+    without_given <= 3
 }
 
 #[cfg(test)]
@@ -182,13 +417,58 @@ mod tests {
         let names = identifier_names(std::iter::once(&rec));
         let b = FeatureBuilder::new(names);
         let f = b.build(2, &rec);
-        assert_eq!(&*f.given_first, "anna");
-        assert_eq!(&*f.family, "broekjansen");
+        assert_eq!((f.given(), f.given_first(), f.initials()), ("anna maria", "anna", "am"));
+        assert_eq!(f.family(), "broekjansen");
         assert_eq!(f.birth, 19610403);
-        assert_eq!(&*f.postcode, "6824ab");
+        assert_eq!(f.postcode(), "6824ab");
         assert_eq!(f.identifier(0), "12345678");
         assert_eq!(b.identifier_names, vec!["kvk".to_string()]);
-        assert!(!f.family_sound.is_empty());
+        assert!(!f.family_sound().is_empty());
+        assert!(!f.has_email() && f.emails().next().is_none());
+    }
+
+    #[test]
+    fn packs_every_field_and_multiple_values() {
+        let values = FeatureValues {
+            source: 3,
+            given: "jan piet".into(),
+            initials: "jp".into(),
+            family: "vries".into(),
+            given_sound: "JN".into(),
+            family_sound: "FRS".into(),
+            birth: 19700101,
+            emails: vec!["jan@x.nl".into(), "jp@y.nl".into()],
+            named_emails: 1,
+            phones: vec!["+31612345678".into()],
+            street: "velperbroek".into(),
+            house: "46".into(),
+            addition: "a".into(),
+            postcode: "6824ab".into(),
+            city: "arnhem".into(),
+            organisation: "acme".into(),
+            identifiers: vec![(1, "123".into())],
+        };
+        let f = values.pack();
+        assert_eq!((f.source, f.birth, f.named_emails), (3, 19700101, 1));
+        assert_eq!((f.given(), f.given_first(), f.initials(), f.family()), ("jan piet", "jan", "jp", "vries"));
+        assert_eq!((f.given_sound(), f.family_sound()), ("JN", "FRS"));
+        assert_eq!(f.emails().collect::<Vec<_>>(), ["jan@x.nl", "jp@y.nl"]);
+        assert_eq!(f.phones().collect::<Vec<_>>(), ["+31612345678"]);
+        assert_eq!((f.street(), f.house(), f.addition()), ("velperbroek", "46", "a"));
+        assert_eq!((f.postcode(), f.city(), f.organisation()), ("6824ab", "arnhem", "acme"));
+        assert_eq!((f.identifier(1), f.identifier(0)), ("123", ""));
+    }
+
+    #[test]
+    fn a_field_past_64_kib_is_left_empty_and_the_rest_kept() {
+        let values = FeatureValues {
+            family: "vries".into(),
+            organisation: "x".repeat(70_000),
+            city: "arnhem".into(),
+            ..FeatureValues::default()
+        };
+        let f = values.pack();
+        assert_eq!((f.family(), f.city(), f.organisation()), ("vries", "arnhem", ""));
     }
 
     #[test]

@@ -102,31 +102,31 @@ impl Key {
             }
         };
         match self {
-            Key::GivenName => one(out, &f.given_first),
-            Key::FamilyName => one(out, &f.family),
-            Key::GivenSound => one(out, &f.given_sound),
-            Key::FamilySound => one(out, &f.family_sound),
+            Key::GivenName => one(out, f.given_first()),
+            Key::FamilyName => one(out, f.family()),
+            Key::GivenSound => one(out, f.given_sound()),
+            Key::FamilySound => one(out, f.family_sound()),
             Key::GivenInitial => {
-                let first = f.given_first.chars().next().or_else(|| f.initials.chars().next());
+                let first = f.given_first().chars().next().or_else(|| f.initials().chars().next());
                 if let Some(c) = first {
                     out.push(hash(&c));
                 }
             }
-            Key::NamePair if !f.given_first.is_empty() && !f.family.is_empty() => {
-                let (a, b) = (&*f.given_first, &*f.family);
+            Key::NamePair if !f.given_first().is_empty() && !f.family().is_empty() => {
+                let (a, b) = (f.given_first(), f.family());
                 out.push(if a <= b { hash(&(a, b)) } else { hash(&(b, a)) });
             }
             Key::NamePair => {}
             Key::BirthDate if f.birth != 0 => out.push(hash(&f.birth)),
             Key::BirthYear if f.birth != 0 => out.push(hash(&(f.birth / 10_000))),
             Key::BirthDate | Key::BirthYear => {}
-            Key::Email => f.emails.iter().for_each(|e| one(out, e)),
-            Key::Phone => f.phones.iter().for_each(|p| one(out, p)),
-            Key::Postcode => one(out, &f.postcode),
-            Key::HouseNumber => one(out, &f.house),
-            Key::Street => one(out, &f.street),
-            Key::City => one(out, &f.city),
-            Key::Organisation => one(out, &f.organisation),
+            Key::Email => f.emails().for_each(|e| one(out, e)),
+            Key::Phone => f.phones().for_each(|p| one(out, p)),
+            Key::Postcode => one(out, f.postcode()),
+            Key::HouseNumber => one(out, f.house()),
+            Key::Street => one(out, f.street()),
+            Key::City => one(out, f.city()),
+            Key::Organisation => one(out, f.organisation()),
             Key::Identifier(name) => {
                 if let Some(i) = identifier_names.iter().position(|n| n == name) {
                     one(out, f.identifier(i as u16));
@@ -158,19 +158,43 @@ impl KeyRule {
     /// The combined hashes of this rule for one record: one per combination of multi-valued keys, none when
     /// any key is missing.
     pub fn values(&self, f: &Features, identifier_names: &[String]) -> Vec<u64> {
-        let mut combined = vec![0x9E37_79B9_7F4A_7C15u64];
-        let mut scratch = Vec::new();
+        let mut out = Vec::new();
+        self.values_into(f, identifier_names, &mut out, &mut Vec::new());
+        out
+    }
+
+    /// Like [`Self::values`], appending to `out` (distinct values, sorted); `scratch` is reused between calls, so
+    /// keying a million records allocates nothing per record.
+    pub fn values_into(&self, f: &Features, identifier_names: &[String], out: &mut Vec<u64>, scratch: &mut Vec<u64>) {
+        let start = out.len();
+        out.push(0x9E37_79B9_7F4A_7C15u64);
         for key in &self.keys {
             scratch.clear();
-            key.values(f, identifier_names, &mut scratch);
-            if scratch.is_empty() {
-                return Vec::new();
+            key.values(f, identifier_names, scratch);
+            match scratch.as_slice() {
+                [] => {
+                    out.truncate(start);
+                    return;
+                }
+                [value] => out[start..].iter_mut().for_each(|c| *c = hash(&(*c, *value))),
+                values => {
+                    // Several values (emails, phones): one combination each.
+                    let before: Vec<u64> = out.drain(start..).collect();
+                    out.extend(before.iter().flat_map(|c| values.iter().map(move |v| hash(&(*c, *v)))));
+                }
             }
-            combined = combined.iter().flat_map(|c| scratch.iter().map(move |v| hash(&(*c, *v)))).collect();
         }
-        combined.sort_unstable();
-        combined.dedup();
-        combined
+        if out.len() - start > 1 {
+            out[start..].sort_unstable();
+            let mut kept = start + 1;
+            for i in start + 1..out.len() {
+                if out[i] != out[kept - 1] {
+                    out[kept] = out[i];
+                    kept += 1;
+                }
+            }
+            out.truncate(kept);
+        }
     }
 }
 
@@ -181,6 +205,7 @@ fn hash<T: Hash + ?Sized>(value: &T) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::FeatureValues;
 
     #[test]
     fn parses_keys_and_rejects_unknown_ones() {
@@ -192,12 +217,17 @@ mod tests {
 
     #[test]
     fn name_pair_ignores_order_and_multi_values_multiply() {
-        let mut a = Features { given_first: "henk".into(), family: "vries".into(), ..Features::default() };
-        let b = Features { given_first: "vries".into(), family: "henk".into(), ..Features::default() };
+        let henk = FeatureValues { given: "henk".into(), family: "vries".into(), ..FeatureValues::default() };
+        let a = henk.clone().pack();
+        let b = FeatureValues { given: "vries".into(), family: "henk".into(), ..FeatureValues::default() }.pack();
         let rule = KeyRule::parse(&["name_pair".to_string()]).expect("rule");
         assert_eq!(rule.values(&a, &[]), rule.values(&b, &[]));
-        a.emails = vec!["a@x.nl".into(), "b@x.nl".into()];
-        a.phones = vec!["+31".into(), "+32".into()];
+        let a = FeatureValues {
+            emails: vec!["a@x.nl".into(), "b@x.nl".into()],
+            phones: vec!["+31".into(), "+32".into()],
+            ..henk
+        }
+        .pack();
         let rule = KeyRule::parse(&["email".to_string(), "phone".to_string()]).expect("rule");
         assert_eq!(rule.values(&a, &[]).len(), 4);
         assert!(rule.values(&b, &[]).is_empty());

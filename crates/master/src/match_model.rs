@@ -275,8 +275,8 @@ impl WeightTable<'_> {
 /// The values term frequencies are looked up for.
 fn tf_values<'a>(kind: ComparisonKind, a: &'a Features, b: &'a Features) -> (&'a str, &'a str) {
     match kind {
-        ComparisonKind::GivenName => (&a.given_first, &b.given_first),
-        ComparisonKind::FamilyName => (&a.family, &b.family),
+        ComparisonKind::GivenName => (a.given_first(), b.given_first()),
+        ComparisonKind::FamilyName => (a.family(), b.family()),
         _ => ("", ""),
     }
 }
@@ -295,6 +295,7 @@ pub fn combine(x: f64, y: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::FeatureValues;
 
     #[test]
     fn probability_of_weights() {
@@ -324,9 +325,9 @@ mod tests {
             u_pairs: 6,
             em_estimated: vec![],
         };
-        let henk = Features { given_first: "henk".into(), ..Features::default() };
+        let henk = FeatureValues { given: "henk".into(), ..FeatureValues::default() }.pack();
         let table = model.weight_table();
-        let records = [henk.clone(), Features { given_first: "jan".into(), ..Features::default() }];
+        let records = [henk.clone(), FeatureValues { given: "jan".into(), ..FeatureValues::default() }.pack()];
         let frequencies = table.record_frequencies(&records);
         for (g, d) in [(1, 1), (1, 4), (3, 0), (7, 2), (0, 0)] {
             let mut levels = [0u8; MAX_COMPARISONS];

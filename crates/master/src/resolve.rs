@@ -235,16 +235,17 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::FeatureValues;
     use model::DeterministicRule;
 
     fn person(given: &str, family: &str, kvk: &str) -> Features {
-        Features {
+        FeatureValues {
             given: given.into(),
-            given_first: given.into(),
             family: family.into(),
             identifiers: vec![(0, kvk.into())],
-            ..Features::default()
+            ..FeatureValues::default()
         }
+        .pack()
     }
 
     #[test]
@@ -283,18 +284,20 @@ mod tests {
         ];
         let (first, second) = PAIRS[n % PAIRS.len()];
         let family = format!("vries{n}");
-        let home = |given: &str, birth: u32| Features {
-            given: given.into(),
-            given_first: given.into(),
-            initials: first[..1].into(),
-            family: family.clone().into(),
-            birth,
-            street: "velperbroek".into(),
-            house: (40 + n).to_string().into(),
-            postcode: format!("68{:02}ab", n).into(),
-            city: "arnhem".into(),
-            phones: vec![format!("+312612345{:02}", n).into()],
-            ..Features::default()
+        let home = |given: &str, birth: u32| {
+            FeatureValues {
+                given: given.into(),
+                initials: first[..1].into(),
+                family: family.clone(),
+                birth,
+                street: "velperbroek".into(),
+                house: (40 + n).to_string(),
+                postcode: format!("68{:02}ab", n),
+                city: "arnhem".into(),
+                phones: vec![format!("+312612345{:02}", n)],
+                ..FeatureValues::default()
+            }
+            .pack()
         };
         // Birth dates spread over the calendar, as real ones are.
         let date = |k: u32| (1935 + k * 7 % 60) * 10_000 + (k * 5 % 12 + 1) * 100 + (k * 11 % 28 + 1);
@@ -306,8 +309,15 @@ mod tests {
     fn one_weak_link_cannot_chain_two_people() {
         // Forty households, and each person also appears once more, as a second record from another source.
         let mut features: Vec<Features> = (0..40).flat_map(household).collect();
-        let copies: Vec<Features> =
-            features.iter().filter(|f| f.birth != 0).map(|f| Features { source: 1, ..f.clone() }).collect();
+        let copies: Vec<Features> = features
+            .iter()
+            .filter(|f| f.birth != 0)
+            .map(|f| {
+                let mut copy = f.clone();
+                copy.source = 1;
+                copy
+            })
+            .collect();
         features.extend(copies);
         let quiet = |_: &str| {};
         let r = resolve(&features, &[], &MasterConfig::default(), &quiet).expect("resolve");
@@ -321,7 +331,9 @@ mod tests {
                 .iter()
                 .skip(120)
                 .position(|f| {
-                    f.given == features[i].given && f.family == features[i].family && f.birth == features[i].birth
+                    f.given() == features[i].given()
+                        && f.family() == features[i].family()
+                        && f.birth == features[i].birth
                 })
                 .map(|p| p + 120)
         };

@@ -3,7 +3,10 @@
 //! whole so street, number and postcode always come from one record. Every value keeps its provenance.
 
 use clean::text::fold;
-use model::{CleanRecord, EntityId, Golden, GoldenValue, RecordKey, SurvivorshipConfig, SurvivorshipRule};
+use model::{
+    CleanRecord, EntityId, Golden, GoldenValueView, GoldenView, RecordKey, SurvivorshipConfig, SurvivorshipRule,
+};
+use std::borrow::Cow;
 
 /// One member record as survivorship sees it.
 #[derive(Debug, Clone, Copy)]
@@ -19,101 +22,154 @@ pub struct Member<'a> {
 }
 
 /// Reads one attribute's values from a clean record.
-type Getter = fn(&CleanRecord) -> Vec<String>;
+type Getter = fn(&CleanRecord) -> &[String];
+
+/// Most parts a candidate value has (the address).
+const MAX_PARTS: usize = 5;
 
 /// A candidate value: its parts (one, or the address parts), and the member it comes from.
 struct Candidate<'a> {
-    parts: Vec<(&'static str, String)>,
+    parts: [(&'static str, Cow<'a, str>); MAX_PARTS],
+    len: usize,
     member: &'a Member<'a>,
+}
+
+impl<'a> Candidate<'a> {
+    fn one(attribute: &'static str, value: Cow<'a, str>, member: &'a Member<'a>) -> Self {
+        let mut parts: [(&'static str, Cow<'a, str>); MAX_PARTS] = Default::default();
+        parts[0] = (attribute, value);
+        Candidate { parts, len: 1, member }
+    }
+
+    fn parts(&self) -> &[(&'static str, Cow<'a, str>)] {
+        &self.parts[..self.len]
+    }
 }
 
 /// Builds the golden record of `entity` from its members.
 pub fn golden(entity: EntityId, members: &[Member<'_>], config: &SurvivorshipConfig) -> Golden {
-    let mut values = Vec::new();
-    let single = |attr: &'static str, get: Getter| -> Vec<Candidate<'_>> {
-        members
-            .iter()
-            .flat_map(|m| get(m.record).into_iter().map(move |v| Candidate { parts: vec![(attr, v)], member: m }))
-            .collect()
-    };
-    let fields: [(&'static str, Getter); 9] = [
-        ("given_name", |r| r.name.given.iter().cloned().collect()),
-        ("initials", |r| r.name.initials.iter().cloned().collect()),
-        ("name_prefix", |r| r.name.prefix.iter().cloned().collect()),
-        ("family_name", |r| r.name.family.iter().cloned().collect()),
-        ("birth_date", |r| r.birth_date.iter().map(ToString::to_string).collect()),
-        ("email", |r| r.emails.clone()),
-        ("phone", |r| r.phones.clone()),
-        ("organisation", |r| r.organisation.iter().cloned().collect()),
-        ("country", |r| r.address.country.iter().cloned().collect()),
-    ];
-    for (attr, get) in fields {
-        decide(attr, single(attr, get), config, &mut values);
-    }
-    let addresses: Vec<Candidate<'_>> = members
-        .iter()
-        .filter_map(|m| {
-            let a = &m.record.address;
-            let parts: Vec<(&'static str, String)> = [
-                ("street", &a.street),
-                ("house_number", &a.house_number),
-                ("house_number_addition", &a.addition),
-                ("postcode", &a.postcode),
-                ("city", &a.city),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-            .collect();
-            (!parts.is_empty()).then_some(Candidate { parts, member: m })
-        })
-        .collect();
-    decide("address", addresses, config, &mut values);
-    let mut extra_names: Vec<String> = members
-        .iter()
-        .flat_map(|m| {
-            let ids = m.record.identifiers.keys().map(|k| format!("identifier.{k}"));
-            ids.chain(m.record.attributes.keys().map(|k| format!("attribute.{k}")))
-        })
-        .collect();
-    extra_names.sort();
-    extra_names.dedup();
-    for name in extra_names {
-        let candidates = members
-            .iter()
-            .filter_map(|m| {
-                let v = match name.split_once('.') {
-                    Some(("identifier", k)) => m.record.identifiers.get(k),
-                    Some((_, k)) => m.record.attributes.get(k),
-                    None => None,
-                };
-                v.map(|v| Candidate { parts: vec![("", v.clone())], member: m })
-            })
-            .collect();
-        let chosen = choose(candidates, config.rules_for(&name));
-        if let Some((c, rule)) = chosen {
-            values.push(GoldenValue { attribute: name, value: c.parts[0].1.clone(), from: c.member.key.clone(), rule });
-        }
-    }
-    Golden { entity, values }
+    golden_view(entity, members, config).to_golden()
 }
 
-fn decide(attr: &str, candidates: Vec<Candidate<'_>>, config: &SurvivorshipConfig, out: &mut Vec<GoldenValue>) {
-    if let Some((c, rule)) = choose(candidates, config.rules_for(attr)) {
-        for (part, value) in &c.parts {
-            out.push(GoldenValue {
-                attribute: part.to_string(),
-                value: value.clone(),
-                from: c.member.key.clone(),
-                rule: rule.clone(),
+/// Builds the golden record of `entity` from its members, borrowing the values from them.
+pub fn golden_view<'a>(entity: EntityId, members: &'a [Member<'a>], config: &SurvivorshipConfig) -> GoldenView<'a> {
+    let mut values = Vec::with_capacity(16);
+    let mut candidates: Vec<Candidate<'a>> = Vec::with_capacity(members.len());
+    let fields: [(&'static str, Getter); 8] = [
+        ("given_name", |r| r.name.given.as_slice()),
+        ("initials", |r| r.name.initials.as_slice()),
+        ("name_prefix", |r| r.name.prefix.as_slice()),
+        ("family_name", |r| r.name.family.as_slice()),
+        ("email", |r| &r.emails),
+        ("phone", |r| &r.phones),
+        ("organisation", |r| r.organisation.as_slice()),
+        ("country", |r| r.address.country.as_slice()),
+    ];
+    for (i, (attr, get)) in fields.into_iter().enumerate() {
+        candidates.clear();
+        for m in members {
+            candidates.extend(get(m.record).iter().map(|v| Candidate::one(attr, Cow::Borrowed(v.as_str()), m)));
+        }
+        decide(attr, &mut candidates, config, &mut values);
+        // The birth date comes after the family name, as it always has in stored golden records.
+        if i == 3 {
+            candidates.clear();
+            for m in members {
+                if let Some(d) = m.record.birth_date {
+                    candidates.push(Candidate::one("birth_date", Cow::Owned(d.to_string()), m));
+                }
+            }
+            decide("birth_date", &mut candidates, config, &mut values);
+        }
+    }
+    candidates.clear();
+    for m in members {
+        let a = &m.record.address;
+        let mut candidate = Candidate { parts: Default::default(), len: 0, member: m };
+        for (k, v) in [
+            ("street", &a.street),
+            ("house_number", &a.house_number),
+            ("house_number_addition", &a.addition),
+            ("postcode", &a.postcode),
+            ("city", &a.city),
+        ] {
+            if let Some(v) = v {
+                candidate.parts[candidate.len] = (k, Cow::Borrowed(v.as_str()));
+                candidate.len += 1;
+            }
+        }
+        if candidate.len > 0 {
+            candidates.push(candidate);
+        }
+    }
+    decide("address", &mut candidates, config, &mut values);
+    let has_extras = members.iter().any(|m| !m.record.identifiers.is_empty() || !m.record.attributes.is_empty());
+    if has_extras {
+        extras(members, config, &mut values);
+    }
+    GoldenView { entity, values }
+}
+
+/// Identifiers and extra attributes, each decided on its own.
+fn extras<'a>(members: &'a [Member<'a>], config: &SurvivorshipConfig, values: &mut Vec<GoldenValueView<'a>>) {
+    let mut names: Vec<(&'static str, &'a str)> = members
+        .iter()
+        .flat_map(|m| {
+            let ids = m.record.identifiers.keys().map(|k| ("identifier", k.as_str()));
+            ids.chain(m.record.attributes.keys().map(|k| ("attribute", k.as_str())))
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut candidates: Vec<Candidate<'a>> = Vec::with_capacity(members.len());
+    for (kind, key) in names {
+        let name = format!("{kind}.{key}");
+        candidates.clear();
+        for m in members {
+            let map = if kind == "identifier" { &m.record.identifiers } else { &m.record.attributes };
+            if let Some(v) = map.get(key) {
+                candidates.push(Candidate::one("", Cow::Borrowed(v.as_str()), m));
+            }
+        }
+        if let Some((winner, rule)) = choose(&candidates, config.rules_for(&name)) {
+            let c = &candidates[winner];
+            values.push(GoldenValueView {
+                attribute: Cow::Owned(name),
+                value: c.parts[0].1.clone(),
+                from: c.member.key,
+                rule,
             });
         }
     }
 }
 
-/// Narrows the candidates rule by rule; the rule named is the first that set the winner apart.
-fn choose<'a>(candidates: Vec<Candidate<'a>>, rules: &[SurvivorshipRule]) -> Option<(Candidate<'a>, String)> {
+fn decide<'a>(
+    attr: &str,
+    candidates: &mut [Candidate<'a>],
+    config: &SurvivorshipConfig,
+    out: &mut Vec<GoldenValueView<'a>>,
+) {
+    if let Some((winner, rule)) = choose(candidates, config.rules_for(attr)) {
+        let c = &mut candidates[winner];
+        let from = c.member.key;
+        for (part, value) in c.parts[..c.len].iter_mut() {
+            out.push(GoldenValueView { attribute: Cow::Borrowed(*part), value: std::mem::take(value), from, rule });
+        }
+    }
+}
+
+/// Narrows the candidates rule by rule; the rule named is the first that set the winner apart. Returns the
+/// winner's index.
+fn choose(candidates: &[Candidate<'_>], rules: &[SurvivorshipRule]) -> Option<(usize, &'static str)> {
+    let first_rule = rules.first().map_or("trust", |r| r.name());
+    match candidates.len() {
+        0 => return None,
+        // One candidate: no rule sets it apart.
+        1 => return Some((0, first_rule)),
+        _ => {}
+    }
     let folded: Vec<String> =
-        candidates.iter().map(|c| c.parts.iter().map(|(_, v)| fold(v)).collect::<Vec<_>>().join("|")).collect();
+        candidates.iter().map(|c| c.parts().iter().map(|(_, v)| fold(v)).collect::<Vec<_>>().join("|")).collect();
     let mut alive: Vec<usize> = (0..candidates.len()).collect();
     let mut deciding = None;
     for rule in rules {
@@ -123,8 +179,8 @@ fn choose<'a>(candidates: Vec<Candidate<'a>>, rules: &[SurvivorshipRule]) -> Opt
                 SurvivorshipRule::Trust => i64::from(c.member.trust),
                 SurvivorshipRule::Recent => c.member.recency,
                 SurvivorshipRule::Complete => {
-                    let parts = c.parts.len() as i64;
-                    parts * 10_000 + c.parts.iter().map(|(_, v)| v.chars().count() as i64).sum::<i64>()
+                    let parts = c.len as i64;
+                    parts * 10_000 + c.parts().iter().map(|(_, v)| v.chars().count() as i64).sum::<i64>()
                 }
                 SurvivorshipRule::Frequent => folded.iter().filter(|f| **f == folded[i]).count() as i64,
             }
@@ -141,9 +197,7 @@ fn choose<'a>(candidates: Vec<Candidate<'a>>, rules: &[SurvivorshipRule]) -> Opt
     }
     // Deterministic final tie-break: the smallest record key.
     let winner = alive.into_iter().min_by(|x, y| candidates[*x].member.key.cmp(candidates[*y].member.key))?;
-    let rule = deciding.or_else(|| rules.first().map(|r| r.name())).unwrap_or("trust").to_string();
-    let mut candidates = candidates;
-    Some((candidates.swap_remove(winner), rule))
+    Some((winner, deciding.unwrap_or(first_rule)))
 }
 
 fn count_distinct(mut values: Vec<&String>) -> usize {

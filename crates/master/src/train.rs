@@ -247,8 +247,8 @@ fn default_h(kind: ComparisonKind) -> Vec<f64> {
 
 fn tf_for(kind: ComparisonKind, features: &[Features]) -> Option<TermFrequencies> {
     match kind {
-        ComparisonKind::GivenName => Some(TermFrequencies::count(features.iter().map(|f| &*f.given_first))),
-        ComparisonKind::FamilyName => Some(TermFrequencies::count(features.iter().map(|f| &*f.family))),
+        ComparisonKind::GivenName => Some(TermFrequencies::count(features.iter().map(|f| f.given_first()))),
+        ComparisonKind::FamilyName => Some(TermFrequencies::count(features.iter().map(|f| f.family()))),
         _ => None,
     }
 }

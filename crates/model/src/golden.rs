@@ -2,6 +2,7 @@
 
 use crate::RecordKey;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -50,6 +51,66 @@ impl Golden {
     /// The surviving value of an attribute, if any.
     pub fn get(&self, attribute: &str) -> Option<&str> {
         self.values.iter().find(|v| v.attribute == attribute).map(|v| v.value.as_str())
+    }
+
+    /// The golden record as a view that borrows from it.
+    pub fn view(&self) -> GoldenView<'_> {
+        let values = self
+            .values
+            .iter()
+            .map(|v| GoldenValueView {
+                attribute: Cow::Borrowed(&v.attribute),
+                value: Cow::Borrowed(&v.value),
+                from: &v.from,
+                rule: &v.rule,
+            })
+            .collect();
+        GoldenView { entity: self.entity, values }
+    }
+}
+
+/// A golden record whose values borrow from the member records it was built from: survivorship makes one per
+/// entity, and storing it needs no owned copy of every value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoldenView<'a> {
+    /// The entity.
+    pub entity: EntityId,
+    /// One value per attribute that any member record has.
+    pub values: Vec<GoldenValueView<'a>>,
+}
+
+/// One surviving value of a [`GoldenView`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoldenValueView<'a> {
+    /// Attribute name.
+    pub attribute: Cow<'a, str>,
+    /// The surviving value as text.
+    pub value: Cow<'a, str>,
+    /// The source record it came from.
+    pub from: &'a RecordKey,
+    /// The survivorship rule that chose it.
+    pub rule: &'a str,
+}
+
+impl GoldenView<'_> {
+    /// The surviving value of an attribute, if any.
+    pub fn get(&self, attribute: &str) -> Option<&str> {
+        self.values.iter().find(|v| v.attribute == attribute).map(|v| &*v.value)
+    }
+
+    /// An owned copy.
+    pub fn to_golden(&self) -> Golden {
+        let values = self
+            .values
+            .iter()
+            .map(|v| GoldenValue {
+                attribute: v.attribute.to_string(),
+                value: v.value.to_string(),
+                from: v.from.clone(),
+                rule: v.rule.to_string(),
+            })
+            .collect();
+        Golden { entity: self.entity, values }
     }
 }
 

@@ -20,6 +20,6 @@ pub use config::{
 };
 pub use customer::CustomerRecord;
 pub use field::Field;
-pub use golden::{EntityId, Golden, GoldenValue};
+pub use golden::{EntityId, Golden, GoldenValue, GoldenValueView, GoldenView};
 pub use issue::{Issue, Severity};
 pub use source_record::{RecordKey, SourceRecord};

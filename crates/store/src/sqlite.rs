@@ -1,12 +1,13 @@
 //! The embedded default store: one SQLite file in WAL mode. Batches are written in one transaction with
 //! prepared statements; reads use the same connection (the command line is one process).
 
+mod bulk;
 mod schema;
 
 use crate::types::*;
 use crate::{Error, Result, Store};
 use clean::text::fold;
-use model::{CleanRecord, EntityId, Golden, RecordKey};
+use model::{CleanRecord, EntityId, Golden, GoldenView, RecordKey};
 use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
@@ -68,7 +69,7 @@ impl SqliteStore {
 
 impl GoldenRow {
     /// Renders a golden record for storage.
-    pub fn new(g: &Golden) -> Result<Self> {
+    pub fn new(g: &GoldenView<'_>) -> Result<Self> {
         Ok(GoldenRow { name: display_name(g), search: search_text(g), json: StoredGolden::encode(g)? })
     }
 }
@@ -93,7 +94,7 @@ enum StoredGoldenOwned {
 }
 
 impl StoredGolden<'_> {
-    fn encode(g: &Golden) -> Result<String> {
+    fn encode(g: &GoldenView<'_>) -> Result<String> {
         let mut from: Vec<(&str, &str)> = Vec::new();
         let values = g
             .values
@@ -104,7 +105,7 @@ impl StoredGolden<'_> {
                     from.push(key);
                     from.len() - 1
                 });
-                (v.attribute.as_str(), v.value.as_str(), index, v.rule.as_str())
+                (&*v.attribute, &*v.value, index, v.rule)
             })
             .collect();
         Ok(serde_json::to_string(&StoredGolden { entity: g.entity.0, from, values })?)
@@ -145,13 +146,13 @@ impl StoredGolden<'_> {
 const LOAD_CHUNK: usize = 65_536;
 
 /// "Henk de Vries" from a golden record.
-fn display_name(g: &Golden) -> String {
+fn display_name(g: &GoldenView<'_>) -> String {
     let given = g.get("given_name").or(g.get("initials"));
     [given, g.get("name_prefix"), g.get("family_name")].into_iter().flatten().collect::<Vec<_>>().join(" ")
 }
 
 /// Folded tokens a search can find the entity by.
-fn search_text(g: &Golden) -> String {
+fn search_text(g: &GoldenView<'_>) -> String {
     let attrs =
         ["given_name", "initials", "name_prefix", "family_name", "email", "phone", "postcode", "city", "organisation"];
     let mut parts: Vec<String> = attrs.iter().filter_map(|a| g.get(a)).map(fold).collect();
@@ -285,36 +286,51 @@ impl Store for SqliteStore {
         let count: i64 =
             self.conn.query_row("SELECT COUNT(*) FROM records WHERE status = 'active'", [], |r| r.get(0))?;
         let mut rows = stmt.query([])?;
-        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-        // Rows are read in chunks and their JSON decoded in parallel: decoding costs more than reading.
-        loop {
-            let mut chunk: Vec<(ActiveRecord, String)> = Vec::with_capacity(LOAD_CHUNK);
-            while chunk.len() < LOAD_CHUNK {
-                let Some(row) = rows.next()? else { break };
-                let record = ActiveRecord {
-                    rid: row.get(0)?,
-                    key: key_of(row, 1)?,
-                    trust: row.get(3)?,
-                    recency: row.get(4)?,
-                    version: row.get(5)?,
-                    clean: CleanRecord::default(),
-                };
-                chunk.push((record, row.get(6)?));
-            }
-            let last = chunk.len() < LOAD_CHUNK;
-            let decoded: Vec<ActiveRecord> = chunk
-                .into_par_iter()
-                .map(|(mut record, json)| {
-                    record.clean = serde_json::from_str(&json)?;
-                    Ok(record)
-                })
-                .collect::<Result<_>>()?;
-            out.extend(decoded);
-            if last {
-                break;
-            }
-        }
-        Ok(out)
+        // Rows are read in chunks on this thread while another thread decodes the JSON of the chunk before, in
+        // parallel: decoding costs more than reading.
+        let (chunks, decoded) = std::sync::mpsc::sync_channel::<Vec<(ActiveRecord, String)>>(1);
+        std::thread::scope(|scope| -> Result<Vec<ActiveRecord>> {
+            let decoder = scope.spawn(move || -> Result<Vec<ActiveRecord>> {
+                let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+                for chunk in decoded {
+                    let records: Vec<ActiveRecord> = chunk
+                        .into_par_iter()
+                        .map(|(mut record, json)| {
+                            record.clean = serde_json::from_str(&json)?;
+                            Ok(record)
+                        })
+                        .collect::<Result<_>>()?;
+                    out.extend(records);
+                }
+                Ok(out)
+            });
+            let read = (|| -> Result<()> {
+                loop {
+                    let mut chunk: Vec<(ActiveRecord, String)> = Vec::with_capacity(LOAD_CHUNK);
+                    while chunk.len() < LOAD_CHUNK {
+                        let Some(row) = rows.next()? else { break };
+                        let record = ActiveRecord {
+                            rid: row.get(0)?,
+                            key: key_of(row, 1)?,
+                            trust: row.get(3)?,
+                            recency: row.get(4)?,
+                            version: row.get(5)?,
+                            clean: CleanRecord::default(),
+                        };
+                        chunk.push((record, row.get(6)?));
+                    }
+                    let last = chunk.len() < LOAD_CHUNK;
+                    // A send fails only when the decoder stopped on an error, which it returns below.
+                    if chunks.send(chunk).is_err() || last {
+                        return Ok(());
+                    }
+                }
+            })();
+            drop(chunks);
+            let out = decoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            read?;
+            Ok(out)
+        })
     }
 
     fn record(&self, key: &RecordKey) -> Result<Option<ActiveRecord>> {
@@ -540,33 +556,46 @@ impl SqliteStore {
         tx.execute_batch("DELETE FROM golden; DELETE FROM memberships; DELETE FROM pairs;")?;
         let mut new_entity_of = HashMap::with_capacity(old.len());
         {
-            let mut entity = tx.prepare_cached(
-                "INSERT INTO entities (entity_id, created_at) VALUES (?1, ?2)
-                 ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
-            )?;
-            let mut member =
-                tx.prepare_cached("INSERT INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)")?;
-            let mut golden =
-                tx.prepare_cached("INSERT INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)")?;
+            use bulk::{BulkInsert, int, real, text, text_or_null};
+            let mut entity = BulkInsert::new(
+                &tx,
+                "INSERT INTO entities (entity_id, created_at)",
+                " ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
+                2,
+            );
+            let mut member = BulkInsert::new(&tx, "INSERT INTO memberships (rid, entity_id, since)", "", 3);
+            let mut golden = BulkInsert::new(&tx, "INSERT INTO golden (entity_id, name, search, json)", "", 4);
             for ((members, id), row) in resolved.clusters.iter().zip(&resolved.ids).zip(&resolved.goldens) {
                 let eid = id.0 as i64;
-                entity.execute(params![eid, now])?;
+                entity.push([int(eid), int(now)])?;
                 for rid in members {
                     let since = match old.get(rid) {
                         Some((e, since)) if *e == eid => *since,
                         _ => now,
                     };
-                    member.execute(params![rid, eid, since])?;
-                    new_entity_of.insert(*rid, eid);
+                    member.push([int(*rid), int(eid), int(since)])?;
+                    // Only needed to redirect retired entities, which a first resolution has none of.
+                    if !old.is_empty() {
+                        new_entity_of.insert(*rid, eid);
+                    }
                 }
-                golden.execute(params![eid, row.name, row.search, row.json])?;
+                golden.push([int(eid), text(&row.name), text(&row.search), text(&row.json)])?;
             }
-            let mut pair = tx.prepare_cached(
-                "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
+            entity.finish()?;
+            member.finish()?;
+            golden.finish()?;
+            let mut pair =
+                BulkInsert::new(&tx, "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule)", "", 5);
             for p in &resolved.pairs {
-                pair.execute(params![p.a, p.b, p.probability, p.decision, p.rule])?;
+                pair.push([
+                    int(p.a),
+                    int(p.b),
+                    real(p.probability),
+                    text(p.decision),
+                    text_or_null(p.rule.as_deref()),
+                ])?;
             }
+            pair.finish()?;
         }
         // Retire live entities that no cluster kept; redirect each to where most of its records went.
         let live: std::collections::HashSet<i64> = resolved.ids.iter().map(|i| i.0 as i64).collect();
