@@ -19,6 +19,9 @@ use store::{GoldenRow, IncomingRecord, PairRow, QuarantineEntry, Resolved, Store
 /// Records per store transaction while ingesting.
 const BATCH: usize = 10_000;
 
+/// Golden records made per chunk while the store writes the chunk before.
+const GOLDEN_CHUNK: usize = 32_768;
+
 /// What ingesting one source did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IngestSummary {
@@ -227,20 +230,6 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
     }
     let rid_clusters: Vec<Vec<i64>> = clusters.iter().map(|m| m.iter().map(|i| records[*i].rid).collect()).collect();
     let ids = store.assign_entity_ids(&rid_clusters)?;
-    let goldens = clusters
-        .par_iter()
-        .zip(ids.par_iter())
-        .map(|(members, id)| {
-            let members: Vec<Member<'_>> = members
-                .iter()
-                .map(|i| {
-                    let r = &records[*i];
-                    Member { key: &r.key, trust: r.trust, recency: r.recency, record: &r.clean }
-                })
-                .collect();
-            GoldenRow::new(&golden_view(*id, &members, &config.survivorship))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let pairs = resolution
         .pairs
         .iter()
@@ -258,8 +247,8 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
         .collect();
     resolution.report.timings.insert(0, ("load".into(), load_secs));
     resolution.report.timings.insert(1, ("features".into(), features_secs));
-    resolution.report.timings.push(("survive".into(), clock.elapsed().as_secs_f64()));
-    bar.set_message("storing");
+    let prepare_secs = clock.elapsed().as_secs_f64();
+    bar.set_message("golden records and storing");
     let clock = std::time::Instant::now();
     let entities = rid_clusters.len() as u64;
     let resolved = Resolved {
@@ -267,10 +256,44 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
         report_json: serde_json::to_string(&resolution.report)?,
         clusters: rid_clusters,
         ids,
-        goldens,
         pairs,
     };
-    store.save_resolution(&resolved, now())?;
+    // Golden records are made in parallel chunks on another thread while the store writes the chunk before.
+    let (chunks, made) = std::sync::mpsc::sync_channel::<Vec<store::Result<GoldenRow>>>(2);
+    let (records, clusters, resolved) = (&records, &clusters, &resolved);
+    let survive_secs = std::thread::scope(|scope| -> Result<f64> {
+        let maker = scope.spawn(move || {
+            let mut busy = 0.0;
+            for (clusters, ids) in clusters.chunks(GOLDEN_CHUNK).zip(resolved.ids.chunks(GOLDEN_CHUNK)) {
+                let started = std::time::Instant::now();
+                let rows = clusters
+                    .par_iter()
+                    .zip(ids.par_iter())
+                    .map(|(members, id)| {
+                        let members: Vec<Member<'_>> = members
+                            .iter()
+                            .map(|i| {
+                                let r = &records[*i];
+                                Member { key: &r.key, trust: r.trust, recency: r.recency, record: &r.clean }
+                            })
+                            .collect();
+                        GoldenRow::new(&golden_view(*id, &members, &config.survivorship))
+                    })
+                    .collect();
+                busy += started.elapsed().as_secs_f64();
+                // The store stopped early (on an error it reports): nothing more to make.
+                if chunks.send(rows).is_err() {
+                    break;
+                }
+            }
+            busy
+        });
+        let saved = store.save_resolution(resolved, &mut made.into_iter().flatten(), now());
+        let busy = maker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        saved?;
+        Ok(prepare_secs + busy)
+    })?;
+    resolution.report.timings.push(("survive (overlaps store)".into(), survive_secs));
     resolution.report.timings.push(("store".into(), clock.elapsed().as_secs_f64()));
     bar.finish_and_clear();
     Ok(ResolveSummary { records: records.len() as u64, entities, report: resolution.report })

@@ -45,6 +45,8 @@ pub struct Features {
     pub named_emails: u32,
     /// End offset of each field in `text`.
     ends: [u16; FIELDS],
+    /// Length of the first given name (the start of the given names).
+    given_first_len: u16,
     /// The text fields back to back.
     text: Box<str>,
     /// Identifiers as (index into the identifier-name table, folded value); empty for most records.
@@ -65,8 +67,7 @@ impl Features {
 
     /// First given name, folded: "anna".
     pub fn given_first(&self) -> &str {
-        let given = self.given();
-        given.split(' ').next().unwrap_or(given)
+        self.text.get(..usize::from(self.given_first_len)).unwrap_or_default()
     }
 
     /// Initials, lower case: "am".
@@ -208,11 +209,18 @@ impl FeatureValues {
             source: self.source,
             birth: self.birth,
             named_emails: self.named_emails,
+            given_first_len: first_word_len(&packer.text[..usize::from(packer.ends[0])]),
             ends: packer.ends,
             text: packer.text.into_boxed_str(),
             identifiers: self.identifiers.into_iter().map(|(i, v)| (i, v.into_boxed_str())).collect(),
         }
     }
+}
+
+/// Length of the first word of `text` (the given names come first in the buffer, so this is also the end offset
+/// of the first given name).
+fn first_word_len(text: &str) -> u16 {
+    text.find(' ').unwrap_or(text.len()) as u16
 }
 
 /// Appends fields to one buffer and records where each ends.
@@ -291,7 +299,8 @@ impl FeatureBuilder {
     pub fn build(&self, source: u32, rec: &CleanRecord) -> Features {
         let mut p = Packer { text: String::with_capacity(160), ..Packer::default() };
         p.fold(rec.name.given.as_deref(), false);
-        let given_first = p.last().split(' ').next().unwrap_or_default().to_string();
+        let given_first_len = first_word_len(p.last());
+        let given_first = p.text[..usize::from(given_first_len)].to_string();
         for c in rec.name.initials.as_deref().unwrap_or_default().chars() {
             p.text.extend(c.to_lowercase());
         }
@@ -332,6 +341,7 @@ impl FeatureBuilder {
             source,
             birth,
             named_emails: 0,
+            given_first_len,
             ends: p.ends,
             text: p.text.into_boxed_str(),
             identifiers: identifiers.into_boxed_slice(),

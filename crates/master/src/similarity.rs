@@ -80,13 +80,16 @@ pub fn edit_distance_at_most(a: &str, b: &str, k: usize) -> usize {
     bounded_bytes(x, y, k)
 }
 
-/// [`edit_distance_at_most`] on byte strings shorter than 64 bytes.
+/// [`edit_distance_at_most`] on byte strings shorter than 64 bytes. Cells are bytes (a distance here is below
+/// 64), so the three rows fit in a few cache lines and are reset cheaply.
 pub fn bounded_bytes(x: &[u8], y: &[u8], k: usize) -> usize {
     let (x, y) = (&x[..x.len().min(MAX - 1)], &y[..y.len().min(MAX - 1)]);
-    let far = k + 1;
+    // No distance between these strings exceeds 63, so a larger bound changes nothing.
+    let k = k.min(MAX);
+    let far = (k + 1) as u8;
     let mut rows = [[far; MAX + 1]; 3];
     for (j, slot) in rows[0].iter_mut().enumerate().take(y.len().min(k) + 1) {
-        *slot = j;
+        *slot = j as u8;
     }
     for i in 1..=x.len() {
         let (c, p, t) = (i % 3, (i + 2) % 3, (i + 1) % 3);
@@ -94,11 +97,11 @@ pub fn bounded_bytes(x: &[u8], y: &[u8], k: usize) -> usize {
         let hi = (i + k).min(y.len());
         rows[c].fill(far);
         if i <= k {
-            rows[c][0] = i;
+            rows[c][0] = i as u8;
         }
         let mut row_min = rows[c][0];
         for j in lo..=hi {
-            let cost = usize::from(x[i - 1] != y[j - 1]);
+            let cost = u8::from(x[i - 1] != y[j - 1]);
             let mut best = (rows[p][j] + 1).min(rows[c][j - 1] + 1).min(rows[p][j - 1] + cost);
             if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] {
                 best = best.min(rows[t][j - 2] + 1);
@@ -106,11 +109,11 @@ pub fn bounded_bytes(x: &[u8], y: &[u8], k: usize) -> usize {
             rows[c][j] = best.min(far);
             row_min = row_min.min(rows[c][j]);
         }
-        if row_min > k {
-            return far;
+        if row_min > k as u8 {
+            return usize::from(far);
         }
     }
-    rows[x.len() % 3][y.len()].min(far)
+    usize::from(rows[x.len() % 3][y.len()].min(far))
 }
 
 /// Damerau–Levenshtein distance, restricted (optimal string alignment: adjacent transpositions count as one).

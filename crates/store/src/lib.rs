@@ -32,8 +32,14 @@ pub trait Store {
     /// survives; clusters with no previous id get a new one). Writes nothing.
     fn assign_entity_ids(&self, clusters: &[Vec<i64>]) -> Result<Vec<EntityId>>;
     /// Writes a whole resolution in one transaction: model, run report, entities, memberships, golden records
-    /// and pairs. Entities that lost all members are retired and redirect to their successor.
-    fn save_resolution(&mut self, resolved: &Resolved, now: i64) -> Result<()>;
+    /// (one from `goldens` per cluster, in cluster order: they may still be being made while earlier ones are
+    /// written) and pairs. Entities that lost all members are retired and redirect to their successor.
+    fn save_resolution(
+        &mut self,
+        resolved: &Resolved,
+        goldens: &mut dyn Iterator<Item = Result<GoldenRow>>,
+        now: i64,
+    ) -> Result<()>;
     /// The latest trained model (JSON), if any.
     fn latest_model(&self) -> Result<Option<String>>;
     /// An entity with its golden record and members; a retired id answers with its successor.

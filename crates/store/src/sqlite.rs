@@ -373,11 +373,16 @@ impl Store for SqliteStore {
         Ok(ids)
     }
 
-    fn save_resolution(&mut self, resolved: &Resolved, now: i64) -> Result<()> {
+    fn save_resolution(
+        &mut self,
+        resolved: &Resolved,
+        goldens: &mut dyn Iterator<Item = Result<GoldenRow>>,
+        now: i64,
+    ) -> Result<()> {
         // The rows written here are built consistent with each other and with `records`; checking every one of
         // the millions of references again costs more than writing them.
         self.conn.pragma_update(None, "foreign_keys", "OFF")?;
-        let written = self.write_resolution(resolved, now);
+        let written = self.write_resolution(resolved, goldens, now);
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         written
     }
@@ -540,10 +545,15 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
-    fn write_resolution(&mut self, resolved: &Resolved, now: i64) -> Result<()> {
-        let n = resolved.clusters.len();
-        if resolved.ids.len() != n || resolved.goldens.len() != n {
-            return Err(Error::Invalid("clusters, ids and golden records must line up".into()));
+    fn write_resolution(
+        &mut self,
+        resolved: &Resolved,
+        goldens: &mut dyn Iterator<Item = Result<GoldenRow>>,
+        now: i64,
+    ) -> Result<()> {
+        let unaligned = || Error::Invalid("clusters, ids and golden records must line up".into());
+        if resolved.ids.len() != resolved.clusters.len() {
+            return Err(unaligned());
         }
         let old = self.memberships_by_rid()?;
         let tx = self.conn.transaction()?;
@@ -556,7 +566,7 @@ impl SqliteStore {
         tx.execute_batch("DELETE FROM golden; DELETE FROM memberships; DELETE FROM pairs;")?;
         let mut new_entity_of = HashMap::with_capacity(old.len());
         {
-            use bulk::{BulkInsert, int, real, text, text_or_null};
+            use bulk::{BulkInsert, int, owned_text, real, text, text_or_null};
             let mut entity = BulkInsert::new(
                 &tx,
                 "INSERT INTO entities (entity_id, created_at)",
@@ -565,7 +575,8 @@ impl SqliteStore {
             );
             let mut member = BulkInsert::new(&tx, "INSERT INTO memberships (rid, entity_id, since)", "", 3);
             let mut golden = BulkInsert::new(&tx, "INSERT INTO golden (entity_id, name, search, json)", "", 4);
-            for ((members, id), row) in resolved.clusters.iter().zip(&resolved.ids).zip(&resolved.goldens) {
+            for (members, id) in resolved.clusters.iter().zip(&resolved.ids) {
+                let row = goldens.next().ok_or_else(unaligned)??;
                 let eid = id.0 as i64;
                 entity.push([int(eid), int(now)])?;
                 for rid in members {
@@ -579,7 +590,10 @@ impl SqliteStore {
                         new_entity_of.insert(*rid, eid);
                     }
                 }
-                golden.push([int(eid), text(&row.name), text(&row.search), text(&row.json)])?;
+                golden.push([int(eid), owned_text(row.name), owned_text(row.search), owned_text(row.json)])?;
+            }
+            if goldens.next().is_some() {
+                return Err(unaligned());
             }
             entity.finish()?;
             member.finish()?;

@@ -149,8 +149,6 @@ pub struct Resolved {
     pub clusters: Vec<Vec<i64>>,
     /// Entity id per cluster (from `assign_entity_ids`).
     pub ids: Vec<EntityId>,
-    /// Golden record per cluster, rendered for storage ([`GoldenRow::new`]).
-    pub goldens: Vec<GoldenRow>,
     /// Matched and review pairs.
     pub pairs: Vec<PairRow>,
 }

@@ -65,6 +65,11 @@ pub(super) fn text(value: &str) -> ToSqlOutput<'_> {
     ToSqlOutput::Borrowed(ValueRef::Text(value.as_bytes()))
 }
 
+/// An owned text value (the statement keeps it until it is written).
+pub(super) fn owned_text<'v>(value: String) -> ToSqlOutput<'v> {
+    ToSqlOutput::Owned(Value::Text(value))
+}
+
 /// A borrowed text value or NULL.
 pub(super) fn text_or_null(value: Option<&str>) -> ToSqlOutput<'_> {
     value.map_or(ToSqlOutput::Owned(Value::Null), text)

@@ -27,16 +27,10 @@ fn golden(id: EntityId, family: &str) -> Golden {
 
 fn resolve(store: &mut SqliteStore, clusters: Vec<Vec<i64>>, now: i64) -> Vec<EntityId> {
     let ids = store.assign_entity_ids(&clusters).expect("ids");
-    let goldens = ids.iter().map(|id| GoldenRow::new(&golden(*id, "Vries").view()).expect("render")).collect();
-    let resolved = Resolved {
-        model_json: "{}".into(),
-        report_json: "{}".into(),
-        clusters,
-        ids: ids.clone(),
-        goldens,
-        pairs: vec![],
-    };
-    store.save_resolution(&resolved, now).expect("save");
+    let mut goldens = ids.iter().map(|id| GoldenRow::new(&golden(*id, "Vries").view()));
+    let resolved =
+        Resolved { model_json: "{}".into(), report_json: "{}".into(), clusters, ids: ids.clone(), pairs: vec![] };
+    store.save_resolution(&resolved, &mut goldens, now).expect("save");
     ids
 }
 
@@ -148,4 +142,28 @@ fn golden_records_round_trip_and_earlier_form_reads() {
     assert_eq!(StoredGolden::decode(earlier).expect("decode earlier"), golden(EntityId(7), "Vries"));
     let broken = r#"{"entity":7,"from":[],"values":[["family_name","Vries",3,"trust"]]}"#;
     assert!(StoredGolden::decode(broken).is_err());
+}
+
+#[test]
+fn a_resolution_with_too_few_or_too_many_golden_records_writes_nothing() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let recs: Vec<_> = (1..=3).map(|i| incoming("crm", &i.to_string(), "Vries")).collect();
+    s.upsert_records(&recs, 1).expect("upsert");
+    let clusters = vec![vec![1, 2], vec![3]];
+    let ids = s.assign_entity_ids(&clusters).expect("ids");
+    let resolved =
+        Resolved { model_json: "{}".into(), report_json: "{}".into(), clusters, ids: ids.clone(), pairs: vec![] };
+    for count in [1, 3] {
+        let mut goldens = (0..count).map(|_| GoldenRow::new(&golden(ids[0], "Vries").view()));
+        let err = s.save_resolution(&resolved, &mut goldens, 100).expect_err("misaligned");
+        assert!(err.to_string().contains("line up"), "{err}");
+        assert_eq!(s.stats().expect("stats").entities, 0, "the transaction was rolled back");
+    }
+    // A failing golden record stops the write with its error.
+    let mut goldens =
+        [Ok(GoldenRow::new(&golden(ids[0], "Vries").view()).expect("row")), Err(Error::Invalid("bad".into()))]
+            .into_iter();
+    let err = s.save_resolution(&resolved, &mut goldens, 100).expect_err("failing row");
+    assert!(err.to_string().contains("bad"), "{err}");
+    assert_eq!(s.stats().expect("stats").entities, 0);
 }
