@@ -41,7 +41,7 @@ pub fn parse_full(raw: &str) -> PersonName {
                 None => (&tokens[..n - 1], None, &tokens[n - 1..]),
             };
             let mut name = given_from_tokens(given_tokens);
-            name.prefix = prefix;
+            name.prefix = prefix.map(str::to_string);
             with_family(name, &family_tokens.join(" "))
         }
     }
@@ -58,7 +58,9 @@ pub fn parse_family(raw: &str) -> (Option<String>, Option<String>) {
     }
     let tokens = significant_tokens(&text);
     match prefix_at(&tokens, 0) {
-        Some((prefix, end)) if end < tokens.len() => (Some(prefix), Some(case_name(&tokens[end..].join(" ")))),
+        Some((prefix, end)) if end < tokens.len() => {
+            (Some(prefix.to_string()), Some(case_name(&tokens[end..].join(" "))))
+        }
         _ if tokens.is_empty() => (None, None),
         _ => (None, Some(case_name(&tokens.join(" ")))),
     }
@@ -96,7 +98,7 @@ fn parse_family_first(left: &str, right: &str) -> PersonName {
     };
     let (left_prefix, family) = parse_family(left);
     let mut name = given_from_tokens(given_tokens);
-    name.prefix = right_prefix.or(left_prefix);
+    name.prefix = right_prefix.map(str::to_string).or(left_prefix);
     name.family = family;
     name
 }
@@ -122,13 +124,18 @@ fn significant_tokens(text: &str) -> Vec<&str> {
 }
 
 /// The prefix phrase starting at token `i`, and the index after it.
-fn prefix_at(tokens: &[&str], i: usize) -> Option<(String, usize)> {
+/// Runs for every family name, so it compares in place (the prefixes are ASCII) instead of lower-casing copies.
+fn prefix_at(tokens: &[&str], i: usize) -> Option<(&'static str, usize)> {
     PREFIXES.iter().find_map(|p| {
-        let words: Vec<&str> = p.split(' ').collect();
-        let end = i + words.len();
-        let matches = end <= tokens.len()
-            && words.iter().zip(&tokens[i..end]).all(|(w, t)| t.to_lowercase().trim_end_matches('.') == *w);
-        matches.then(|| (p.to_string(), end))
+        let mut end = i;
+        for word in p.split(' ') {
+            let token = tokens.get(end)?;
+            if !token.trim_end_matches('.').eq_ignore_ascii_case(word) {
+                return None;
+            }
+            end += 1;
+        }
+        Some((*p, end))
     })
 }
 

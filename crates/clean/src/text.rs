@@ -4,9 +4,14 @@ use unicode_normalization::UnicodeNormalization;
 
 /// NFC-normalises, removes control characters and collapses white space; `None` when nothing is left.
 pub fn tidy(raw: &str) -> Option<String> {
-    let mut out = String::with_capacity(raw.len());
+    // ASCII text is already in NFC: most values skip the normaliser.
+    if raw.is_ascii() { tidy_chars(raw.chars(), raw.len()) } else { tidy_chars(raw.nfc(), raw.len()) }
+}
+
+fn tidy_chars(chars: impl Iterator<Item = char>, capacity: usize) -> Option<String> {
+    let mut out = String::with_capacity(capacity);
     let mut pending_space = false;
-    for c in raw.nfc() {
+    for c in chars {
         if c.is_whitespace() || c == '\u{a0}' {
             pending_space = !out.is_empty();
         } else if !c.is_control() {

@@ -37,7 +37,7 @@ pub struct IngestSummary {
     pub quarantined_values: u64,
     /// Wall seconds of the whole source.
     pub seconds: f64,
-    /// Seconds spent mapping, cleaning and encoding (overlapping the store writes).
+    /// Seconds spent mapping, cleaning and encoding (overlapping reading and the store writes).
     pub clean_seconds: f64,
 }
 
@@ -74,19 +74,25 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
     let mut summary = IngestSummary { source: source.name.clone(), ..IngestSummary::default() };
     let started = now();
     let timer = std::time::Instant::now();
-    // Reading and cleaning (in parallel) run on one thread while this one writes the previous batch: the store
-    // is written by one connection, and waits on the disk, so the two overlap.
+    // Three stages overlap: one thread reads batches, another cleans each in parallel, and this one writes the
+    // batch before (the store is written by one connection).
+    let (batches, read) = std::sync::mpsc::sync_channel::<Vec<Result<SourceRecord, RowError>>>(2);
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Prepared>>(2);
     let mut clean_seconds = 0.0;
     std::thread::scope(|scope| -> Result<()> {
-        let producer = scope.spawn(move || {
+        scope.spawn(move || {
             let mut stream = stream;
-            let mut busy = 0.0;
             loop {
                 let batch: Vec<Result<SourceRecord, RowError>> = stream.by_ref().take(BATCH).collect();
-                if batch.is_empty() {
+                // Stops at the end, or when the cleaner stopped (on an error reported below).
+                if batch.is_empty() || batches.send(batch).is_err() {
                     break;
                 }
+            }
+        });
+        let producer = scope.spawn(move || {
+            let mut busy = 0.0;
+            for batch in read {
                 let start = std::time::Instant::now();
                 let prepared = prepare(source, &mapper, &context, &batch, started);
                 busy += start.elapsed().as_secs_f64();
@@ -108,7 +114,7 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
             store.quarantine(&entries)?;
             bar.inc(read);
         }
-        clean_seconds = producer.join().map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
+        clean_seconds = producer.join().map_err(|_| anyhow::anyhow!("the cleaning thread panicked"))?;
         Ok(())
     })?;
     bar.finish_and_clear();

@@ -33,7 +33,7 @@ pub fn print_ingest(s: &pipeline::IngestSummary) {
         s.quarantined_values
     );
     println!(
-        "  time: {:.2}s (read, clean and encode {:.2}s, overlapping the store writes)",
+        "  time: {:.2}s (clean and encode {:.2}s, overlapping reading and the store writes)",
         s.seconds, s.clean_seconds
     );
 }
