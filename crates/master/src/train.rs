@@ -267,7 +267,7 @@ fn random_pairs(features: &[Features], settings: &TrainSettings) -> Vec<PackedPa
     }
     let chunks = 64u64;
     let per_chunk = settings.u_pairs as u64 / chunks + 1;
-    (0..chunks)
+    let mut pairs: Vec<PackedPair> = (0..chunks)
         .into_par_iter()
         .flat_map_iter(|c| {
             let mut rng = SplitMix(settings.seed ^ (c + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -282,7 +282,10 @@ fn random_pairs(features: &[Features], settings: &TrainSettings) -> Vec<PackedPa
             }
             out
         })
-        .collect()
+        .collect();
+    // In record order, so comparing them reads one side of each pair sequentially (the sample is the same).
+    pairs.par_sort_unstable();
+    pairs
 }
 
 /// Every `len / max`-th pair, so the sample spreads over all blocks.
