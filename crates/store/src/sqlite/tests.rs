@@ -135,13 +135,26 @@ fn golden_records_round_trip_and_earlier_form_reads() {
         from: RecordKey::new("crm", "1"),
         rule: "trust".into(),
     });
+    g.values.push(GoldenValue {
+        attribute: "attribute.tier".into(),
+        value: "gold".into(),
+        from: RecordKey::new("crm", "1"),
+        rule: "custom".into(),
+    });
     let json = StoredGolden::encode(&g.view()).expect("encode");
     assert_eq!(json.matches("\"crm\"").count(), 1, "each source record is listed once: {json}");
+    assert!(!json.contains("family_name") && !json.contains("trust"), "built-in names are coded: {json}");
+    assert!(json.contains("\"attribute.tier\"") && json.contains("\"custom\""), "other names are written out: {json}");
     assert_eq!(StoredGolden::decode(&json).expect("decode"), g);
+    // Forms written by earlier versions: names written out, and the source in every value.
+    let named = r#"{"entity":7,"from":[["crm","1"]],"values":[["family_name","Vries",0,"trust"]]}"#;
+    assert_eq!(StoredGolden::decode(named).expect("decode named"), golden(EntityId(7), "Vries"));
     let earlier = r#"{"entity":7,"values":[["family_name","Vries","crm","1","trust"]]}"#;
     assert_eq!(StoredGolden::decode(earlier).expect("decode earlier"), golden(EntityId(7), "Vries"));
     let broken = r#"{"entity":7,"from":[],"values":[["family_name","Vries",3,"trust"]]}"#;
     assert!(StoredGolden::decode(broken).is_err());
+    let unknown_code = r#"{"entity":7,"from":[["crm","1"]],"values":[[99,"Vries",0,0]]}"#;
+    assert!(StoredGolden::decode(unknown_code).expect_err("unknown code").to_string().contains("code 99"));
 }
 
 #[test]
