@@ -107,6 +107,7 @@ pub fn pairs_for_rule(
         pairs.extend(block_pairs(block, features, within_source));
     };
     let sub_keys = [KeyRule::parse(&["birth_year".into()]), KeyRule::parse(&["city".into()])];
+    let (mut sub, mut values, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
     for block in blocks {
         if block.len() <= limits.sub_block_above {
             emit(block, &mut report);
@@ -114,12 +115,12 @@ pub fn pairs_for_rule(
         }
         report.sub_blocked += 1;
         for sub_key in sub_keys.iter().flatten() {
-            let mut sub: Vec<(u64, u32)> = block
-                .iter()
-                .flat_map(|&(_, i)| {
-                    sub_key.values(&features[i as usize], identifier_names).into_iter().map(move |h| (h, i))
-                })
-                .collect();
+            sub.clear();
+            for &(_, i) in block {
+                values.clear();
+                sub_key.values_into(&features[i as usize], identifier_names, &mut values, &mut scratch);
+                sub.extend(values.iter().map(|h| (*h, i)));
+            }
             sub.sort_unstable();
             for part in blocks_of(&sub) {
                 emit(part, &mut report);
