@@ -1,7 +1,7 @@
 //! Phone numbers to E.164 (`+31612345678`) with a default country per source, via the `phonenumber` crate
 //! (libphonenumber's metadata).
 
-use phonenumber::{Mode, country};
+use phonenumber::country;
 
 /// Standardises a phone number. Numbers without a country code take `default_country` (ISO alpha-2).
 /// A number that parses but is not valid by the metadata is still kept when it has a plausible length, because
@@ -26,8 +26,11 @@ pub fn clean_phone(raw: &str, default_country: Option<&str>) -> Result<String, S
         (None, _) => "phone number has no country code and the source has no default country".to_string(),
         (_, e) => format!("not a phone number: {e}"),
     })?;
-    let e164 = number.format().mode(Mode::E164).to_string();
-    let national_digits = e164.len().saturating_sub(1 + number.code().value().to_string().len());
+    // E.164 is the country code and the national significant number (with any leading zeros, as in Italy). Built
+    // directly: the crate's formatter also matches the country's display patterns, which E.164 does not use.
+    let national = number.national().to_string();
+    let e164 = format!("+{}{national}", number.code().value());
+    let national_digits = national.len();
     // Length first: validation runs the metadata's regexes and is needed only for an unusual length.
     if !(7..=12).contains(&national_digits) && !number.is_valid() {
         return Err("phone number has an impossible length for its country".into());
@@ -46,6 +49,7 @@ mod tests {
         assert_eq!(clean_phone("0031 6 1234 5678", None), Ok("+31612345678".into()));
         assert_eq!(clean_phone("(212) 555-0123", Some("US")), Ok("+12125550123".into()));
         assert_eq!(clean_phone("+1 212 555 0123", Some("NL")), Ok("+12125550123".into()));
+        assert_eq!(clean_phone("06 1234 5678", Some("IT")), Ok("+390612345678".into()), "Italian leading zero kept");
     }
 
     #[test]
@@ -56,6 +60,16 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn e164_is_what_the_crate_formats(s in "(\\+|00)?[0-9]{6,14}", region in "(NL|IT|US|DE|GB|FR)") {
+            if let Ok(p) = clean_phone(&s, Some(&region)) {
+                let id = region.parse::<country::Id>().ok();
+                let number = phonenumber::parse(id, s.replacen("00", "+", usize::from(s.starts_with("00"))));
+                let formatted = number.map(|n| n.format().mode(phonenumber::Mode::E164).to_string());
+                proptest::prop_assert_eq!(Ok(p), formatted.map_err(|e| e.to_string()));
+            }
+        }
+
         #[test]
         fn never_panics_and_is_e164(s in "[+0-9 ()-]{0,24}") {
             if let Ok(p) = clean_phone(&s, Some("NL")) {
