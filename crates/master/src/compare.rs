@@ -145,13 +145,13 @@ impl ComparisonKind {
     /// True when the record has a value this comparison can use.
     pub fn present(self, f: &Features) -> bool {
         match self {
-            ComparisonKind::GivenName => !f.given_first().is_empty() || !f.initials().is_empty(),
-            ComparisonKind::FamilyName => !f.family().is_empty(),
+            ComparisonKind::GivenName => f.has_given() || f.has_initials(),
+            ComparisonKind::FamilyName => f.has_family(),
             ComparisonKind::BirthDate => f.has_birth(),
-            ComparisonKind::Address => !f.postcode().is_empty() || !f.street().is_empty() || !f.city().is_empty(),
+            ComparisonKind::Address => f.has_address(),
             ComparisonKind::Email => f.has_email(),
             ComparisonKind::Phone => f.has_phone(),
-            ComparisonKind::Organisation => !f.organisation().is_empty(),
+            ComparisonKind::Organisation => f.has_organisation(),
             ComparisonKind::Identifier(i) => !f.identifier(i).is_empty(),
         }
     }
@@ -169,10 +169,10 @@ pub fn compare_all(kinds: &[ComparisonKind], a: &Features, b: &Features) -> Leve
     if let (Some(g), Some(f)) = (g, f)
         && levels[g] >= 4
         && levels[f] >= 3
-        && !a.given_first().is_empty()
-        && !b.given_first().is_empty()
-        && !a.family().is_empty()
-        && !b.family().is_empty()
+        && a.has_given()
+        && b.has_given()
+        && a.has_family()
+        && b.has_family()
     {
         // Levels 1, 2, 3: exact, Jaro–Winkler >= 0.92, >= 0.80. One name may be further off when the other is exact.
         let given = banded(a.given_first(), b.family(), &[0.92, 0.80]);
@@ -218,7 +218,7 @@ fn banded(a: &str, b: &str, bands: &[f64]) -> u8 {
 }
 
 fn given_level(a: &Features, b: &Features) -> u8 {
-    if !a.given_first().is_empty() && !b.given_first().is_empty() {
+    if a.has_given() && b.has_given() {
         if a.given_first() == b.given_first() || a.given() == b.given() {
             return 1;
         }

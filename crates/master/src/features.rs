@@ -60,6 +60,39 @@ impl Features {
         self.text.get(start..usize::from(self.ends[i])).unwrap_or_default()
     }
 
+    /// True when a field has text; reads only the header (the comparison loops ask this of every record they
+    /// touch before reading any text).
+    fn has(&self, field: Field) -> bool {
+        let i = field as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.ends[i] > start
+    }
+
+    /// True when the record has a given name.
+    pub fn has_given(&self) -> bool {
+        self.has(Field::Given)
+    }
+
+    /// True when the record has initials.
+    pub fn has_initials(&self) -> bool {
+        self.has(Field::Initials)
+    }
+
+    /// True when the record has a family name.
+    pub fn has_family(&self) -> bool {
+        self.has(Field::Family)
+    }
+
+    /// True when the record has a postcode, street or city.
+    pub fn has_address(&self) -> bool {
+        self.has(Field::Postcode) || self.has(Field::Street) || self.has(Field::City)
+    }
+
+    /// True when the record has an organisation.
+    pub fn has_organisation(&self) -> bool {
+        self.has(Field::Organisation)
+    }
+
     /// All given names, folded: "anna maria".
     pub fn given(&self) -> &str {
         self.field(Field::Given)
@@ -97,7 +130,7 @@ impl Features {
 
     /// True when the record has an email address.
     pub fn has_email(&self) -> bool {
-        !self.field(Field::Emails).is_empty()
+        self.has(Field::Emails)
     }
 
     /// Phone numbers in E.164.
@@ -107,7 +140,7 @@ impl Features {
 
     /// True when the record has a phone number.
     pub fn has_phone(&self) -> bool {
-        !self.field(Field::Phones).is_empty()
+        self.has(Field::Phones)
     }
 
     /// Street, folded.
