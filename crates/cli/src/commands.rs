@@ -9,4 +9,5 @@ pub mod init;
 pub mod quarantine;
 pub mod review;
 pub mod search;
+pub mod serve;
 pub mod show;

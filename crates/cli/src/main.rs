@@ -48,6 +48,8 @@ enum Command {
     Quarantine(commands::quarantine::Args),
     /// List the pairs waiting for a data steward's review.
     Review(commands::review::Args),
+    /// Serve the HTTP API (entities, lookup, search, explain; OpenAPI at /openapi.json, docs at /docs).
+    Serve(commands::serve::Args),
     /// Explain the match score of two source records (source:id source:id).
     Explain(commands::explain::Args),
     /// Print the trained match model.
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(&cli.config, args),
         Command::Quarantine(args) => commands::quarantine::run(&cli.config, args),
         Command::Review(args) => commands::review::run(&cli.config, args),
+        Command::Serve(args) => commands::serve::run(&cli.config, args),
         Command::Explain(args) => commands::explain::run(&cli.config, args),
         Command::Model => commands::explain::run_model(&cli.config),
         Command::Eval(args) => commands::eval::run(&cli.config, args),

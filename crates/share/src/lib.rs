@@ -1,6 +1,9 @@
-//! Share the golden records with the outside world. For now: exports of golden records (CSV, NDJSON with full
-//! provenance) and of memberships (`source,source_id,entity_id`), streamed from the store.
+//! Share the golden records with the outside world: the HTTP API ([`api`]), explanations of a pair of stored
+//! records, and exports of golden records (CSV, NDJSON with full provenance) and of memberships
+//! (`source,source_id,entity_id`), streamed from the store.
 
+pub mod api;
+pub mod explain;
 mod export;
 
 pub use export::{ExportFormat, export_golden, export_members};

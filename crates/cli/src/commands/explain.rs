@@ -2,11 +2,9 @@
 
 use crate::config_file;
 use anyhow::{Context, Result};
-use master::MatchModel;
-use master::features::FeatureBuilder;
 use model::RecordKey;
+use share::explain::{decision, explain_records, stored_model};
 use std::path::Path;
-use store::Store;
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
@@ -20,38 +18,18 @@ pub struct Args {
     pub json: bool,
 }
 
-fn stored_model(store: &dyn Store) -> Result<MatchModel> {
-    let json = store.latest_model()?.context("no trained model yet: run `cdihub resolve` first")?;
-    serde_json::from_str(&json).context("reading the stored model")
-}
-
 /// Prints the explanation of a pair under the stored model.
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let (config, store) = config_file::load_with_store(config)?;
-    let model = stored_model(&store)?;
-    let builder = FeatureBuilder::new(model.identifier_names.clone());
-    let mut features = Vec::new();
-    for text in [&args.a, &args.b] {
-        let key = RecordKey::parse(text).with_context(|| format!("`{text}` is not a record key (source:id)"))?;
-        let record =
-            store.record(&key)?.with_context(|| format!("no usable record {key} (see `cdihub quarantine`)"))?;
-        let source = config.sources.iter().position(|s| s.name == key.source).unwrap_or(usize::MAX) as u32;
-        features.push(builder.build(source, &record.clean));
-    }
-    let explanation = master::explain::explain(&model, &features[0], &features[1]);
+    let key = |text: &str| RecordKey::parse(text).with_context(|| format!("`{text}` is not a record key (source:id)"));
+    let explanation = explain_records(&store, &config, &key(&args.a)?, &key(&args.b)?)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&explanation)?);
     } else {
         println!("{} vs {}", args.a, args.b);
         println!("{explanation}");
         let m = &config.master;
-        let verdict = if explanation.probability >= m.match_threshold {
-            "match"
-        } else if explanation.probability >= m.review_threshold {
-            "review"
-        } else {
-            "no match"
-        };
+        let verdict = decision(&config, explanation.probability).replace('_', " ");
         println!("decision at thresholds {}/{}: {verdict}", m.match_threshold, m.review_threshold);
     }
     Ok(())

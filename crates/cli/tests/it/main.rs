@@ -4,6 +4,7 @@ mod commands;
 mod febrl;
 mod malformed;
 mod multi_source;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,54 @@
+//! `cdihub serve`: the HTTP API over the configured store (see `share::api`), until Ctrl-C or SIGTERM.
+
+use crate::config_file;
+use anyhow::{Context, Result};
+use share::api::ApiState;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on; port 0 picks a free port (the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+}
+
+/// Serves the API until interrupted.
+pub fn run(config: &Path, args: Args) -> Result<()> {
+    let (config, store) = config_file::load_with_store(config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
+        println!("cdihub serving http://{address} (API documentation: http://{address}/docs)");
+        std::io::stdout().flush()?;
+        let state = Arc::new(ApiState::new(Box::new(store), config));
+        share::api::serve(listener, state, shutdown()).await.context("serving")
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM: requests in flight finish, then the server stops.
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,141 @@
+//! `cdihub serve`: the real binary listening on a free port over a real SQLite file, spoken to over HTTP.
+
+use crate::{cdihub, ok};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A running server, stopped when dropped.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cdihub"))
+            .current_dir(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cdihub serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
+        let address = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Server { child, address }
+    }
+
+    /// GET `path`; returns the status and the body as JSON (or as a JSON string when it is not JSON).
+    fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let (status, body) = self.get_text(path);
+        let json = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+        (status, json)
+    }
+
+    fn get_text(&self, path: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.address).expect("connect");
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.address).expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+        (status, body.to_string())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_answers_reads_with_documented_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(d, &["generate", "--out", ".", "--records", "800", "--seed", "4"]);
+    ok(d, &["-q", "ingest"]);
+    // Before any resolution: reads work, explain says there is no model yet.
+    let server = Server::start(d);
+    assert_eq!(server.get("/health"), (200, serde_json::json!({"status": "ok"})));
+    let (status, body) = server.get("/explain?a=crm:K000001&b=crm:K000002");
+    assert_eq!((status, body["code"].as_str()), (409, Some("not_ready")), "{body}");
+    drop(server);
+
+    ok(d, &["-q", "resolve"]);
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(d, &["show", "crm:K000002", "--json"])).expect("show --json");
+    let entity = format!("E{}", shown["id"]);
+    let server = Server::start(d);
+
+    // Lookup by source key and by entity id give the same entity, with provenance and members.
+    let (status, by_key) = server.get("/lookup?source=crm&id=K000002");
+    assert_eq!(status, 200, "{by_key}");
+    assert_eq!(by_key["id"], entity.as_str());
+    let (status, by_id) = server.get(&format!("/entities/{entity}"));
+    assert_eq!((status, &by_id), (200, &by_key));
+    let family = by_id["golden"].as_array().expect("golden").iter().find(|v| v["attribute"] == "family_name");
+    let family = family.expect("a family name survives");
+    assert!(family["source"].is_string() && family["source_id"].is_string() && family["rule"].is_string());
+    let members = by_id["members"].as_array().expect("members");
+    assert!(members.iter().any(|m| m["source"] == "crm" && m["source_id"] == "K000002"), "{by_id}");
+    assert!(members.iter().all(|m| m["record"].is_object()));
+
+    // Search finds it by its family name.
+    let name = family["value"].as_str().expect("name");
+    let (status, found) = server.get(&format!("/search?q={}&limit=50", name.replace(' ', "%20")));
+    assert_eq!(status, 200, "{found}");
+    assert!(found["hits"].as_array().expect("hits").iter().any(|h| h["entity"] == entity.as_str()), "{found}");
+
+    // Explain agrees with the command line.
+    let (status, explained) = server.get("/explain?a=crm:K000001&b=crm:K000002");
+    assert_eq!(status, 200, "{explained}");
+    let cli: serde_json::Value =
+        serde_json::from_str(&ok(d, &["explain", "crm:K000001", "crm:K000002", "--json"])).expect("json");
+    assert_eq!(explained["probability"], cli["probability"]);
+    assert!(["match", "review", "no_match"].contains(&explained["decision"].as_str().expect("decision")));
+
+    // Errors: one body shape, the right status, the field at fault.
+    for (path, status, code, field) in [
+        ("/entities/E999999", 404, "not_found", None),
+        ("/entities/crm:1", 400, "invalid", Some("id")),
+        ("/lookup?source=crm", 400, "invalid", Some("id")),
+        ("/lookup?source=crm&id=nope", 404, "not_found", None),
+        ("/search?q=", 400, "invalid", Some("q")),
+        ("/search?q=x&limit=0", 400, "invalid", Some("limit")),
+        ("/explain?a=crm:K000001&b=nonsense", 400, "invalid", Some("b")),
+        ("/explain?a=crm:K000001&b=crm:nope", 404, "not_found", None),
+        ("/no/such/thing", 404, "not_found", None),
+    ] {
+        let (got, body) = server.get(path);
+        assert_eq!((got, body["code"].as_str(), body["field"].as_str()), (status, Some(code), field), "{path}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{path}: {body}");
+    }
+
+    // The OpenAPI document describes these endpoints, and the docs page renders it.
+    let (status, spec) = server.get("/openapi.json");
+    assert_eq!(status, 200);
+    assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    for path in ["/entities/{id}", "/lookup", "/search", "/explain", "/health"] {
+        assert!(spec["paths"][path]["get"]["responses"]["200"].is_object(), "{path} documented");
+    }
+    let (status, page) = server.get_text("/docs");
+    assert_eq!(status, 200);
+    assert!(page.contains("GET /lookup") && page.contains("/openapi.json"));
+}
+
+#[test]
+fn serve_refuses_an_address_it_cannot_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ok(dir.path(), &["init"]);
+    let out = cdihub(dir.path(), &["serve", "--listen", "not-an-address"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("cannot listen on not-an-address"), "{stderr}");
+}

@@ -1,0 +1,109 @@
+//! The OpenAPI document, generated from the handlers' annotations, and a readable page rendered from it (no
+//! external assets: the page works offline).
+
+use super::reads;
+use axum::Json;
+use axum::response::Html;
+use serde_json::Value;
+use std::fmt::Write as _;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cdihub",
+        description = "Customer data integration hub: the golden record and 360° view of every customer, with \
+                       provenance. Every error answers with {code, message, field}."
+    ),
+    paths(reads::health, reads::entity, reads::lookup, reads::search, reads::explain),
+    tags(
+        (name = "entities", description = "Entities (customers) and their golden records"),
+        (name = "matching", description = "Why records match"),
+        (name = "service", description = "The service itself"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3 document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}
+
+/// `GET /openapi.json`.
+pub async fn spec() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}
+
+/// `GET /docs`: the endpoints, their parameters and answers, as HTML.
+pub async fn page() -> Html<String> {
+    Html(render(&serde_json::to_value(document()).unwrap_or(Value::Null)))
+}
+
+fn render(doc: &Value) -> String {
+    let text = |v: &Value| escape(v.as_str().unwrap_or_default());
+    let mut out = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>cdihub API</title><style>\
+         body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
+         code{background:#f3f3f3;padding:0 .2rem}h2{margin-top:2rem;border-top:1px solid #ddd;padding-top:1rem}\
+         table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}\
+         </style></head><body>",
+    );
+    let _ = write!(out, "<h1>{} {}</h1>", text(&doc["info"]["title"]), text(&doc["info"]["version"]));
+    let _ = write!(out, "<p>{}</p>", text(&doc["info"]["description"]));
+    out.push_str("<p>Machine-readable: <a href=\"/openapi.json\"><code>/openapi.json</code></a> (OpenAPI 3).</p>");
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let _ = write!(out, "<h2><code>{} {}</code></h2>", escape(&method.to_uppercase()), escape(path));
+            let _ = write!(out, "<p>{}</p>", text(&op["summary"]));
+            if op["description"].is_string() {
+                let _ = write!(out, "<p>{}</p>", text(&op["description"]));
+            }
+            if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
+                out.push_str("<table><tr><th>parameter</th><th>in</th><th>required</th><th>meaning</th></tr>");
+                for p in params {
+                    let required = if p["required"].as_bool().unwrap_or(false) { "yes" } else { "no" };
+                    let _ = write!(
+                        out,
+                        "<tr><td><code>{}</code></td><td>{}</td><td>{required}</td><td>{}</td></tr>",
+                        text(&p["name"]),
+                        text(&p["in"]),
+                        text(&p["description"])
+                    );
+                }
+                out.push_str("</table>");
+            }
+            out.push_str("<p>Answers:</p><ul>");
+            for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                let _ = write!(out, "<li><code>{}</code> {}</li>", escape(status), text(&response["description"]));
+            }
+            out.push_str("</ul>");
+        }
+    }
+    out.push_str("</body></html>");
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_every_route_and_the_page_renders_it() {
+        let doc = serde_json::to_value(document()).expect("serialises");
+        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
+        for path in ["/health", "/entities/{id}", "/lookup", "/search", "/explain"] {
+            assert!(doc["paths"][path]["get"].is_object(), "{path} is documented");
+        }
+        assert!(doc["components"]["schemas"]["EntityResponse"].is_object());
+        assert!(doc["components"]["schemas"]["ApiError"].is_object());
+        let html = render(&doc);
+        assert!(html.contains("<code>GET /entities/{id}</code>") && html.contains("<code>source</code>"));
+        assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+    }
+}

@@ -1,0 +1,65 @@
+//! The one error body of the API: `{code, message, field}` with a matching HTTP status.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ApiError {
+    /// Stable machine-readable code: `not_found`, `invalid`, `not_ready`, `internal`.
+    pub code: String,
+    /// What went wrong, for people.
+    pub message: String,
+    /// The request field or parameter at fault, if one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip)]
+    status: u16,
+}
+
+impl ApiError {
+    /// 404: nothing under that name.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError { code: "not_found".into(), message: message.into(), field: None, status: 404 }
+    }
+
+    /// 400: a parameter is missing or malformed.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError { code: "invalid".into(), message: message.into(), field: Some(field.into()), status: 400 }
+    }
+
+    /// 409: the hub has no result of that kind yet (no resolution, no model).
+    pub fn not_ready(message: impl Into<String>) -> Self {
+        ApiError { code: "not_ready".into(), message: message.into(), field: None, status: 409 }
+    }
+
+    /// 500: the store or the server failed.
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError { code: "internal".into(), message: message.into(), field: None, status: 500 }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl From<store::Error> for ApiError {
+    fn from(e: store::Error) -> Self {
+        ApiError::internal(format!("store: {e}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(self)).into_response()
+    }
+}
+
+/// Unknown paths answer with the error body too.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /docs")
+}

@@ -1,0 +1,240 @@
+//! The read endpoints: health, entity, lookup, search and explain.
+
+use super::ApiState;
+use super::error::ApiError;
+use super::types::*;
+use crate::explain::{ExplainError, decision, explain_records};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use model::{Config, EntityId, RecordKey};
+use serde::Deserialize;
+use std::sync::Arc;
+use store::{EntityView, Store};
+use utoipa::IntoParams;
+
+/// Runs `f` with the store on a blocking thread (SQLite calls block), one request at a time.
+async fn with_store<T: Send + 'static>(
+    state: &Arc<ApiState>,
+    f: impl FnOnce(&dyn Store, &Config) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = Arc::clone(state);
+    tokio::task::spawn_blocking(move || {
+        let store = state.store.lock().map_err(|_| ApiError::internal("the store is unusable after a failure"))?;
+        f(store.as_ref(), &state.config)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
+}
+
+/// The service is up.
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok".into() })
+}
+
+/// An entity with its golden record, provenance and member records. A retired id (merged into another
+/// entity) answers with the surviving entity and says so in `redirected_from`.
+#[utoipa::path(
+    get,
+    path = "/entities/{id}",
+    tag = "entities",
+    params(("id" = String, Path, description = "Entity id, E12")),
+    responses(
+        (status = 200, body = EntityResponse),
+        (status = 400, description = "Not an entity id", body = ApiError),
+        (status = 404, description = "No such entity", body = ApiError),
+    )
+)]
+pub async fn entity(
+    State(state): State<Arc<ApiState>>,
+    Path(id): Path<String>,
+) -> Result<Json<EntityResponse>, ApiError> {
+    let id: EntityId = id.parse().map_err(|e: String| ApiError::invalid("id", e))?;
+    with_store(&state, move |store, _| {
+        let view = store.entity(id)?.ok_or_else(|| ApiError::not_found(format!("no entity {id}")))?;
+        Ok(Json(entity_response(view)))
+    })
+    .await
+}
+
+/// Parameters of `GET /lookup`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LookupParams {
+    /// Source name.
+    source: Option<String>,
+    /// Record id in that source.
+    id: Option<String>,
+}
+
+/// The entity a source record belongs to, looked up by its source key.
+#[utoipa::path(
+    get,
+    path = "/lookup",
+    tag = "entities",
+    params(LookupParams),
+    responses(
+        (status = 200, body = EntityResponse),
+        (status = 400, description = "source or id missing", body = ApiError),
+        (status = 404, description = "The record is in no entity", body = ApiError),
+    )
+)]
+pub async fn lookup(
+    State(state): State<Arc<ApiState>>,
+    Query(params): Query<LookupParams>,
+) -> Result<Json<EntityResponse>, ApiError> {
+    let source = required("source", params.source)?;
+    let id = required("id", params.id)?;
+    let key = RecordKey::new(source, id);
+    with_store(&state, move |store, _| {
+        let entity = store.entity_of(&key)?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "record {key} is in no entity (not ingested, quarantined, or not resolved yet)"
+            ))
+        })?;
+        let view = store.entity(entity)?.ok_or_else(|| ApiError::not_found(format!("no entity {entity}")))?;
+        Ok(Json(entity_response(view)))
+    })
+    .await
+}
+
+/// Parameters of `GET /search`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words to look for: names, email, phone, postcode, city; typos are tolerated.
+    q: Option<String>,
+    /// Most results to return (1 to 1000, default 20).
+    limit: Option<usize>,
+}
+
+/// Entities whose names, emails, phones or postcodes resemble the query, best first.
+#[utoipa::path(
+    get,
+    path = "/search",
+    tag = "entities",
+    params(SearchParams),
+    responses(
+        (status = 200, body = SearchResponse),
+        (status = 400, description = "q missing, or limit out of range", body = ApiError),
+    )
+)]
+pub async fn search(
+    State(state): State<Arc<ApiState>>,
+    Query(params): Query<SearchParams>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let q = required("q", params.q)?;
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit must be between 1 and 1000"));
+    }
+    with_store(&state, move |store, _| {
+        let hits = store
+            .search(&q, limit)?
+            .into_iter()
+            .map(|h| SearchHitResponse { entity: h.entity.to_string(), name: h.name, score: h.score })
+            .collect();
+        Ok(Json(SearchResponse { hits }))
+    })
+    .await
+}
+
+/// Parameters of `GET /explain`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExplainParams {
+    /// First record, `source:id`.
+    a: Option<String>,
+    /// Second record, `source:id`.
+    b: Option<String>,
+}
+
+/// Why two source records do or do not match: each comparison's level, values and weight under the stored
+/// model, the probability, and what the configured thresholds make of it.
+#[utoipa::path(
+    get,
+    path = "/explain",
+    tag = "matching",
+    params(ExplainParams),
+    responses(
+        (status = 200, body = ExplainResponse),
+        (status = 400, description = "a or b missing or not source:id", body = ApiError),
+        (status = 404, description = "A record is not in the store or quarantined", body = ApiError),
+        (status = 409, description = "No model yet: nothing has been resolved", body = ApiError),
+    )
+)]
+pub async fn explain(
+    State(state): State<Arc<ApiState>>,
+    Query(params): Query<ExplainParams>,
+) -> Result<Json<ExplainResponse>, ApiError> {
+    let key = |field: &str, value: Option<String>| -> Result<RecordKey, ApiError> {
+        let value = required(field, value)?;
+        RecordKey::parse(&value).ok_or_else(|| ApiError::invalid(field, format!("`{value}` is not source:id")))
+    };
+    let (a, b) = (key("a", params.a)?, key("b", params.b)?);
+    with_store(&state, move |store, config| {
+        let e = explain_records(store, config, &a, &b).map_err(|e| match e {
+            ExplainError::NoModel => ApiError::not_ready(e.to_string()),
+            ExplainError::NoRecord(_) => ApiError::not_found(e.to_string()),
+            other => ApiError::internal(other.to_string()),
+        })?;
+        let fields = e
+            .fields
+            .into_iter()
+            .map(|f| FieldExplanationResponse {
+                comparison: f.comparison,
+                level: f.level,
+                label: f.label,
+                weight: f.weight,
+                weight_vs_related: f.weight_vs_related,
+                a: f.a,
+                b: f.b,
+            })
+            .collect();
+        Ok(Json(ExplainResponse {
+            fields,
+            prior_weight: e.prior_weight,
+            prior_weight_related: e.prior_weight_related,
+            total_weight: e.total_weight,
+            total_weight_related: e.total_weight_related,
+            probability: e.probability,
+            decision: decision(config, e.probability).into(),
+        }))
+    })
+    .await
+}
+
+/// A required query parameter, present and not blank.
+fn required(field: &str, value: Option<String>) -> Result<String, ApiError> {
+    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| ApiError::invalid(field, format!("`{field}` is required")))
+}
+
+fn entity_response(view: EntityView) -> EntityResponse {
+    let golden = view
+        .golden
+        .values
+        .into_iter()
+        .map(|v| GoldenValueResponse {
+            attribute: v.attribute,
+            value: v.value,
+            source: v.from.source,
+            source_id: v.from.source_id,
+            rule: v.rule,
+        })
+        .collect();
+    let members = view
+        .members
+        .into_iter()
+        .map(|(key, record)| MemberResponse {
+            source: key.source,
+            source_id: key.source_id,
+            record: serde_json::to_value(record).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    EntityResponse {
+        id: view.id.to_string(),
+        redirected_from: view.redirected_from.map(|r| r.to_string()),
+        golden,
+        members,
+    }
+}

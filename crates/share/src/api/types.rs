@@ -1,0 +1,110 @@
+//! The API's response bodies: its contract, kept apart from the store's types so either can change alone.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The service is up.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
+}
+
+/// An entity: its golden record with provenance, and its member source records.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EntityResponse {
+    /// Entity id, `E12`: the surviving entity's when a retired id was asked for.
+    pub id: String,
+    /// The id asked for, when it was retired by a merge and redirected to `id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirected_from: Option<String>,
+    /// One value per attribute, each with the record and rule it came from.
+    pub golden: Vec<GoldenValueResponse>,
+    /// The member source records, in their clean form.
+    pub members: Vec<MemberResponse>,
+}
+
+/// One surviving value of a golden record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GoldenValueResponse {
+    /// Attribute: `given_name`, `family_name`, `email`, `street`, …, `identifier.NAME`, `attribute.NAME`.
+    pub attribute: String,
+    /// The value.
+    pub value: String,
+    /// Source of the record it came from.
+    pub source: String,
+    /// Id of that record in its source.
+    pub source_id: String,
+    /// The survivorship rule that chose it: `trust`, `recent`, `complete` or `frequent`.
+    pub rule: String,
+}
+
+/// A member source record of an entity.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberResponse {
+    /// Source name.
+    pub source: String,
+    /// Id in the source.
+    pub source_id: String,
+    /// The record after cleaning: `name` {`given`, `initials`, `prefix`, `family`}, `birth_date` {`year`,
+    /// `month`, `day`}, `emails`, `phones` (E.164), `address` {`street`, `house_number`, `addition`,
+    /// `postcode`, `city`, `country`}, `organisation`, `identifiers`, `attributes`; empty parts are left out.
+    #[schema(value_type = Object)]
+    pub record: serde_json::Value,
+}
+
+/// Search results, best first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// The matching entities.
+    pub hits: Vec<SearchHitResponse>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SearchHitResponse {
+    /// Entity id, `E12`.
+    pub entity: String,
+    /// Display name of its golden record.
+    pub name: String,
+    /// Similarity to the query, 0 to 1.
+    pub score: f64,
+}
+
+/// Why two records do or do not match under the stored model.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExplainResponse {
+    /// Per comparison: the level reached, the values compared and the weight it added.
+    pub fields: Vec<FieldExplanationResponse>,
+    /// log2 prior odds against an unrelated pair.
+    pub prior_weight: f64,
+    /// log2 prior odds against a related pair (same household or family, different person).
+    pub prior_weight_related: f64,
+    /// Prior plus all comparison weights, against an unrelated pair.
+    pub total_weight: f64,
+    /// Prior plus all comparison weights, against a related pair.
+    pub total_weight_related: f64,
+    /// Posterior match probability.
+    pub probability: f64,
+    /// What the configured thresholds make of it: `match`, `review` or `no_match`.
+    pub decision: String,
+}
+
+/// One comparison of an explanation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldExplanationResponse {
+    /// Comparison name (`given_name`, `address`, …).
+    pub comparison: String,
+    /// Level reached; 0 means a value is missing on either side.
+    pub level: u8,
+    /// What the level means.
+    pub label: String,
+    /// log2 Bayes factor against an unrelated pair.
+    pub weight: f64,
+    /// log2 Bayes factor against a related pair.
+    pub weight_vs_related: f64,
+    /// The first record's value, as compared.
+    pub a: String,
+    /// The second record's value, as compared.
+    pub b: String,
+}
