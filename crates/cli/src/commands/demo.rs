@@ -18,6 +18,12 @@ pub struct Args {
     /// Random seed of the generated data.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Then serve the HTTP API on the demo data until Ctrl-C (plain `demo` exits when done).
+    #[arg(long)]
+    pub serve: bool,
+    /// Address for --serve; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 /// Runs the demo and prints the summary.
@@ -76,5 +82,11 @@ pub fn run(args: Args, quiet: bool) -> Result<()> {
     println!("  cdihub -c {c} quarantine");
     println!("  cdihub -c {c} model");
     println!("  cdihub -c {c} export --format ndjson -o golden.ndjson");
+    println!("  cdihub -c {c} serve        # the HTTP API");
+    if args.serve {
+        println!();
+        println!("serving the HTTP API on this data until Ctrl-C; try /lookup?source=crm&id=K000001 or /docs");
+        super::serve::serve(config, store, &args.listen)?;
+    }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use crate::config_file;
 use anyhow::{Context, Result};
+use model::Config;
 use share::api::ApiState;
 use std::io::Write as _;
 use std::path::Path;
@@ -18,11 +19,16 @@ pub struct Args {
 /// Serves the API until interrupted.
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let (config, store) = config_file::load_with_store(config)?;
+    serve(config, store, &args.listen)
+}
+
+/// Serves the API over an open store on `listen` until interrupted; prints the address first.
+pub fn serve(config: Config, store: store::SqliteStore, listen: &str) -> Result<()> {
+    let listen = listen.to_string();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let listener =
+            tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
         println!("cdihub serving http://{address} (API documentation: http://{address}/docs)");
         std::io::stdout().flush()?;

@@ -139,3 +139,26 @@ fn serve_refuses_an_address_it_cannot_use() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("cannot listen on not-an-address"), "{stderr}");
 }
+
+#[test]
+fn demo_serve_runs_the_pipeline_then_serves_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cdihub"))
+        .current_dir(dir.path())
+        .args(["-q", "demo", "--records", "400", "--serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("cdihub demo starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let address = loop {
+        let line = lines.next().expect("the demo prints the address before serving").expect("a line");
+        if let Some(address) = line.strip_prefix("cdihub serving http://") {
+            break address.split_whitespace().next().expect("address").to_string();
+        }
+    };
+    let server = Server { child, address };
+    let (status, entity) = server.get("/lookup?source=crm&id=K000001");
+    assert_eq!(status, 200, "{entity}");
+    assert!(entity["id"].as_str().is_some_and(|id| id.starts_with('E')), "{entity}");
+}
