@@ -1,7 +1,7 @@
 //! The HTTP API (`cdihub serve`): read the 360° view over HTTP — an entity with its golden record, provenance
-//! and member records, lookup by any source key, search, and match explanations — documented by an OpenAPI 3
-//! spec generated from the code (`/openapi.json`, readable at `/docs`). JSON in and out; every error is
-//! `{code, message, field}`.
+//! and member records, its history, lookup by any source key, search, match explanations and the change feed —
+//! documented by an OpenAPI 3 spec generated from the code (`/openapi.json`, readable at `/docs`). JSON in and
+//! out; every error is `{code, message, field}`.
 
 mod docs;
 mod error;
@@ -36,6 +36,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/health", get(reads::health))
         .route("/entities/{id}", get(reads::entity))
+        .route("/entities/{id}/history", get(reads::history))
+        .route("/feed", get(reads::feed))
         .route("/lookup", get(reads::lookup))
         .route("/search", get(reads::search))
         .route("/explain", get(reads::explain))

@@ -58,4 +58,8 @@ pub trait Store {
     fn pairs(&self, decision: &str, limit: usize) -> Result<Vec<StoredPair>>;
     /// Counts for summaries.
     fn stats(&self) -> Result<StoreStats>;
+    /// Change-feed events after sequence number `after`, oldest first, at most `limit`.
+    fn feed(&self, after: i64, limit: usize) -> Result<Vec<FeedEvent>>;
+    /// Every change-feed event about one entity, oldest first: its lineage.
+    fn entity_history(&self, id: EntityId) -> Result<Vec<FeedEvent>>;
 }

@@ -2,6 +2,7 @@
 //! prepared statements; reads use the same connection (the command line is one process).
 
 mod bulk;
+mod feed;
 mod schema;
 
 use crate::types::*;
@@ -612,6 +613,14 @@ impl Store for SqliteStore {
             review_pairs: count("SELECT COUNT(*) FROM pairs WHERE decision IN ('review', 'vetoed')")?,
         })
     }
+
+    fn feed(&self, after: i64, limit: usize) -> Result<Vec<FeedEvent>> {
+        feed::after(&self.conn, after, limit)
+    }
+
+    fn entity_history(&self, id: EntityId) -> Result<Vec<FeedEvent>> {
+        feed::of_entity(&self.conn, id)
+    }
 }
 
 impl SqliteStore {
@@ -692,14 +701,27 @@ impl SqliteStore {
                 }
             }
         }
+        let mut retired: Vec<(i64, Option<i64>)> = successors
+            .into_iter()
+            .map(|(old_eid, votes)| {
+                (old_eid, votes.into_iter().max_by_key(|(e, c)| (*c, std::cmp::Reverse(*e))).map(|(e, _)| e))
+            })
+            .collect();
+        retired.sort_unstable();
         {
             let mut retire =
                 tx.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
-            for (old_eid, votes) in successors {
-                let successor = votes.into_iter().max_by_key(|(e, c)| (*c, std::cmp::Reverse(*e))).map(|(e, _)| e);
+            for (old_eid, successor) in &retired {
                 retire.execute(params![old_eid, now, successor])?;
             }
         }
+        let keys = record_keys(&tx)?;
+        let key = |rid: i64| match keys.binary_search_by_key(&rid, |(r, _)| *r) {
+            Ok(i) => keys[i].1.clone(),
+            Err(_) => format!("record {rid}"),
+        };
+        let events = feed::resolution_events(&old, &resolved.clusters, &resolved.ids, &retired, &key);
+        feed::append(&tx, events, now)?;
         tx.commit()?;
         Ok(())
     }
@@ -709,6 +731,13 @@ impl SqliteStore {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Every record's key as `source:id`, by record id (sorted).
+fn record_keys(conn: &Connection) -> Result<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare("SELECT rid, source || ':' || source_id FROM records ORDER BY rid")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Similarity of a query token to an indexed token: exact, prefix, or Jaro–Winkler.

@@ -153,6 +153,22 @@ pub struct Resolved {
     pub pairs: Vec<PairRow>,
 }
 
+/// One event of the change feed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeedEvent {
+    /// Position in the feed; only grows.
+    pub seq: i64,
+    /// When, seconds since the epoch.
+    pub at: i64,
+    /// `entity.created`, `entity.updated`, `entity.split`, `entity.merged`, `entity.retired`.
+    pub kind: String,
+    /// The entity it is about.
+    pub entity: Option<EntityId>,
+    /// What changed: `records`, `from`, `joined`, `left`, `merged_from`, `into` (record keys as `source:id`,
+    /// entities as `E12`).
+    pub payload: serde_json::Value,
+}
+
 /// An entity as shown to people.
 #[derive(Debug, Clone, Serialize)]
 pub struct EntityView {

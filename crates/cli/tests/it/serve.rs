@@ -102,6 +102,31 @@ fn serve_answers_reads_with_documented_json() {
     assert_eq!(explained["probability"], cli["probability"]);
     assert!(["match", "review", "no_match"].contains(&explained["decision"].as_str().expect("decision")));
 
+    // The change feed lists every entity the resolution created, in pages a consumer resumes from.
+    let (status, page) = server.get("/feed?limit=5");
+    assert_eq!(status, 200, "{page}");
+    let events = page["events"].as_array().expect("events");
+    assert_eq!(events.len(), 5);
+    assert!(events.iter().all(|e| e["kind"] == "entity.created" && e["payload"]["records"].is_array()), "{page}");
+    let last = page["last"].as_i64().expect("last");
+    assert_eq!(Some(last), events[4]["seq"].as_i64());
+    let (_, next) = server.get(&format!("/feed?after={last}&limit=1"));
+    assert!(next["events"][0]["seq"].as_i64().is_some_and(|s| s > last), "{next}");
+    let (_, everything) = server.get("/feed?limit=10000");
+    let created = everything["events"].as_array().expect("events").len();
+    let members = ok(d, &["export", "--members"]);
+    let entities: std::collections::BTreeSet<&str> =
+        members.lines().skip(1).filter_map(|l| l.rsplit(',').next()).collect();
+    assert_eq!(created, entities.len(), "one entity.created per entity of a first resolution");
+    let (status, end) = server.get(&format!("/feed?after={}", everything["last"]));
+    assert_eq!((status, end["events"].as_array().map(Vec::len), &end["last"]), (200, Some(0), &everything["last"]));
+    // An entity's history: its creation, with its records.
+    let (status, history) = server.get(&format!("/entities/{entity}/history"));
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["events"][0]["kind"], "entity.created");
+    let recorded = history["events"][0]["payload"]["records"].as_array().expect("records");
+    assert!(recorded.iter().any(|r| r == "crm:K000002"), "{history}");
+
     // Errors: one body shape, the right status, the field at fault.
     for (path, status, code, field) in [
         ("/entities/E999999", 404, "not_found", None),
@@ -113,6 +138,9 @@ fn serve_answers_reads_with_documented_json() {
         ("/explain?a=crm:K000001&b=nonsense", 400, "invalid", Some("b")),
         ("/explain?a=crm:K000001&b=crm:nope", 404, "not_found", None),
         ("/no/such/thing", 404, "not_found", None),
+        ("/entities/E999999/history", 404, "not_found", None),
+        ("/feed?after=-1", 400, "invalid", Some("after")),
+        ("/feed?limit=0", 400, "invalid", Some("limit")),
     ] {
         let (got, body) = server.get(path);
         assert_eq!((got, body["code"].as_str(), body["field"].as_str()), (status, Some(code), field), "{path}: {body}");
@@ -123,7 +151,7 @@ fn serve_answers_reads_with_documented_json() {
     let (status, spec) = server.get("/openapi.json");
     assert_eq!(status, 200);
     assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
-    for path in ["/entities/{id}", "/lookup", "/search", "/explain", "/health"] {
+    for path in ["/entities/{id}", "/entities/{id}/history", "/lookup", "/search", "/explain", "/feed", "/health"] {
         assert!(spec["paths"][path]["get"]["responses"]["200"].is_object(), "{path} documented");
     }
     let (status, page) = server.get_text("/docs");

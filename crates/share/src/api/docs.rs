@@ -15,10 +15,19 @@ use utoipa::OpenApi;
         description = "Customer data integration hub: the golden record and 360° view of every customer, with \
                        provenance. Every error answers with {code, message, field}."
     ),
-    paths(reads::health, reads::entity, reads::lookup, reads::search, reads::explain),
+    paths(
+        reads::health,
+        reads::entity,
+        reads::history,
+        reads::lookup,
+        reads::search,
+        reads::explain,
+        reads::feed
+    ),
     tags(
         (name = "entities", description = "Entities (customers) and their golden records"),
         (name = "matching", description = "Why records match"),
+        (name = "feed", description = "The change feed: what happened to entities, in order"),
         (name = "service", description = "The service itself"),
     )
 )]
@@ -97,7 +106,7 @@ mod tests {
     fn the_document_lists_every_route_and_the_page_renders_it() {
         let doc = serde_json::to_value(document()).expect("serialises");
         assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
-        for path in ["/health", "/entities/{id}", "/lookup", "/search", "/explain"] {
+        for path in ["/health", "/entities/{id}", "/entities/{id}/history", "/lookup", "/search", "/explain", "/feed"] {
             assert!(doc["paths"][path]["get"].is_object(), "{path} is documented");
         }
         assert!(doc["components"]["schemas"]["EntityResponse"].is_object());

@@ -204,6 +204,85 @@ pub async fn explain(
     .await
 }
 
+/// Parameters of `GET /feed`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedParams {
+    /// Sequence number of the last event already seen (0 or absent: from the start).
+    after: Option<i64>,
+    /// Most events to return (1 to 10000, default 1000).
+    limit: Option<usize>,
+}
+
+/// The change feed: what happened to entities, in order. Resume with `after` = the `last` of the previous page.
+#[utoipa::path(
+    get,
+    path = "/feed",
+    tag = "feed",
+    params(FeedParams),
+    responses(
+        (status = 200, body = FeedResponse),
+        (status = 400, description = "after negative, or limit out of range", body = ApiError),
+    )
+)]
+pub async fn feed(
+    State(state): State<Arc<ApiState>>,
+    Query(params): Query<FeedParams>,
+) -> Result<Json<FeedResponse>, ApiError> {
+    let after = params.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::invalid("after", "after must be 0 or a sequence number"));
+    }
+    let limit = params.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit must be between 1 and 10000"));
+    }
+    with_store(&state, move |store, _| {
+        let events: Vec<FeedEventResponse> = store.feed(after, limit)?.into_iter().map(event_response).collect();
+        let last = events.last().map_or(after, |e| e.seq);
+        Ok(Json(FeedResponse { events, last }))
+    })
+    .await
+}
+
+/// The lineage of an entity: which records joined or left it and when, what it absorbed or split into, and
+/// its retirement. A retired id answers with its own history (ending in `entity.merged`).
+#[utoipa::path(
+    get,
+    path = "/entities/{id}/history",
+    tag = "entities",
+    params(("id" = String, Path, description = "Entity id, E12")),
+    responses(
+        (status = 200, body = HistoryResponse),
+        (status = 400, description = "Not an entity id", body = ApiError),
+        (status = 404, description = "No such entity", body = ApiError),
+    )
+)]
+pub async fn history(
+    State(state): State<Arc<ApiState>>,
+    Path(id): Path<String>,
+) -> Result<Json<HistoryResponse>, ApiError> {
+    let id: EntityId = id.parse().map_err(|e: String| ApiError::invalid("id", e))?;
+    with_store(&state, move |store, _| {
+        let events: Vec<FeedEventResponse> = store.entity_history(id)?.into_iter().map(event_response).collect();
+        if events.is_empty() {
+            return Err(ApiError::not_found(format!("no entity {id}")));
+        }
+        Ok(Json(HistoryResponse { entity: id.to_string(), events }))
+    })
+    .await
+}
+
+fn event_response(e: store::FeedEvent) -> FeedEventResponse {
+    FeedEventResponse {
+        seq: e.seq,
+        at: e.at,
+        kind: e.kind,
+        entity: e.entity.map(|id| id.to_string()),
+        payload: e.payload,
+    }
+}
+
 /// A required query parameter, present and not blank.
 fn required(field: &str, value: Option<String>) -> Result<String, ApiError> {
     value.filter(|v| !v.trim().is_empty()).ok_or_else(|| ApiError::invalid(field, format!("`{field}` is required")))

@@ -108,3 +108,39 @@ pub struct FieldExplanationResponse {
     /// The second record's value, as compared.
     pub b: String,
 }
+
+/// A page of the change feed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FeedResponse {
+    /// Events after the requested sequence number, oldest first.
+    pub events: Vec<FeedEventResponse>,
+    /// Sequence number to ask after next time: the last event's, or the one asked for when there were none.
+    pub last: i64,
+}
+
+/// The lineage of an entity: every change-feed event about it, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryResponse {
+    /// Entity id, `E12`.
+    pub entity: String,
+    /// Its events.
+    pub events: Vec<FeedEventResponse>,
+}
+
+/// One change-feed event.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FeedEventResponse {
+    /// Position in the feed; only grows.
+    pub seq: i64,
+    /// When, seconds since the epoch.
+    pub at: i64,
+    /// `entity.created`, `entity.updated`, `entity.split`, `entity.merged` or `entity.retired`.
+    pub kind: String,
+    /// The entity it is about, `E12`.
+    pub entity: Option<String>,
+    /// What changed. `entity.created`: `records` (`source:id`) and, when they came from other entities,
+    /// `from`; `entity.updated`: `joined`, `left` and `merged_from` (entities absorbed); `entity.split`: `left`
+    /// and `into`; `entity.merged`: `into`.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}

@@ -90,4 +90,16 @@ CREATE INDEX pairs_decision ON pairs (decision, probability);
 DROP INDEX pairs_decision;
 CREATE INDEX pairs_review ON pairs (probability) WHERE decision = 'review';
 "#,
+    // The change feed: an append-only log of what happened to entities, in order. AUTOINCREMENT: a sequence
+    // number is never reused, so a consumer resumes after the last one it saw.
+    r#"
+CREATE TABLE feed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id INTEGER,
+    payload TEXT NOT NULL
+);
+CREATE INDEX feed_entity ON feed (entity_id) WHERE entity_id IS NOT NULL;
+"#,
 ];

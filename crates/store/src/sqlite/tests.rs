@@ -180,3 +180,39 @@ fn a_resolution_with_too_few_or_too_many_golden_records_writes_nothing() {
     assert!(err.to_string().contains("bad"), "{err}");
     assert_eq!(s.stats().expect("stats").entities, 0);
 }
+
+#[test]
+fn resolutions_append_to_the_change_feed_in_order() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let recs: Vec<_> = (1..=4).map(|i| incoming("crm", &i.to_string(), "Vries")).collect();
+    s.upsert_records(&recs, 1).expect("upsert");
+    resolve(&mut s, vec![vec![1, 2], vec![3], vec![4]], 100);
+    let first = s.feed(0, 100).expect("feed");
+    assert_eq!(first.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["entity.created"; 3]);
+    assert_eq!(first[0].payload["records"], serde_json::json!(["crm:1", "crm:2"]));
+    // The same result again: nothing new on the feed.
+    resolve(&mut s, vec![vec![1, 2], vec![3], vec![4]], 150);
+    assert_eq!(s.feed(0, 100).expect("feed").len(), 3);
+    // 3 joins E1 and E2 is retired into it; then 1 splits off.
+    resolve(&mut s, vec![vec![4], vec![1, 2, 3]], 200);
+    resolve(&mut s, vec![vec![2, 3], vec![1], vec![4]], 300);
+    let all = s.feed(0, 100).expect("feed");
+    let seqs: Vec<i64> = all.iter().map(|e| e.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence only grows: {seqs:?}");
+    let resumed = s.feed(seqs[2], 100).expect("feed after");
+    assert_eq!(resumed, all[3..].to_vec(), "a consumer resumes after the last event it saw");
+    assert_eq!(s.feed(0, 2).expect("limited").len(), 2);
+    let history: Vec<(String, i64)> =
+        s.entity_history(EntityId(1)).expect("history").into_iter().map(|e| (e.kind, e.at)).collect();
+    assert_eq!(
+        history,
+        [("entity.created".to_string(), 100), ("entity.updated".to_string(), 200), ("entity.split".to_string(), 300)]
+    );
+    let merged = s.entity_history(EntityId(2)).expect("history");
+    assert_eq!(
+        merged.last().map(|e| (e.kind.as_str(), e.payload["into"].clone())),
+        Some(("entity.merged", "E1".into()))
+    );
+    let new = s.entity_history(EntityId(4)).expect("history");
+    assert_eq!(new[0].payload, serde_json::json!({"records": ["crm:1"], "from": ["E1"]}));
+}
