@@ -6,6 +6,7 @@
 mod docs;
 mod error;
 mod reads;
+mod stream;
 mod types;
 
 pub use error::ApiError;
@@ -38,6 +39,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/entities/{id}", get(reads::entity))
         .route("/entities/{id}/history", get(reads::history))
         .route("/feed", get(reads::feed))
+        .route("/feed/stream", get(stream::stream))
         .route("/lookup", get(reads::lookup))
         .route("/search", get(reads::search))
         .route("/explain", get(reads::explain))

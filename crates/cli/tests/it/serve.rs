@@ -190,3 +190,69 @@ fn demo_serve_runs_the_pipeline_then_serves_it() {
     assert_eq!(status, 200, "{entity}");
     assert!(entity["id"].as_str().is_some_and(|id| id.starts_with('E')), "{entity}");
 }
+
+/// Reads a Server-Sent Events response until `wanted` more events have arrived (each read waits at most 20 s);
+/// returns (sequence number, event kind) of each.
+fn read_events(stream: &mut TcpStream, wanted: usize) -> Vec<(i64, String)> {
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("timeout");
+    let (mut text, mut buffer) = (String::new(), [0u8; 65536]);
+    let mut events = Vec::new();
+    while events.len() < wanted {
+        let n = stream.read(&mut buffer).expect("the stream stays open and delivers");
+        assert!(n > 0, "the server closed the stream");
+        text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        events = text
+            .split("\n\n")
+            .filter_map(|block| {
+                let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name).map(str::trim));
+                Some((field("id:")?.parse().ok()?, field("event:")?.to_string()))
+            })
+            .collect();
+    }
+    events
+}
+
+fn open_stream(address: &str, path: &str, last_event_id: Option<i64>) -> TcpStream {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    let resume = last_event_id.map(|id| format!("Last-Event-ID: {id}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n{resume}\r\n")
+        .expect("send");
+    stream
+}
+
+#[test]
+fn the_feed_streams_live_and_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(d, &["generate", "--out", ".", "--records", "600", "--seed", "5"]);
+    ok(d, &["-q", "ingest", "crm"]);
+    ok(d, &["-q", "resolve"]);
+    let server = Server::start(d);
+    let (_, page) = server.get("/feed?limit=10000");
+    let first_run = page["events"].as_array().expect("events").len();
+    assert!(first_run > 3);
+
+    // The stream replays what is there, in order.
+    let mut live = open_stream(&server.address, "/feed/stream?after=0", None);
+    let replayed = read_events(&mut live, first_run);
+    assert!(replayed.windows(2).all(|w| w[0].0 < w[1].0), "in sequence order");
+    assert!(replayed.iter().all(|(_, kind)| kind == "entity.created"));
+    let last = replayed.last().expect("events").0;
+
+    // Another source arrives and is resolved by another process: its events reach the open stream.
+    ok(d, &["-q", "ingest", "webshop"]);
+    ok(d, &["-q", "resolve"]);
+    let (_, after) = server.get(&format!("/feed?after={last}&limit=10000"));
+    let new = after["events"].as_array().expect("events").len();
+    assert!(new > 0, "the second resolution changed entities");
+    let more = read_events(&mut live, new);
+    assert!(more.iter().all(|(seq, _)| *seq > last));
+    assert!(more.iter().any(|(_, kind)| kind == "entity.updated" || kind == "entity.created"));
+
+    // A client that reconnects with Last-Event-ID gets only what it missed.
+    let mut resumed = open_stream(&server.address, "/feed/stream", Some(last));
+    let missed = read_events(&mut resumed, new);
+    assert_eq!(missed, more);
+    let (status, body) = server.get("/feed/stream?after=-5");
+    assert_eq!((status, body["field"].as_str()), (400, Some("after")), "{body}");
+}

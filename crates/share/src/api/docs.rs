@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations, and a readable page rendered from it (no
 //! external assets: the page works offline).
 
-use super::reads;
+use super::{reads, stream};
 use axum::Json;
 use axum::response::Html;
 use serde_json::Value;
@@ -22,7 +22,8 @@ use utoipa::OpenApi;
         reads::lookup,
         reads::search,
         reads::explain,
-        reads::feed
+        reads::feed,
+        stream::stream
     ),
     tags(
         (name = "entities", description = "Entities (customers) and their golden records"),
@@ -106,7 +107,16 @@ mod tests {
     fn the_document_lists_every_route_and_the_page_renders_it() {
         let doc = serde_json::to_value(document()).expect("serialises");
         assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
-        for path in ["/health", "/entities/{id}", "/entities/{id}/history", "/lookup", "/search", "/explain", "/feed"] {
+        for path in [
+            "/health",
+            "/entities/{id}",
+            "/entities/{id}/history",
+            "/lookup",
+            "/search",
+            "/explain",
+            "/feed",
+            "/feed/stream",
+        ] {
             assert!(doc["paths"][path]["get"].is_object(), "{path} is documented");
         }
         assert!(doc["components"]["schemas"]["EntityResponse"].is_object());

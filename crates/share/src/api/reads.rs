@@ -273,7 +273,8 @@ pub async fn history(
     .await
 }
 
-fn event_response(e: store::FeedEvent) -> FeedEventResponse {
+/// A store event as the API shows it.
+pub(super) fn event_response(e: store::FeedEvent) -> FeedEventResponse {
     FeedEventResponse {
         seq: e.seq,
         at: e.at,
