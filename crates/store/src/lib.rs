@@ -1,6 +1,6 @@
 //! Persistence behind one [`Store`] trait: source records with their versions, quarantine, trained models,
-//! entities with stable ids, memberships, golden records and scored pairs. [`SqliteStore`] is the embedded
-//! default (one file, WAL); a PostgreSQL backend implements the same trait.
+//! entities with stable ids, memberships, golden records, scored pairs and the change feed. [`SqliteStore`] is
+//! the embedded default (one file, WAL) and, so far, the only backend.
 
 mod error;
 pub mod sqlite;
