@@ -121,6 +121,22 @@ mod tests {
         }
         assert!(doc["components"]["schemas"]["EntityResponse"].is_object());
         assert!(doc["components"]["schemas"]["ApiError"].is_object());
+        // A valid OpenAPI 3.1 document: it parses as one, every response is described (the specification
+        // requires it), and every schema reference resolves.
+        let text = doc.to_string();
+        let parsed = oas3::from_json(&text).expect("parses as OpenAPI 3.1");
+        parsed.validate_version().expect("a supported OpenAPI version");
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("operations") {
+                for (status, response) in op["responses"].as_object().expect("responses") {
+                    assert!(response["description"].is_string(), "{method} {path} {status} has no description");
+                }
+            }
+        }
+        for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap_or_default();
+            assert!(doc["components"]["schemas"][name].is_object(), "unresolved reference to {name}");
+        }
         let html = render(&doc);
         assert!(html.contains("<code>GET /entities/{id}</code>") && html.contains("<code>source</code>"));
         assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");

@@ -27,7 +27,7 @@ async fn with_store<T: Send + 'static>(
 }
 
 /// The service is up.
-#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, description = "The service is up", body = Health)))]
 pub async fn health() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
@@ -40,7 +40,7 @@ pub async fn health() -> Json<Health> {
     tag = "entities",
     params(("id" = String, Path, description = "Entity id, E12")),
     responses(
-        (status = 200, body = EntityResponse),
+        (status = 200, description = "The entity", body = EntityResponse),
         (status = 400, description = "Not an entity id", body = ApiError),
         (status = 404, description = "No such entity", body = ApiError),
     )
@@ -74,7 +74,7 @@ pub struct LookupParams {
     tag = "entities",
     params(LookupParams),
     responses(
-        (status = 200, body = EntityResponse),
+        (status = 200, description = "The entity the record belongs to", body = EntityResponse),
         (status = 400, description = "source or id missing", body = ApiError),
         (status = 404, description = "The record is in no entity", body = ApiError),
     )
@@ -115,7 +115,7 @@ pub struct SearchParams {
     tag = "entities",
     params(SearchParams),
     responses(
-        (status = 200, body = SearchResponse),
+        (status = 200, description = "Matching entities, best first", body = SearchResponse),
         (status = 400, description = "q missing, or limit out of range", body = ApiError),
     )
 )]
@@ -157,7 +157,7 @@ pub struct ExplainParams {
     tag = "matching",
     params(ExplainParams),
     responses(
-        (status = 200, body = ExplainResponse),
+        (status = 200, description = "The explanation", body = ExplainResponse),
         (status = 400, description = "a or b missing or not source:id", body = ApiError),
         (status = 404, description = "A record is not in the store or quarantined", body = ApiError),
         (status = 409, description = "No model yet: nothing has been resolved", body = ApiError),
@@ -221,7 +221,7 @@ pub struct FeedParams {
     tag = "feed",
     params(FeedParams),
     responses(
-        (status = 200, body = FeedResponse),
+        (status = 200, description = "A page of events", body = FeedResponse),
         (status = 400, description = "after negative, or limit out of range", body = ApiError),
     )
 )]
@@ -253,7 +253,7 @@ pub async fn feed(
     tag = "entities",
     params(("id" = String, Path, description = "Entity id, E12")),
     responses(
-        (status = 200, body = HistoryResponse),
+        (status = 200, description = "The entity's events, oldest first", body = HistoryResponse),
         (status = 400, description = "Not an entity id", body = ApiError),
         (status = 404, description = "No such entity", body = ApiError),
     )
