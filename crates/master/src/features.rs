@@ -56,16 +56,14 @@ pub struct Features {
 impl Features {
     fn field(&self, field: Field) -> &str {
         let i = field as usize;
-        let start = if i == 0 { 0 } else { usize::from(self.ends[i - 1]) };
-        self.text.get(start..usize::from(self.ends[i])).unwrap_or_default()
+        self.text.get(usize::from(field_start(&self.ends, i))..usize::from(self.ends[i])).unwrap_or_default()
     }
 
     /// True when a field has text; reads only the header (the comparison loops ask this of every record they
     /// touch before reading any text).
     fn has(&self, field: Field) -> bool {
         let i = field as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.ends[i] > start
+        self.ends[i] > field_start(&self.ends, i)
     }
 
     /// True when the record has a given name.
@@ -256,6 +254,11 @@ fn first_word_len(text: &str) -> u16 {
     text.find(' ').unwrap_or(text.len()) as u16
 }
 
+/// Where field `i` starts in the text: where the field before it ends.
+fn field_start(ends: &[u16; FIELDS], i: usize) -> u16 {
+    if i == 0 { 0 } else { ends[i - 1] }
+}
+
 /// Appends fields to one buffer and records where each ends.
 #[derive(Default)]
 struct Packer {
@@ -267,7 +270,7 @@ struct Packer {
 impl Packer {
     /// Ends the current field at the end of the text; a field that overflows the 64 KiB offsets is dropped.
     fn end_field(&mut self) {
-        let start = if self.next == 0 { 0 } else { usize::from(self.ends[self.next - 1]) };
+        let start = usize::from(field_start(&self.ends, self.next));
         if self.text.len() > usize::from(u16::MAX) {
             self.text.truncate(start);
         }
@@ -288,9 +291,8 @@ impl Packer {
 
     /// The text of the field that ended last.
     fn last(&self) -> &str {
-        let end = usize::from(self.ends[self.next - 1]);
-        let start = if self.next < 2 { 0 } else { usize::from(self.ends[self.next - 2]) };
-        &self.text[start..end]
+        let i = self.next - 1;
+        &self.text[usize::from(field_start(&self.ends, i))..usize::from(self.ends[i])]
     }
 
     /// Appends `value` folded, with its spaces removed when `squash`.
