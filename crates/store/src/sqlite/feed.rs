@@ -55,7 +55,11 @@ pub(super) fn resolution_events(
             let eid = id.0 as i64;
             let Some(before) = old_members.get(&eid) else {
                 let from: BTreeSet<i64> = members.iter().filter_map(|r| old.get(r).map(|(e, _)| *e)).collect();
-                let payload = render(&[("records", keys(members.clone())), ("from", entities(&from))]);
+                let mut fields = vec![("records", keys(members.clone()))];
+                if !from.is_empty() {
+                    fields.push(("from", entities(&from)));
+                }
+                let payload = render(&fields);
                 return Some(Event { kind: "entity.created", entity: eid, payload });
             };
             let joined: Vec<i64> =
@@ -66,13 +70,19 @@ pub(super) fn resolution_events(
             }
             let into: BTreeSet<i64> = left.iter().filter_map(|r| new_of.get(r).copied()).collect();
             if joined.is_empty() && into.iter().all(|e| !old_members.contains_key(e)) {
-                let payload = render(&[("left", keys(left)), ("into", entities(&into))]);
+                let mut fields = vec![("left", keys(left))];
+                if !into.is_empty() {
+                    fields.push(("into", entities(&into)));
+                }
+                let payload = render(&fields);
                 return Some(Event { kind: "entity.split", entity: eid, payload });
             }
             let merged_from: BTreeSet<i64> =
                 joined.iter().filter_map(|r| old.get(r).map(|(e, _)| *e)).filter(|e| gone.contains(e)).collect();
             let mut fields = vec![("joined", keys(joined)), ("left", keys(left))];
-            fields.push(("merged_from", entities(&merged_from)));
+            if !merged_from.is_empty() {
+                fields.push(("merged_from", entities(&merged_from)));
+            }
             Some(Event { kind: "entity.updated", entity: eid, payload: render(&fields) })
         })
         .collect();
@@ -90,28 +100,16 @@ pub(super) fn resolution_events(
     events
 }
 
-/// A JSON object of string lists; empty lists are left out except the first field's.
+/// A JSON object of string lists, fields in the order given.
 fn render(fields: &[(&str, Vec<String>)]) -> String {
-    let mut out = String::from("{");
-    for (i, (name, values)) in fields.iter().enumerate() {
-        if i > 0 && values.is_empty() && *name != "left" {
-            continue;
+    struct Object<'a>(&'a [(&'a str, Vec<String>)]);
+    impl serde::Serialize for Object<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+            serializer.collect_map(self.0.iter().map(|(name, values)| (name, values)))
         }
-        if out.len() > 1 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::Value::from(*name).to_string());
-        out.push_str(":[");
-        for (j, v) in values.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            out.push_str(&serde_json::Value::from(v.as_str()).to_string());
-        }
-        out.push(']');
     }
-    out.push('}');
-    out
+    // Strings and lists of strings always serialise.
+    serde_json::to_string(&Object(fields)).unwrap_or_else(|_| "{}".into())
 }
 
 /// Appends events in order.
