@@ -17,33 +17,43 @@ pub struct ApiError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     #[serde(skip)]
-    status: u16,
+    status: StatusCode,
 }
 
 impl ApiError {
     /// 404: nothing under that name.
     pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError { code: "not_found".into(), message: message.into(), field: None, status: 404 }
+        ApiError { code: "not_found".into(), message: message.into(), field: None, status: StatusCode::NOT_FOUND }
     }
 
     /// 400: a parameter is missing or malformed.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        ApiError { code: "invalid".into(), message: message.into(), field: Some(field.into()), status: 400 }
+        ApiError {
+            code: "invalid".into(),
+            message: message.into(),
+            field: Some(field.into()),
+            status: StatusCode::BAD_REQUEST,
+        }
     }
 
     /// 409: the hub has no result of that kind yet (no resolution, no model).
     pub fn not_ready(message: impl Into<String>) -> Self {
-        ApiError { code: "not_ready".into(), message: message.into(), field: None, status: 409 }
+        ApiError { code: "not_ready".into(), message: message.into(), field: None, status: StatusCode::CONFLICT }
     }
 
     /// 500: the store or the server failed.
     pub fn internal(message: impl Into<String>) -> Self {
-        ApiError { code: "internal".into(), message: message.into(), field: None, status: 500 }
+        ApiError {
+            code: "internal".into(),
+            message: message.into(),
+            field: None,
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        self.status
     }
 }
 

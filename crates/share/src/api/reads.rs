@@ -49,12 +49,8 @@ pub async fn entity(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
 ) -> Result<Json<EntityResponse>, ApiError> {
-    let id: EntityId = id.parse().map_err(|e: String| ApiError::invalid("id", e))?;
-    with_store(&state, move |store, _| {
-        let view = store.entity(id)?.ok_or_else(|| ApiError::not_found(format!("no entity {id}")))?;
-        Ok(Json(entity_response(view)))
-    })
-    .await
+    let id = entity_id(&id)?;
+    with_store(&state, move |store, _| entity_json(store, id)).await
 }
 
 /// Parameters of `GET /lookup`.
@@ -92,8 +88,7 @@ pub async fn lookup(
                 "record {key} is in no entity (not ingested, quarantined, or not resolved yet)"
             ))
         })?;
-        let view = store.entity(entity)?.ok_or_else(|| ApiError::not_found(format!("no entity {entity}")))?;
-        Ok(Json(entity_response(view)))
+        entity_json(store, entity)
     })
     .await
 }
@@ -262,7 +257,7 @@ pub async fn history(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
-    let id: EntityId = id.parse().map_err(|e: String| ApiError::invalid("id", e))?;
+    let id = entity_id(&id)?;
     with_store(&state, move |store, _| {
         let events: Vec<FeedEventResponse> = store.entity_history(id)?.into_iter().map(event_response).collect();
         if events.is_empty() {
@@ -282,6 +277,17 @@ pub(super) fn event_response(e: store::FeedEvent) -> FeedEventResponse {
         entity: e.entity.map(|id| id.to_string()),
         payload: e.payload,
     }
+}
+
+/// An entity id from the path, or a 400 naming the `id` parameter.
+fn entity_id(text: &str) -> Result<EntityId, ApiError> {
+    text.parse().map_err(|e: String| ApiError::invalid("id", e))
+}
+
+/// The entity (or the one a retired id redirects to) as the API shows it, or a 404.
+fn entity_json(store: &dyn Store, id: EntityId) -> Result<Json<EntityResponse>, ApiError> {
+    let view = store.entity(id)?.ok_or_else(|| ApiError::not_found(format!("no entity {id}")))?;
+    Ok(Json(entity_response(view)))
 }
 
 /// A required query parameter, present and not blank.
