@@ -387,7 +387,7 @@ impl FeatureBuilder {
 }
 
 /// The [`Features::named_emails`] bits of a record.
-pub fn named_emails(f: &Features) -> u32 {
+fn named_emails(f: &Features) -> u32 {
     f.emails()
         .take(32)
         .enumerate()

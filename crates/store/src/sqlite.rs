@@ -664,7 +664,8 @@ impl SqliteStore {
                         _ => now,
                     };
                     member.push([int(*rid), int(eid), int(since)])?;
-                    // Only needed to redirect retired entities, which a first resolution has none of.
+                    // Only needed for records that were in an entity before (to redirect retired entities and
+                    // tell the feed where records went), which a first resolution has none of.
                     if !old.is_empty() {
                         new_entity_of.insert(*rid, eid);
                     }
@@ -720,7 +721,7 @@ impl SqliteStore {
             Ok(i) => keys[i].1.clone(),
             Err(_) => format!("record {rid}"),
         };
-        let events = feed::resolution_events(&old, &resolved.clusters, &resolved.ids, &retired, &key);
+        let events = feed::resolution_events(&old, &new_entity_of, &resolved.clusters, &resolved.ids, &retired, &key);
         feed::append(&tx, events, now)?;
         tx.commit()?;
         Ok(())

@@ -23,9 +23,12 @@ pub(super) struct Event {
 /// `entity.retired` (retired with no successor). Unchanged entities have none. Built in parallel: a first
 /// resolution of a million records creates half a million entities.
 ///
-/// `old` is each record's previous (entity, since); `retired` the retired entities with their successors.
+/// `old` is each record's previous (entity, since); `new_of` each record's new entity (it may be empty when
+/// `old` is: only records that were in an entity before are looked up); `retired` the retired entities with
+/// their successors.
 pub(super) fn resolution_events(
     old: &HashMap<i64, (i64, i64)>,
+    new_of: &HashMap<i64, i64>,
     clusters: &[Vec<i64>],
     ids: &[EntityId],
     retired: &[(i64, Option<i64>)],
@@ -35,12 +38,6 @@ pub(super) fn resolution_events(
     for (rid, (eid, _)) in old {
         old_members.entry(*eid).or_default().push(*rid);
     }
-    // Where each record went; only records that were in an entity before are asked about.
-    let new_of: HashMap<i64, i64> = if old.is_empty() {
-        HashMap::new()
-    } else {
-        clusters.iter().zip(ids).flat_map(|(m, id)| m.iter().map(move |rid| (*rid, id.0 as i64))).collect()
-    };
     let gone: BTreeSet<i64> = retired.iter().map(|(e, _)| *e).collect();
     let keys = |mut rids: Vec<i64>| -> Vec<String> {
         rids.sort_unstable();
@@ -163,6 +160,11 @@ mod tests {
         serde_json::from_str(&e.payload).expect("payload is JSON")
     }
 
+    /// Each record's new entity.
+    fn went(clusters: &[Vec<i64>], ids: &[u64]) -> HashMap<i64, i64> {
+        clusters.iter().zip(ids).flat_map(|(m, id)| m.iter().map(move |rid| (*rid, *id as i64))).collect()
+    }
+
     fn ids(v: &[u64]) -> Vec<EntityId> {
         v.iter().map(|i| EntityId(*i)).collect()
     }
@@ -171,7 +173,8 @@ mod tests {
     fn created_updated_split_merged() {
         let key = |r: i64| format!("crm:{r}");
         // First resolution: everything is created.
-        let first = resolution_events(&HashMap::new(), &[vec![1, 2], vec![3]], &ids(&[1, 2]), &[], &key);
+        let first =
+            resolution_events(&HashMap::new(), &HashMap::new(), &[vec![1, 2], vec![3]], &ids(&[1, 2]), &[], &key);
         assert_eq!(
             first.iter().map(|e| (e.kind, e.entity)).collect::<Vec<_>>(),
             [("entity.created", 1), ("entity.created", 2)]
@@ -179,14 +182,22 @@ mod tests {
         assert_eq!(payload(&first[0]), json!({"records": ["crm:1", "crm:2"]}));
         // 3 joins E1, E2 is retired into it.
         let old: HashMap<i64, (i64, i64)> = [(1, (1, 0)), (2, (1, 0)), (3, (2, 0))].into();
-        let merged = resolution_events(&old, &[vec![1, 2, 3]], &ids(&[1]), &[(2, Some(1))], &key);
+        let merged =
+            resolution_events(&old, &went(&[vec![1, 2, 3]], &[1]), &[vec![1, 2, 3]], &ids(&[1]), &[(2, Some(1))], &key);
         assert_eq!(merged[0].kind, "entity.updated");
         assert_eq!(payload(&merged[0]), json!({"joined": ["crm:3"], "left": [], "merged_from": ["E2"]}));
         assert_eq!((merged[1].kind, merged[1].entity), ("entity.merged", 2));
         assert_eq!(payload(&merged[1]), json!({"into": "E1"}));
         // 1 splits off into a new entity: a split on E1, a creation of E3 that says where it came from.
         let old: HashMap<i64, (i64, i64)> = [(1, (1, 0)), (2, (1, 0)), (3, (1, 0))].into();
-        let split = resolution_events(&old, &[vec![2, 3], vec![1]], &ids(&[1, 3]), &[], &key);
+        let split = resolution_events(
+            &old,
+            &went(&[vec![2, 3], vec![1]], &[1, 3]),
+            &[vec![2, 3], vec![1]],
+            &ids(&[1, 3]),
+            &[],
+            &key,
+        );
         assert_eq!((split[0].kind, payload(&split[0])), ("entity.split", json!({"left": ["crm:1"], "into": ["E3"]})));
         assert_eq!(
             (split[1].kind, payload(&split[1])),
@@ -194,9 +205,11 @@ mod tests {
         );
         // Keys are escaped.
         let odd = |_: i64| "crm:a\"b".to_string();
-        let escaped = resolution_events(&HashMap::new(), &[vec![1]], &ids(&[9]), &[], &odd);
+        let escaped = resolution_events(&HashMap::new(), &HashMap::new(), &[vec![1]], &ids(&[9]), &[], &odd);
         assert_eq!(payload(&escaped[0]), json!({"records": ["crm:a\"b"]}));
         // Nothing changed: no events.
-        assert!(resolution_events(&old, &[vec![1, 2, 3]], &ids(&[1]), &[], &key).is_empty());
+        assert!(
+            resolution_events(&old, &went(&[vec![1, 2, 3]], &[1]), &[vec![1, 2, 3]], &ids(&[1]), &[], &key).is_empty()
+        );
     }
 }
