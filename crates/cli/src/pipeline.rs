@@ -5,14 +5,14 @@ use crate::config_file::now;
 use crate::progress;
 use anyhow::{Context, Result};
 use chrono::Datelike;
-use clean::{CleanContext, clean_record};
-use connect::{Mapper, RowError};
+use connect::RowError;
 use master::features::{FeatureBuilder, identifier_names};
 use master::resolve::Decision;
 use master::survive::{Member, golden_view};
-use model::{BirthDate, Config, Field, Issue, Severity, SourceConfig, SourceRecord};
+use model::{BirthDate, Config, SourceConfig, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
+use share::ingest::SourceCleaner;
 use std::collections::HashMap;
 use store::{GoldenRow, IncomingRecord, PairRow, QuarantineEntry, Resolved, Store, UpsertCounts};
 
@@ -60,14 +60,7 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
     let path = config.resolve(&source.path);
     let format = format!("{:?}", source.format).to_lowercase();
     let stream = connect::open_source(source, &path).with_context(|| format!("source `{}`", source.name))?;
-    let mapper = Mapper::new(source)?;
-    let today = chrono::Utc::now().date_naive();
-    let context = CleanContext {
-        country: source.country.clone(),
-        month_first: source.month_first(),
-        today: BirthDate { year: today.year() as u16, month: today.month() as u8, day: today.day() as u8 },
-        required: source.required.iter().filter_map(|r| r.parse::<Field>().ok()).collect(),
-    };
+    let cleaner = SourceCleaner::new(source, today())?;
     store.register_source(&source.name, &format, &path.display().to_string(), source.trust)?;
     store.clear_quarantine(&source.name)?;
     let bar = progress::counter(quiet, &format!("ingest {}", source.name));
@@ -94,7 +87,7 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
             let mut busy = 0.0;
             for batch in read {
                 let start = std::time::Instant::now();
-                let prepared = prepare(source, &mapper, &context, &batch, started);
+                let prepared = prepare(&cleaner, &batch, started);
                 busy += start.elapsed().as_secs_f64();
                 if sender.send(prepared).is_err() {
                     break;
@@ -131,65 +124,22 @@ struct Prepared {
 }
 
 /// Maps, cleans and encodes a batch in parallel.
-fn prepare(
-    source: &SourceConfig,
-    mapper: &Mapper,
-    context: &CleanContext,
-    batch: &[Result<SourceRecord, RowError>],
-    at: i64,
-) -> Result<Prepared> {
-    let cleaned: Vec<(Option<IncomingRecord>, Vec<QuarantineEntry>)> =
-        batch.par_iter().map(|item| clean_one(source, mapper, context, item, at)).collect::<Result<_>>()?;
-    let mut records = Vec::with_capacity(cleaned.len());
+fn prepare(cleaner: &SourceCleaner, batch: &[Result<SourceRecord, RowError>], at: i64) -> Result<Prepared> {
+    let prepared: Vec<share::ingest::Prepared> =
+        batch.par_iter().map(|item| cleaner.prepare(item, at)).collect::<Result<_, _>>()?;
+    let mut records = Vec::with_capacity(prepared.len());
     let mut entries = Vec::new();
-    for (record, issues) in cleaned {
-        records.extend(record);
-        entries.extend(issues);
+    for p in prepared {
+        records.extend(p.record);
+        entries.extend(p.entries);
     }
     Ok(Prepared { read: batch.len() as u64, records, entries })
 }
 
-/// Maps and cleans one item; returns the record to store (if it has a key) and its quarantine entries.
-fn clean_one(
-    source: &SourceConfig,
-    mapper: &Mapper,
-    context: &CleanContext,
-    item: &Result<SourceRecord, RowError>,
-    at: i64,
-) -> Result<(Option<IncomingRecord>, Vec<QuarantineEntry>)> {
-    let record = match item {
-        Ok(r) => r,
-        Err(e) => {
-            let entry = QuarantineEntry {
-                source: source.name.clone(),
-                source_id: e.source_id.clone(),
-                line: e.line,
-                severity: "record".into(),
-                field: None,
-                value: (!e.raw.is_empty()).then(|| e.raw.clone()),
-                reason: e.reason.clone(),
-                at,
-            };
-            return Ok((None, vec![entry]));
-        }
-    };
-    let (clean, issues) = clean_record(&mapper.map(record), context);
-    let rejected = issues.iter().any(|i| i.severity == Severity::Record);
-    let entries = issues.into_iter().map(|i: Issue| QuarantineEntry {
-        source: source.name.clone(),
-        source_id: Some(record.key.source_id.clone()),
-        line: record.line,
-        severity: match i.severity {
-            Severity::Record => "record".into(),
-            Severity::Value => "value".into(),
-        },
-        field: i.field,
-        value: i.value,
-        reason: i.reason,
-        at,
-    });
-    let incoming = IncomingRecord::encode(record.key.clone(), &record.fields, (!rejected).then_some(&clean))?;
-    Ok((Some(incoming), entries.collect()))
+/// Today's date, which bounds birth dates.
+pub fn today() -> BirthDate {
+    let today = chrono::Utc::now().date_naive();
+    BirthDate { year: today.year() as u16, month: today.month() as u8, day: today.day() as u8 }
 }
 
 /// What a resolve run did.

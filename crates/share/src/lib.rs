@@ -5,6 +5,7 @@
 pub mod api;
 pub mod explain;
 mod export;
+pub mod ingest;
 
 pub use export::{ExportFormat, export_golden, export_members};
 
