@@ -136,6 +136,36 @@ fn prepare(cleaner: &SourceCleaner, batch: &[Result<SourceRecord, RowError>], at
     Ok(Prepared { read: batch.len() as u64, records, entries })
 }
 
+/// The stewards' pins, by index into `records` (sorted by record id); pins on records that are not active are
+/// left out.
+fn pins_by_index(store: &dyn Store, records: &[store::ActiveRecord]) -> Result<master::Pins> {
+    let index = |rid: i64| records.binary_search_by_key(&rid, |r| r.rid).ok().map(|i| i as u32);
+    let mut pins = master::Pins::default();
+    for pin in store.pins()? {
+        if let (Some(a), Some(b)) = (index(pin.a), index(pin.b)) {
+            if pin.together { pins.together.push((a, b)) } else { pins.apart.push((a, b)) }
+        }
+    }
+    Ok(pins)
+}
+
+/// An entity id per cluster, stable across runs (see `master::identity`).
+fn stable_ids(store: &dyn Store, clusters: &[Vec<i64>]) -> Result<Vec<model::EntityId>> {
+    let previous = store.previous_entities()?;
+    let mut next = store.next_entity_id()?;
+    let mut fresh = || {
+        next += 1;
+        model::EntityId(next - 1)
+    };
+    if previous.is_empty() {
+        return Ok(clusters.iter().map(|_| fresh()).collect());
+    }
+    let before: Vec<Vec<Option<u64>>> =
+        clusters.iter().map(|m| m.iter().map(|rid| previous.get(rid).map(|e| *e as u64)).collect()).collect();
+    let assignment = master::identity::assign_ids(&before);
+    Ok(assignment.kept.into_iter().map(|kept| kept.map_or_else(&mut fresh, model::EntityId)).collect())
+}
+
 /// Today's date, which bounds birth dates.
 pub fn today() -> BirthDate {
     let today = chrono::Utc::now().date_naive();
@@ -176,7 +206,8 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
         records.par_iter().map(|r| builder.build(source_index[r.key.source.as_str()], &r.clean)).collect();
     let features_secs = started.elapsed().as_secs_f64() - load_secs;
     let stage = |s: &str| bar.set_message(s.to_string());
-    let mut resolution = master::resolve(&features, &names, &config.master, &stage)?;
+    let pins = pins_by_index(&*store, &records)?;
+    let mut resolution = master::resolve(&features, &names, &config.master, &pins, &stage)?;
     drop(features);
     bar.set_message("golden records");
     let clock = std::time::Instant::now();
@@ -185,7 +216,7 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
         clusters[*c as usize].push(i);
     }
     let rid_clusters: Vec<Vec<i64>> = clusters.iter().map(|m| m.iter().map(|i| records[*i].rid).collect()).collect();
-    let ids = store.assign_entity_ids(&rid_clusters)?;
+    let ids = stable_ids(&*store, &rid_clusters)?;
     let pairs = resolution
         .pairs
         .iter()

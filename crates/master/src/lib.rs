@@ -11,6 +11,8 @@ pub mod compare;
 pub mod evaluate;
 pub mod explain;
 pub mod features;
+pub mod identity;
+pub mod incremental;
 pub mod keys;
 pub mod match_model;
 pub mod names;
@@ -20,4 +22,4 @@ pub mod survive;
 pub mod train;
 
 pub use match_model::MatchModel;
-pub use resolve::{Decision, MasterError, Resolution, ResolveReport, ScoredPair, resolve};
+pub use resolve::{Decision, MasterError, Pins, Resolution, ResolveReport, ScoredPair, resolve};

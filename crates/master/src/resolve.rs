@@ -100,6 +100,18 @@ pub struct Resolution {
     pub report: ResolveReport,
 }
 
+/// Decisions stewards pinned, by record index: pairs that must be one entity and pairs that must not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pins {
+    /// Must-link: always joined (as a forced edge), unless something pins them apart.
+    pub together: Vec<(u32, u32)>,
+    /// Cannot-link: never in one entity; wins over every rule.
+    pub apart: Vec<(u32, u32)>,
+}
+
+/// The rule name lineage shows for a pair a steward pinned together.
+pub const PINNED_RULE: &str = "steward pin";
+
 /// Parses the configured (or default) blocking rules, adding one rule per identifier in the data.
 pub fn blocking_rules(config: &MasterConfig, identifier_names: &[String]) -> Result<Vec<KeyRule>, MasterError> {
     let mut rules: Vec<KeyRule> = match &config.blocking {
@@ -131,11 +143,13 @@ pub fn comparisons_for(features: &[Features], identifier_names: &[String]) -> Re
     Ok(kinds)
 }
 
-/// Resolves all records: blocking, training, scoring, clustering. `progress` is told each stage's name.
+/// Resolves all records: blocking, training, scoring, clustering, honouring the stewards' `pins`. `progress` is
+/// told each stage's name.
 pub fn resolve(
     features: &[Features],
     identifier_names: &[String],
     config: &MasterConfig,
+    pins: &Pins,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Resolution, MasterError> {
     let mut report = ResolveReport { records: features.len() as u64, ..ResolveReport::default() };
@@ -201,6 +215,10 @@ pub fn resolve(
             rule_of_edge.push(Some(name.clone()));
         }
     }
+    for &(a, b) in &pins.together {
+        edges.push(Edge { a, b, probability: 1.0, forced: true });
+        rule_of_edge.push(Some(PINNED_RULE.to_string()));
+    }
     lap(&mut report, "score");
 
     progress("clustering");
@@ -208,21 +226,21 @@ pub fn resolve(
         let (fa, fb) = (&features[x as usize], &features[y as usize]);
         model.probability(&compare_all(&kinds, fa, fb), fa, fb)
     };
-    let clustering = cluster(features.len(), &edges, config.match_threshold, config.guard_threshold, score);
+    let clustering =
+        cluster(features.len(), &edges, config.match_threshold, config.guard_threshold, &pins.apart, score);
     let pairs: Vec<ScoredPair> = edges
         .iter()
         .zip(rule_of_edge)
         .zip(&clustering.outcomes)
-        .map(|((e, rule), outcome)| ScoredPair {
-            a: e.a,
-            b: e.b,
-            probability: e.probability,
-            rule,
-            decision: match outcome {
+        .filter_map(|((e, rule), outcome)| {
+            let decision = match outcome {
                 EdgeOutcome::Accepted => Decision::Match,
                 EdgeOutcome::Below => Decision::Review,
                 EdgeOutcome::Vetoed => Decision::Vetoed,
-            },
+                // A steward already decided this pair: not for review again.
+                EdgeOutcome::Apart => return None,
+            };
+            Some(ScoredPair { a: e.a, b: e.b, probability: e.probability, rule, decision })
         })
         .collect();
     report.matched_pairs = pairs.iter().filter(|p| p.decision == Decision::Match).count() as u64;
@@ -255,11 +273,11 @@ mod tests {
         let names = vec!["kvk".to_string()];
         let quiet = |_: &str| {};
         let mut config = MasterConfig::default();
-        let plain = resolve(&features, &names, &config, &quiet).expect("resolve");
+        let plain = resolve(&features, &names, &config, &Pins::default(), &quiet).expect("resolve");
         assert_eq!(plain.n_clusters, 3, "different names: the model alone keeps them apart");
 
         config.rules.push(DeterministicRule { name: "same_kvk".into(), keys: vec!["identifier:kvk".into()] });
-        let ruled = resolve(&features, &names, &config, &quiet).expect("resolve");
+        let ruled = resolve(&features, &names, &config, &Pins::default(), &quiet).expect("resolve");
         assert_eq!(ruled.n_clusters, 2);
         assert_eq!(ruled.cluster_of[0], ruled.cluster_of[1]);
         let pair = ruled.pairs.iter().find(|p| p.rule.is_some()).expect("rule pair");
@@ -320,7 +338,7 @@ mod tests {
             .collect();
         features.extend(copies);
         let quiet = |_: &str| {};
-        let r = resolve(&features, &[], &MasterConfig::default(), &quiet).expect("resolve");
+        let r = resolve(&features, &[], &MasterConfig::default(), &Pins::default(), &quiet).expect("resolve");
         for h in 0..40 {
             let (henk, hanna) = (h * 3, h * 3 + 2);
             assert_ne!(r.cluster_of[henk], r.cluster_of[hanna], "household {h}: Henk and Hanna chained");
@@ -348,7 +366,7 @@ mod tests {
             blocking: Some(vec![model::BlockingRule(vec!["shoe_size".into()])]),
             ..MasterConfig::default()
         };
-        let err = resolve(&[], &[], &config, &|_| {}).expect_err("unknown key");
+        let err = resolve(&[], &[], &config, &Pins::default(), &|_| {}).expect_err("unknown key");
         assert!(err.to_string().contains("unknown match key `shoe_size`"), "{err}");
     }
 }

@@ -83,9 +83,11 @@ impl SourceCleaner {
                 reason: i.reason,
                 at,
             })
-            .collect();
+            .collect::<Vec<_>>();
         let clean = (!rejected).then_some(clean);
-        let incoming = IncomingRecord::encode(record.key.clone(), &record.fields, clean.as_ref())?;
+        let mut incoming = IncomingRecord::encode(record.key.clone(), &record.fields, clean.as_ref())?;
+        incoming.quarantine_reasons =
+            entries.iter().filter(|e: &&QuarantineEntry| e.severity == "record").map(|e| e.reason.clone()).collect();
         Ok(Prepared { record: Some(incoming), clean, entries })
     }
 }

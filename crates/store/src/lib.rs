@@ -3,14 +3,17 @@
 //! the embedded default (one file, WAL) and, so far, the only backend.
 
 mod error;
+pub mod realtime;
 pub mod sqlite;
 mod types;
 
 pub use error::{Error, Result};
+pub use realtime::*;
 pub use sqlite::SqliteStore;
 pub use types::*;
 
 use model::{EntityId, Golden, RecordKey};
+use std::collections::HashMap;
 
 /// Everything the pipeline and the command line need from a database.
 pub trait Store {
@@ -28,9 +31,10 @@ pub trait Store {
     fn active_records(&self) -> Result<Vec<ActiveRecord>>;
     /// One record's current clean form.
     fn record(&self, key: &RecordKey) -> Result<Option<ActiveRecord>>;
-    /// Chooses an entity id per cluster, keeping ids stable across runs (the oldest id of a cluster's members
-    /// survives; clusters with no previous id get a new one). Writes nothing.
-    fn assign_entity_ids(&self, clusters: &[Vec<i64>]) -> Result<Vec<EntityId>>;
+    /// Each record's current entity (record id → entity id), for choosing stable ids.
+    fn previous_entities(&self) -> Result<HashMap<i64, i64>>;
+    /// The next unused entity id (ids are never reused).
+    fn next_entity_id(&self) -> Result<u64>;
     /// Writes a whole resolution in one transaction: model, run report, entities, memberships, golden records
     /// (one from `goldens` per cluster, in cluster order: they may still be being made while earlier ones are
     /// written) and pairs. Entities that lost all members are retired and redirect to their successor.
@@ -62,4 +66,11 @@ pub trait Store {
     fn feed(&self, after: i64, limit: usize) -> Result<Vec<FeedEvent>>;
     /// Every change-feed event about one entity, oldest first: its lineage.
     fn entity_history(&self, id: EntityId) -> Result<Vec<FeedEvent>>;
+    /// Runs `work` inside one write transaction: committed when it returns `Ok`, rolled back otherwise.
+    fn write(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+    /// Replaces the whole blocking index with `entries` ((record, entry), best sorted by key) and records the
+    /// fingerprint of the rules it was built for.
+    fn rebuild_index(&mut self, fingerprint: &str, entries: &mut dyn Iterator<Item = (i64, IndexEntry)>) -> Result<()>;
+    /// Every pin stewards set.
+    fn pins(&self) -> Result<Vec<Pin>>;
 }

@@ -3,8 +3,10 @@
 
 mod bulk;
 mod feed;
+mod realtime;
 mod schema;
 
+use crate::realtime::*;
 use crate::types::*;
 use crate::{Error, Result, Store};
 use clean::text::fold;
@@ -53,13 +55,26 @@ impl SqliteStore {
         if version > supported {
             return Err(Error::SchemaTooNew { found: version, supported });
         }
-        for (i, script) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(script)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
-            tx.commit()?;
+        if version == supported {
+            return Ok(());
         }
-        Ok(())
+        // A migration may rebuild a table that others reference; foreign keys are checked after it instead.
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let migrated = (|| -> Result<()> {
+            for (i, script) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+                let tx = self.conn.transaction()?;
+                tx.execute_batch(script)?;
+                let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
+                if let Some(table) = broken {
+                    return Err(Error::Invalid(format!("migration {} left a dangling reference in {table}", i + 1)));
+                }
+                tx.pragma_update(None, "user_version", i as i64 + 1)?;
+                tx.commit()?;
+            }
+            Ok(())
+        })();
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrated
     }
 
     /// The schema version of the open file.
@@ -258,46 +273,22 @@ impl Store for SqliteStore {
     fn upsert_records(&mut self, records: &[IncomingRecord], now: i64) -> Result<UpsertCounts> {
         let tx = self.conn.transaction()?;
         let mut counts = UpsertCounts::default();
+        let mut changed = false;
         {
-            let mut find = tx.prepare_cached(
-                "SELECT rid, version, content_hash FROM records WHERE source = ?1 AND source_id = ?2",
-            )?;
-            // New records (the common case when loading) take one statement: the insert is skipped on conflict
-            // and only then is the existing row looked up.
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean)
-                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, source_id) DO NOTHING",
-            )?;
-            let mut update = tx.prepare_cached(
-                "UPDATE records SET version = ?2, content_hash = ?3, ingested_at = ?4, updated_at = ?5, status = ?6,
-                 clean = ?7 WHERE rid = ?1",
-            )?;
-            let mut refresh = tx.prepare_cached("UPDATE records SET status = ?2, clean = ?3 WHERE rid = ?1")?;
-            let mut version = tx.prepare_cached(
-                "INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, ?4)",
-            )?;
+            let mut writer = realtime::RecordWriter::new(&tx)?;
             for r in records {
-                let (raw, hash, clean, updated_at) = (&r.raw, r.content_hash, &r.clean, r.updated_at);
-                let status = if r.clean.is_some() { "active" } else { "quarantined" };
-                if insert.execute(params![r.key.source, r.key.source_id, hash, now, updated_at, status, clean])? == 1 {
-                    version.execute(params![tx.last_insert_rowid(), 1, now, raw])?;
-                    counts.inserted += 1;
-                    continue;
-                }
-                // The insert conflicted, so the record exists.
-                let (rid, v, old): (i64, i64, i64) = find.query_row(params![r.key.source, r.key.source_id], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                })?;
-                if old == hash {
-                    // Same content: no new version; the clean form follows the current cleaning rules.
-                    refresh.execute(params![rid, status, clean])?;
-                    counts.unchanged += 1;
-                } else {
-                    update.execute(params![rid, v + 1, hash, now, updated_at, status, clean])?;
-                    version.execute(params![rid, v + 1, now, raw])?;
-                    counts.updated += 1;
+                let (_, kind, clean_changed) = writer.write(r, now)?;
+                changed |= clean_changed;
+                match kind {
+                    WriteKind::Inserted => counts.inserted += 1,
+                    WriteKind::Updated => counts.updated += 1,
+                    WriteKind::Unchanged => counts.unchanged += 1,
                 }
             }
+        }
+        if changed {
+            // Records changed outside real-time matching: the blocking index must be rebuilt before it is used.
+            realtime::invalidate_index(&tx)?;
         }
         tx.commit()?;
         Ok(counts)
@@ -420,28 +411,14 @@ impl Store for SqliteStore {
         Ok(Some(ActiveRecord { rid, key: key.clone(), trust, recency, version, clean: serde_json::from_str(&clean)? }))
     }
 
-    fn assign_entity_ids(&self, clusters: &[Vec<i64>]) -> Result<Vec<EntityId>> {
-        let old = self.memberships_by_rid()?;
-        let mut next: i64 =
-            self.conn.query_row("SELECT COALESCE(MAX(entity_id), 0) + 1 FROM entities", [], |r| r.get(0))?;
-        let mut claimed = std::collections::HashSet::new();
-        let mut ids = Vec::with_capacity(clusters.len());
-        for members in clusters {
-            let mut previous: Vec<i64> = members.iter().filter_map(|rid| old.get(rid).map(|(e, _)| *e)).collect();
-            previous.sort_unstable();
-            previous.dedup();
-            // The oldest previous id survives; ids are handed out in increasing order, so smaller is older.
-            let id = match previous.into_iter().find(|e| !claimed.contains(e)) {
-                Some(e) => e,
-                None => {
-                    next += 1;
-                    next - 1
-                }
-            };
-            claimed.insert(id);
-            ids.push(EntityId(id as u64));
-        }
-        Ok(ids)
+    fn previous_entities(&self) -> Result<HashMap<i64, i64>> {
+        let mut stmt = self.conn.prepare("SELECT rid, entity_id FROM memberships")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn next_entity_id(&self) -> Result<u64> {
+        realtime::next_entity_id(&self.conn)
     }
 
     fn save_resolution(
@@ -621,6 +598,18 @@ impl Store for SqliteStore {
     fn entity_history(&self, id: EntityId) -> Result<Vec<FeedEvent>> {
         feed::of_entity(&self.conn, id)
     }
+
+    fn write(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        realtime::write(&mut self.conn, work)
+    }
+
+    fn rebuild_index(&mut self, fingerprint: &str, entries: &mut dyn Iterator<Item = (i64, IndexEntry)>) -> Result<()> {
+        realtime::rebuild_index(&mut self.conn, fingerprint, entries)
+    }
+
+    fn pins(&self) -> Result<Vec<Pin>> {
+        realtime::all_pins(&self.conn)
+    }
 }
 
 impl SqliteStore {
@@ -721,7 +710,9 @@ impl SqliteStore {
             Ok(i) => keys[i].1.clone(),
             Err(_) => format!("record {rid}"),
         };
-        let events = feed::resolution_events(&old, &new_entity_of, &resolved.clusters, &resolved.ids, &retired, &key);
+        let lineage = Lineage { by: "batch resolve".into(), evidence: Vec::new() };
+        let events =
+            feed::resolution_events(&old, &new_entity_of, &resolved.clusters, &resolved.ids, &retired, &lineage, &key);
         feed::append(&tx, events, now)?;
         tx.commit()?;
         Ok(())

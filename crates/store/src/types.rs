@@ -18,6 +18,8 @@ pub struct IncomingRecord {
     pub clean: Option<String>,
     /// When the source last changed the record (from the clean form).
     pub updated_at: Option<i64>,
+    /// Why the record is quarantined (when `clean` is `None`): told to the change feed when it is stored.
+    pub quarantine_reasons: Vec<String>,
 }
 
 impl IncomingRecord {
@@ -35,6 +37,7 @@ impl IncomingRecord {
             raw,
             clean: clean.map(serde_json::to_string).transpose()?,
             updated_at: clean.and_then(|c| c.updated_at),
+            quarantine_reasons: Vec::new(),
         })
     }
 }
@@ -147,7 +150,7 @@ pub struct Resolved {
     pub report_json: String,
     /// Record ids per cluster.
     pub clusters: Vec<Vec<i64>>,
-    /// Entity id per cluster (from `assign_entity_ids`).
+    /// Entity id per cluster (stable: see `master::identity`).
     pub ids: Vec<EntityId>,
     /// Matched and review pairs.
     pub pairs: Vec<PairRow>,

@@ -102,18 +102,28 @@ fn serve_answers_reads_with_documented_json() {
     assert_eq!(explained["probability"], cli["probability"]);
     assert!(["match", "review", "no_match"].contains(&explained["decision"].as_str().expect("decision")));
 
-    // The change feed lists every entity the resolution created, in pages a consumer resumes from.
+    // The change feed lists the records ingest quarantined, then every entity the resolution created, in pages a
+    // consumer resumes from.
     let (status, page) = server.get("/feed?limit=5");
     assert_eq!(status, 200, "{page}");
     let events = page["events"].as_array().expect("events");
     assert_eq!(events.len(), 5);
-    assert!(events.iter().all(|e| e["kind"] == "entity.created" && e["payload"]["records"].is_array()), "{page}");
+    let quarantined = |e: &serde_json::Value| {
+        e["kind"] == "record.quarantined"
+            && e["payload"]["record"].is_string()
+            && e["payload"]["reasons"][0].is_string()
+    };
+    assert!(events.iter().all(quarantined), "{page}");
     let last = page["last"].as_i64().expect("last");
     assert_eq!(Some(last), events[4]["seq"].as_i64());
     let (_, next) = server.get(&format!("/feed?after={last}&limit=1"));
     assert!(next["events"][0]["seq"].as_i64().is_some_and(|s| s > last), "{next}");
     let (_, everything) = server.get("/feed?limit=10000");
-    let created = everything["events"].as_array().expect("events").len();
+    let all = everything["events"].as_array().expect("events");
+    let created = all.iter().filter(|e| e["kind"] == "entity.created").count();
+    let bad = all.iter().take_while(|e| quarantined(e)).count();
+    assert_eq!(bad + created, all.len(), "quarantined records first, then the entities: {everything}");
+    assert!(bad >= 5);
     let members = ok(d, &["export", "--members"]);
     let entities: std::collections::BTreeSet<&str> =
         members.lines().skip(1).filter_map(|l| l.rsplit(',').next()).collect();

@@ -2,6 +2,7 @@
 //! transaction with the resolution. `seq` only grows, so a consumer resumes after the last one it saw.
 
 use super::bulk::{BulkInsert, int, owned_text, text};
+use crate::realtime::Lineage;
 use crate::types::FeedEvent;
 use crate::{Error, Result};
 use model::EntityId;
@@ -25,15 +26,26 @@ pub(super) struct Event {
 ///
 /// `old` is each record's previous (entity, since); `new_of` each record's new entity (it may be empty when
 /// `old` is: only records that were in an entity before are looked up); `retired` the retired entities with
-/// their successors.
+/// their successors. Every event names who made the change (`by`); created and updated entities also list the
+/// evidence of the records that joined them, when `lineage` has it.
 pub(super) fn resolution_events(
     old: &HashMap<i64, (i64, i64)>,
     new_of: &HashMap<i64, i64>,
     clusters: &[Vec<i64>],
     ids: &[EntityId],
     retired: &[(i64, Option<i64>)],
+    lineage: &Lineage,
     key: &(dyn Fn(i64) -> String + Sync),
 ) -> Vec<Event> {
+    let by = lineage.by.as_str();
+    let evidence_of = |joined: &[i64]| -> Vec<Proof> {
+        lineage
+            .evidence
+            .iter()
+            .filter(|e| joined.contains(&e.record))
+            .map(|e| Proof { record: key(e.record), with: key(e.with), rule: e.rule.clone(), score: e.score })
+            .collect()
+    };
     let mut old_members: HashMap<i64, Vec<i64>> = HashMap::new();
     for (rid, (eid, _)) in old {
         old_members.entry(*eid).or_default().push(*rid);
@@ -52,11 +64,11 @@ pub(super) fn resolution_events(
             let eid = id.0 as i64;
             let Some(before) = old_members.get(&eid) else {
                 let from: BTreeSet<i64> = members.iter().filter_map(|r| old.get(r).map(|(e, _)| *e)).collect();
-                let mut fields = vec![("records", keys(members.clone()))];
+                let mut fields = vec![("records", Values::from(keys(members.clone())))];
                 if !from.is_empty() {
-                    fields.push(("from", entities(&from)));
+                    fields.push(("from", entities(&from).into()));
                 }
-                let payload = render(&fields);
+                let payload = render(&fields, by, &evidence_of(members));
                 return Some(Event { kind: "entity.created", entity: eid, payload });
             };
             let joined: Vec<i64> =
@@ -67,20 +79,21 @@ pub(super) fn resolution_events(
             }
             let into: BTreeSet<i64> = left.iter().filter_map(|r| new_of.get(r).copied()).collect();
             if joined.is_empty() && into.iter().all(|e| !old_members.contains_key(e)) {
-                let mut fields = vec![("left", keys(left))];
+                let mut fields = vec![("left", Values::from(keys(left)))];
                 if !into.is_empty() {
-                    fields.push(("into", entities(&into)));
+                    fields.push(("into", entities(&into).into()));
                 }
-                let payload = render(&fields);
+                let payload = render(&fields, by, &[]);
                 return Some(Event { kind: "entity.split", entity: eid, payload });
             }
             let merged_from: BTreeSet<i64> =
                 joined.iter().filter_map(|r| old.get(r).map(|(e, _)| *e)).filter(|e| gone.contains(e)).collect();
-            let mut fields = vec![("joined", keys(joined)), ("left", keys(left))];
+            let evidence = evidence_of(&joined);
+            let mut fields = vec![("joined", Values::from(keys(joined))), ("left", keys(left).into())];
             if !merged_from.is_empty() {
-                fields.push(("merged_from", entities(&merged_from)));
+                fields.push(("merged_from", entities(&merged_from).into()));
             }
-            Some(Event { kind: "entity.updated", entity: eid, payload: render(&fields) })
+            Some(Event { kind: "entity.updated", entity: eid, payload: render(&fields, by, &evidence) })
         })
         .collect();
     for (eid, successor) in retired {
@@ -88,25 +101,60 @@ pub(super) fn resolution_events(
             Some(s) => Event {
                 kind: "entity.merged",
                 entity: *eid,
-                payload: format!("{{\"into\":\"{}\"}}", EntityId(*s as u64)),
+                payload: render(&[("into", Values::One(EntityId(*s as u64).to_string()))], by, &[]),
             },
-            None => Event { kind: "entity.retired", entity: *eid, payload: "{}".into() },
+            None => Event { kind: "entity.retired", entity: *eid, payload: render(&[], by, &[]) },
         };
         events.push(event);
     }
     events
 }
 
-/// A JSON object of string lists, fields in the order given.
-fn render(fields: &[(&str, Vec<String>)]) -> String {
-    struct Object<'a>(&'a [(&'a str, Vec<String>)]);
+/// One piece of evidence as the feed shows it: records by key.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Proof {
+    record: String,
+    with: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<String>,
+    score: f64,
+}
+
+/// A payload field's value: one string or a list.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+enum Values {
+    One(String),
+    List(Vec<String>),
+}
+
+impl From<Vec<String>> for Values {
+    fn from(list: Vec<String>) -> Self {
+        Values::List(list)
+    }
+}
+
+/// A JSON object of the fields (in the order given), then `by`, then the evidence if there is any.
+fn render(fields: &[(&str, Values)], by: &str, evidence: &[Proof]) -> String {
+    struct Object<'a>(&'a [(&'a str, Values)], &'a str, &'a [Proof]);
     impl serde::Serialize for Object<'_> {
         fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-            serializer.collect_map(self.0.iter().map(|(name, values)| (name, values)))
+            use serde::ser::SerializeMap;
+            let mut map = serializer.serialize_map(None)?;
+            for (name, values) in self.0 {
+                map.serialize_entry(name, values)?;
+            }
+            if !self.1.is_empty() {
+                map.serialize_entry("by", self.1)?;
+            }
+            if !self.2.is_empty() {
+                map.serialize_entry("evidence", self.2)?;
+            }
+            map.end()
         }
     }
-    // Strings and lists of strings always serialise.
-    serde_json::to_string(&Object(fields)).unwrap_or_else(|_| "{}".into())
+    // Strings, lists of strings and finite numbers always serialise.
+    serde_json::to_string(&Object(fields, by, evidence)).unwrap_or_else(|_| "{}".into())
 }
 
 /// Appends events in order.
@@ -116,6 +164,17 @@ pub(super) fn append(conn: &Connection, events: Vec<Event>, now: i64) -> Result<
         insert.push([int(now), text(e.kind), int(e.entity), owned_text(e.payload)])?;
     }
     insert.finish()
+}
+
+/// Appends a few events one by one and returns their sequence numbers.
+pub(super) fn append_each(conn: &Connection, events: Vec<Event>, now: i64) -> Result<Vec<i64>> {
+    let mut insert = conn.prepare_cached("INSERT INTO feed (at, kind, entity_id, payload) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut seqs = Vec::with_capacity(events.len());
+    for e in events {
+        insert.execute(params![now, e.kind, e.entity, e.payload])?;
+        seqs.push(conn.last_insert_rowid());
+    }
+    Ok(seqs)
 }
 
 /// Events after `after`, oldest first, at most `limit`.
@@ -153,7 +212,7 @@ fn decode((seq, at, kind, entity, payload): Row) -> Result<FeedEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
+    use crate::realtime::Evidence;
     use serde_json::{Value, json};
 
     fn payload(e: &Event) -> Value {
@@ -169,12 +228,23 @@ mod tests {
         v.iter().map(|i| EntityId(*i)).collect()
     }
 
+    fn quiet() -> Lineage {
+        Lineage::default()
+    }
+
     #[test]
     fn created_updated_split_merged() {
         let key = |r: i64| format!("crm:{r}");
         // First resolution: everything is created.
-        let first =
-            resolution_events(&HashMap::new(), &HashMap::new(), &[vec![1, 2], vec![3]], &ids(&[1, 2]), &[], &key);
+        let first = resolution_events(
+            &HashMap::new(),
+            &HashMap::new(),
+            &[vec![1, 2], vec![3]],
+            &ids(&[1, 2]),
+            &[],
+            &quiet(),
+            &key,
+        );
         assert_eq!(
             first.iter().map(|e| (e.kind, e.entity)).collect::<Vec<_>>(),
             [("entity.created", 1), ("entity.created", 2)]
@@ -182,22 +252,16 @@ mod tests {
         assert_eq!(payload(&first[0]), json!({"records": ["crm:1", "crm:2"]}));
         // 3 joins E1, E2 is retired into it.
         let old: HashMap<i64, (i64, i64)> = [(1, (1, 0)), (2, (1, 0)), (3, (2, 0))].into();
-        let merged =
-            resolution_events(&old, &went(&[vec![1, 2, 3]], &[1]), &[vec![1, 2, 3]], &ids(&[1]), &[(2, Some(1))], &key);
+        let (clusters, retired) = (vec![vec![1, 2, 3]], [(2, Some(1))]);
+        let merged = resolution_events(&old, &went(&clusters, &[1]), &clusters, &ids(&[1]), &retired, &quiet(), &key);
         assert_eq!(merged[0].kind, "entity.updated");
         assert_eq!(payload(&merged[0]), json!({"joined": ["crm:3"], "left": [], "merged_from": ["E2"]}));
         assert_eq!((merged[1].kind, merged[1].entity), ("entity.merged", 2));
         assert_eq!(payload(&merged[1]), json!({"into": "E1"}));
         // 1 splits off into a new entity: a split on E1, a creation of E3 that says where it came from.
         let old: HashMap<i64, (i64, i64)> = [(1, (1, 0)), (2, (1, 0)), (3, (1, 0))].into();
-        let split = resolution_events(
-            &old,
-            &went(&[vec![2, 3], vec![1]], &[1, 3]),
-            &[vec![2, 3], vec![1]],
-            &ids(&[1, 3]),
-            &[],
-            &key,
-        );
+        let clusters = vec![vec![2, 3], vec![1]];
+        let split = resolution_events(&old, &went(&clusters, &[1, 3]), &clusters, &ids(&[1, 3]), &[], &quiet(), &key);
         assert_eq!((split[0].kind, payload(&split[0])), ("entity.split", json!({"left": ["crm:1"], "into": ["E3"]})));
         assert_eq!(
             (split[1].kind, payload(&split[1])),
@@ -205,11 +269,31 @@ mod tests {
         );
         // Keys are escaped.
         let odd = |_: i64| "crm:a\"b".to_string();
-        let escaped = resolution_events(&HashMap::new(), &HashMap::new(), &[vec![1]], &ids(&[9]), &[], &odd);
+        let escaped = resolution_events(&HashMap::new(), &HashMap::new(), &[vec![1]], &ids(&[9]), &[], &quiet(), &odd);
         assert_eq!(payload(&escaped[0]), json!({"records": ["crm:a\"b"]}));
         // Nothing changed: no events.
-        assert!(
-            resolution_events(&old, &went(&[vec![1, 2, 3]], &[1]), &[vec![1, 2, 3]], &ids(&[1]), &[], &key).is_empty()
+        let same = vec![vec![1, 2, 3]];
+        assert!(resolution_events(&old, &went(&same, &[1]), &same, &ids(&[1]), &[], &quiet(), &key).is_empty());
+    }
+
+    #[test]
+    fn events_say_who_and_why() {
+        let key = |r: i64| format!("crm:{r}");
+        let lineage =
+            Lineage { by: "api".into(), evidence: vec![Evidence { record: 3, with: 1, rule: None, score: 0.99 }] };
+        // 3 joins E1 on the model's word; E2 it came from is merged.
+        let old: HashMap<i64, (i64, i64)> = [(1, (1, 0)), (2, (1, 0)), (3, (2, 0))].into();
+        let (clusters, retired) = (vec![vec![1, 2, 3]], [(2, Some(1))]);
+        let events = resolution_events(&old, &went(&clusters, &[1]), &clusters, &ids(&[1]), &retired, &lineage, &key);
+        assert_eq!(
+            payload(&events[0]),
+            json!({"joined": ["crm:3"], "left": [], "merged_from": ["E2"], "by": "api",
+                   "evidence": [{"record": "crm:3", "with": "crm:1", "score": 0.99}]})
         );
+        assert_eq!(payload(&events[1]), json!({"into": "E1", "by": "api"}));
+        // A retirement with no successor (its only record was deleted).
+        let old: HashMap<i64, (i64, i64)> = [(4, (7, 0))].into();
+        let gone = resolution_events(&old, &HashMap::new(), &[], &[], &[(7, None)], &lineage, &key);
+        assert_eq!((gone[0].kind, payload(&gone[0])), ("entity.retired", json!({"by": "api"})));
     }
 }

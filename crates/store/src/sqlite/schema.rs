@@ -102,4 +102,50 @@ CREATE TABLE feed (
 );
 CREATE INDEX feed_entity ON feed (entity_id) WHERE entity_id IS NOT NULL;
 "#,
+    // Real time: a record can be deleted at its source (status 'deleted': kept with its versions, not matched),
+    // so `records` is rebuilt with the wider CHECK (the migration runs with foreign keys off). The blocking index
+    // holds one row per blocking-rule value of every active record (with the record's birth-year and city
+    // sub-block values), valid while `meta.block_index` holds the fingerprint of the rules it was built for.
+    // Pins are stewards' decisions about a pair of records (a < b).
+    r#"
+CREATE TABLE records_new (
+    rid INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    content_hash INTEGER NOT NULL,
+    ingested_at INTEGER NOT NULL,
+    updated_at INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('active', 'quarantined', 'deleted')),
+    clean TEXT,
+    UNIQUE (source, source_id)
+);
+INSERT INTO records_new SELECT rid, source, source_id, version, content_hash, ingested_at, updated_at, status, clean
+    FROM records;
+DROP TABLE records;
+ALTER TABLE records_new RENAME TO records;
+CREATE TABLE meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE block_index (
+    key INTEGER NOT NULL,
+    rid INTEGER NOT NULL,
+    year INTEGER NOT NULL,
+    city INTEGER NOT NULL,
+    PRIMARY KEY (key, rid)
+) WITHOUT ROWID;
+CREATE TABLE pins (
+    a INTEGER NOT NULL REFERENCES records (rid),
+    b INTEGER NOT NULL REFERENCES records (rid),
+    kind TEXT NOT NULL CHECK (kind IN ('together', 'apart')),
+    actor TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    reason TEXT,
+    PRIMARY KEY (a, b),
+    CHECK (a < b)
+) WITHOUT ROWID;
+CREATE INDEX pins_b ON pins (b);
+CREATE INDEX pairs_b ON pairs (b);
+"#,
 ];

@@ -1,0 +1,484 @@
+//! Real-time changes in SQLite: [`SqliteTx`] runs every read and write of one change inside one `BEGIN
+//! IMMEDIATE` transaction; [`RecordWriter`] stores a record or a new version of it, for batches and single
+//! records alike.
+
+use super::bulk::{BulkInsert, int};
+use super::feed;
+use crate::realtime::*;
+use crate::types::{ActiveRecord, IncomingRecord, PairRow, QuarantineEntry};
+use crate::{Error, Result};
+use model::{EntityId, RecordKey};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+use std::collections::{HashMap, HashSet};
+
+/// The `meta` entry that holds the blocking index's fingerprint while the index is current.
+const INDEX_META: &str = "block_index";
+
+/// Writes records and their versions with statements prepared once.
+pub(super) struct RecordWriter<'c> {
+    conn: &'c Connection,
+    find: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+    update: CachedStatement<'c>,
+    refresh: CachedStatement<'c>,
+    version: CachedStatement<'c>,
+}
+
+impl<'c> RecordWriter<'c> {
+    /// Prepares the statements.
+    pub(super) fn new(conn: &'c Connection) -> Result<Self> {
+        Ok(RecordWriter {
+            conn,
+            find: conn.prepare_cached(
+                "SELECT rid, version, content_hash, status FROM records WHERE source = ?1 AND source_id = ?2",
+            )?,
+            // New records (the common case when loading) take one statement: the insert is skipped on conflict
+            // and only then is the existing row looked up.
+            insert: conn.prepare_cached(
+                "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean)
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, source_id) DO NOTHING",
+            )?,
+            update: conn.prepare_cached(
+                "UPDATE records SET version = ?2, content_hash = ?3, ingested_at = ?4, updated_at = ?5, status = ?6,
+                 clean = ?7 WHERE rid = ?1",
+            )?,
+            refresh: conn.prepare_cached(
+                "UPDATE records SET status = ?2, clean = ?3 WHERE rid = ?1 AND (status IS NOT ?2 OR clean IS NOT ?3)",
+            )?,
+            version: conn.prepare_cached(
+                "INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, ?4)",
+            )?,
+        })
+    }
+
+    /// Stores a record: a new one, a new version, or (same content) only its clean form refreshed. Returns its
+    /// id, what happened, and whether its matchable content changed. A quarantined record that is new or
+    /// changed is told to the feed.
+    pub(super) fn write(&mut self, r: &IncomingRecord, now: i64) -> Result<(i64, WriteKind, bool)> {
+        let (raw, hash, clean, updated_at) = (&r.raw, r.content_hash, &r.clean, r.updated_at);
+        let status = if r.clean.is_some() { "active" } else { "quarantined" };
+        let (rid, kind, changed) = if self.insert.execute(params![
+            r.key.source,
+            r.key.source_id,
+            hash,
+            now,
+            updated_at,
+            status,
+            clean
+        ])? == 1
+        {
+            let rid = self.conn.last_insert_rowid();
+            self.version.execute(params![rid, 1, now, raw])?;
+            (rid, WriteKind::Inserted, true)
+        } else {
+            // The insert conflicted, so the record exists.
+            let (rid, v, old, old_status): (i64, i64, i64, String) =
+                self.find.query_row(params![r.key.source, r.key.source_id], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                })?;
+            if old == hash && old_status != RecordStatus::Deleted.as_str() {
+                // Same content: no new version; the clean form follows the current cleaning rules.
+                let refreshed = self.refresh.execute(params![rid, status, clean])? > 0;
+                (rid, WriteKind::Unchanged, refreshed)
+            } else {
+                self.update.execute(params![rid, v + 1, hash, now, updated_at, status, clean])?;
+                self.version.execute(params![rid, v + 1, now, raw])?;
+                (rid, WriteKind::Updated, true)
+            }
+        };
+        if changed && r.clean.is_none() {
+            let payload = serde_json::json!({"record": r.key.to_string(), "reasons": r.quarantine_reasons});
+            self.conn.execute(
+                "INSERT INTO feed (at, kind, entity_id, payload) VALUES (?1, 'record.quarantined', NULL, ?2)",
+                params![now, payload.to_string()],
+            )?;
+        }
+        Ok((rid, kind, changed))
+    }
+}
+
+/// Marks the blocking index out of date.
+pub(super) fn invalidate_index(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM meta WHERE name = ?1", [INDEX_META])?;
+    Ok(())
+}
+
+/// The next unused entity id.
+pub(super) fn next_entity_id(conn: &Connection) -> Result<u64> {
+    let next: i64 = conn.query_row("SELECT COALESCE(MAX(entity_id), 0) + 1 FROM entities", [], |r| r.get(0))?;
+    Ok(next as u64)
+}
+
+/// Replaces the blocking index.
+pub(super) fn rebuild_index(
+    conn: &mut Connection,
+    fingerprint: &str,
+    entries: &mut dyn Iterator<Item = (i64, IndexEntry)>,
+) -> Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute("DELETE FROM block_index", [])?;
+    {
+        let mut insert = BulkInsert::new(&tx, "INSERT OR IGNORE INTO block_index (key, rid, year, city)", "", 4);
+        for (rid, e) in entries {
+            insert.push([int(e.key), int(rid), int(e.year), int(e.city)])?;
+        }
+        insert.finish()?;
+    }
+    tx.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)", params![INDEX_META, fingerprint])?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Every pin.
+pub(super) fn all_pins(conn: &Connection) -> Result<Vec<Pin>> {
+    let mut stmt = conn.prepare("SELECT a, b, kind, actor, at, reason FROM pins ORDER BY a, b")?;
+    let rows = stmt.query_map([], pin_of)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn pin_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Pin> {
+    Ok(Pin {
+        a: r.get(0)?,
+        b: r.get(1)?,
+        together: r.get::<_, String>(2)? == "together",
+        actor: r.get(3)?,
+        at: r.get(4)?,
+        reason: r.get(5)?,
+    })
+}
+
+/// Runs `work` in one immediate transaction.
+pub(super) fn write(conn: &mut Connection, work: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    work(&mut SqliteTx { conn: &tx })?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The reads and writes of one real-time change, inside a transaction.
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+impl SqliteTx<'_> {
+    /// `source:id` of each record.
+    fn keys_of(&self, rids: impl Iterator<Item = i64>) -> Result<HashMap<i64, String>> {
+        let mut stmt = self.conn.prepare_cached("SELECT source || ':' || source_id FROM records WHERE rid = ?1")?;
+        let mut keys = HashMap::new();
+        for rid in rids {
+            if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(rid) {
+                slot.insert(stmt.query_row([rid], |r| r.get::<_, String>(0))?);
+            }
+        }
+        Ok(keys)
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn record_state(&self, key: &RecordKey) -> Result<Option<RecordState>> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT r.rid, r.version, r.content_hash, r.status, r.clean, m.entity_id
+                 FROM records r LEFT JOIN memberships m ON m.rid = r.rid WHERE r.source = ?1 AND r.source_id = ?2",
+            )?
+            .query_row(params![key.source, key.source_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            })
+            .optional()?;
+        let Some((rid, version, content_hash, status, clean, entity)) = row else { return Ok(None) };
+        let status = RecordStatus::parse(&status).ok_or_else(|| Error::Invalid(format!("record status `{status}`")))?;
+        Ok(Some(RecordState {
+            rid,
+            version,
+            content_hash,
+            status,
+            clean: clean.map(|c| serde_json::from_str(&c)).transpose()?,
+            entity: entity.map(|e| EntityId(e as u64)),
+        }))
+    }
+
+    fn write_record(&mut self, record: &IncomingRecord, now: i64) -> Result<(i64, WriteKind)> {
+        let (rid, kind, _) = RecordWriter::new(self.conn)?.write(record, now)?;
+        Ok((rid, kind))
+    }
+
+    fn delete_record(&mut self, key: &RecordKey, now: i64) -> Result<Option<i64>> {
+        let row: Option<(i64, i64, String)> = self
+            .conn
+            .prepare_cached("SELECT rid, version, status FROM records WHERE source = ?1 AND source_id = ?2")?
+            .query_row(params![key.source, key.source_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((rid, version, status)) = row else { return Ok(None) };
+        if status == RecordStatus::Deleted.as_str() {
+            return Ok(None);
+        }
+        self.conn.execute(
+            "UPDATE records SET version = ?2, content_hash = 0, ingested_at = ?3, status = 'deleted', clean = NULL
+             WHERE rid = ?1",
+            params![rid, version + 1, now],
+        )?;
+        // The version history ends with an empty version: deleted at the source.
+        self.conn.execute(
+            "INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, 'null')",
+            params![rid, version + 1, now],
+        )?;
+        Ok(Some(rid))
+    }
+
+    fn replace_quarantine(&mut self, key: &RecordKey, entries: &[QuarantineEntry], _now: i64) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM quarantine WHERE source = ?1 AND source_id = ?2",
+            params![key.source, key.source_id],
+        )?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO quarantine (source, source_id, line, severity, field, value, reason, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for e in entries {
+            insert.execute(params![
+                e.source,
+                e.source_id,
+                e.line as i64,
+                e.severity,
+                e.field,
+                e.value,
+                e.reason,
+                e.at
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn index_fingerprint(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE name = ?1")?
+            .query_row([INDEX_META], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn index_lookup(&self, key: i64, limit: usize) -> Result<Vec<IndexHit>> {
+        let mut stmt = self.conn.prepare_cached("SELECT rid, year, city FROM block_index WHERE key = ?1 LIMIT ?2")?;
+        let rows = stmt.query_map(params![key, limit as i64], |r| {
+            Ok(IndexHit { rid: r.get(0)?, year: r.get(1)?, city: r.get(2)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn index_remove(&mut self, rid: i64, keys: &[i64]) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached("DELETE FROM block_index WHERE key = ?1 AND rid = ?2")?;
+        for key in keys {
+            stmt.execute(params![key, rid])?;
+        }
+        Ok(())
+    }
+
+    fn index_add(&mut self, rid: i64, entries: &[IndexEntry]) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR REPLACE INTO block_index (key, rid, year, city) VALUES (?1, ?2, ?3, ?4)")?;
+        for e in entries {
+            stmt.execute(params![e.key, rid, e.year, e.city])?;
+        }
+        Ok(())
+    }
+
+    fn entities_of(&self, rids: &[i64]) -> Result<HashMap<i64, (i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT entity_id, since FROM memberships WHERE rid = ?1")?;
+        let mut out = HashMap::with_capacity(rids.len());
+        for rid in rids {
+            if let Some(found) = stmt.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?))).optional()? {
+                out.insert(*rid, found);
+            }
+        }
+        Ok(out)
+    }
+
+    fn members_of(&self, entities: &[i64]) -> Result<Vec<(i64, i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT rid, since FROM memberships WHERE entity_id = ?1")?;
+        let mut out = Vec::new();
+        for e in entities {
+            let rows = stmt.query_map([e], |r| Ok((r.get(0)?, *e, r.get(1)?)))?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn active_by_rid(&self, rids: &[i64]) -> Result<Vec<ActiveRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.source, r.source_id, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.version,
+                    r.clean
+             FROM records r LEFT JOIN sources s ON s.name = r.source WHERE r.rid = ?1 AND r.status = 'active'",
+        )?;
+        let mut out = Vec::with_capacity(rids.len());
+        for rid in rids {
+            let row = stmt
+                .query_row([rid], |r| {
+                    Ok((
+                        RecordKey::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                })
+                .optional()?;
+            if let Some((key, trust, recency, version, clean)) = row {
+                out.push(ActiveRecord {
+                    rid: *rid,
+                    key,
+                    trust,
+                    recency,
+                    version,
+                    clean: serde_json::from_str(&clean)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn pairs_among(&self, rids: &[i64]) -> Result<Vec<PairRow>> {
+        let set: HashSet<i64> = rids.iter().copied().collect();
+        let mut stmt = self.conn.prepare_cached("SELECT b, probability, decision, rule FROM pairs WHERE a = ?1")?;
+        let mut out = Vec::new();
+        for a in rids {
+            let rows = stmt.query_map([a], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+            })?;
+            for row in rows {
+                let (b, probability, decision, rule) = row?;
+                if set.contains(&b) {
+                    let decision = match decision.as_str() {
+                        "match" => "match",
+                        "vetoed" => "vetoed",
+                        _ => "review",
+                    };
+                    out.push(PairRow { a: *a, b, probability, decision, rule });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn pins_among(&self, rids: &[i64]) -> Result<Vec<Pin>> {
+        let set: HashSet<i64> = rids.iter().copied().collect();
+        let mut stmt = self.conn.prepare_cached("SELECT a, b, kind, actor, at, reason FROM pins WHERE a = ?1")?;
+        let mut out = Vec::new();
+        for a in rids {
+            for pin in stmt.query_map([a], pin_of)? {
+                let pin = pin?;
+                if set.contains(&pin.b) {
+                    out.push(pin);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn pin(&mut self, pin: &Pin) -> Result<()> {
+        let (a, b) = (pin.a.min(pin.b), pin.a.max(pin.b));
+        if a == b {
+            return Err(Error::Invalid("a record cannot be pinned to itself".into()));
+        }
+        self.conn.execute(
+            "INSERT OR REPLACE INTO pins (a, b, kind, actor, at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![a, b, if pin.together { "together" } else { "apart" }, pin.actor, pin.at, pin.reason],
+        )?;
+        Ok(())
+    }
+
+    fn unpin(&mut self, a: i64, b: i64) -> Result<bool> {
+        let n = self.conn.execute("DELETE FROM pins WHERE a = ?1 AND b = ?2", params![a.min(b), a.max(b)])?;
+        Ok(n > 0)
+    }
+
+    fn next_entity_id(&self) -> Result<u64> {
+        next_entity_id(self.conn)
+    }
+
+    fn latest_model_id(&self) -> Result<Option<i64>> {
+        Ok(self.conn.query_row("SELECT MAX(id) FROM models", [], |r| r.get(0))?)
+    }
+
+    fn apply(&mut self, change: &LocalChange, now: i64) -> Result<Vec<i64>> {
+        if change.ids.len() != change.clusters.len() || change.goldens.len() != change.clusters.len() {
+            return Err(Error::Invalid("clusters, ids and golden records must line up".into()));
+        }
+        let old = self.entities_of(&change.records)?;
+        let mut new_of = HashMap::new();
+        {
+            let c = self.conn;
+            let mut leave = c.prepare_cached("DELETE FROM memberships WHERE rid = ?1")?;
+            for rid in &change.records {
+                leave.execute([rid])?;
+            }
+            let mut entity = c.prepare_cached(
+                "INSERT INTO entities (entity_id, created_at) VALUES (?1, ?2)
+                 ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
+            )?;
+            let mut member = c.prepare_cached("INSERT INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)")?;
+            let mut golden = c.prepare_cached(
+                "INSERT OR REPLACE INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for ((members, id), row) in change.clusters.iter().zip(&change.ids).zip(&change.goldens) {
+                let eid = id.0 as i64;
+                entity.execute(params![eid, now])?;
+                for rid in members {
+                    let since = match old.get(rid) {
+                        Some((e, since)) if *e == eid => *since,
+                        _ => now,
+                    };
+                    member.execute(params![rid, eid, since])?;
+                    new_of.insert(*rid, eid);
+                }
+                golden.execute(params![eid, row.name, row.search, row.json])?;
+            }
+            let mut retire =
+                c.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
+            let mut drop_golden = c.prepare_cached("DELETE FROM golden WHERE entity_id = ?1")?;
+            for (eid, successor) in &change.retired {
+                retire.execute(params![eid, now, successor])?;
+                drop_golden.execute([eid])?;
+            }
+            // Pairs: those of the changed records, and those among the records involved, are replaced.
+            let mut drop_pairs = c.prepare_cached("DELETE FROM pairs WHERE a = ?1 OR b = ?1")?;
+            for rid in &change.changed {
+                drop_pairs.execute([rid])?;
+            }
+            let mut drop_pair = c.prepare_cached("DELETE FROM pairs WHERE a = ?1 AND b = ?2")?;
+            for p in self.pairs_among(&change.records)? {
+                drop_pair.execute(params![p.a, p.b])?;
+            }
+            let mut pair = c.prepare_cached(
+                "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for p in &change.pairs {
+                pair.execute(params![p.a.min(p.b), p.a.max(p.b), p.probability, p.decision, p.rule])?;
+            }
+        }
+        let involved =
+            change.records.iter().copied().chain(change.lineage.evidence.iter().flat_map(|e| [e.record, e.with]));
+        let keys = self.keys_of(involved)?;
+        let key = |rid: i64| keys.get(&rid).cloned().unwrap_or_else(|| format!("record {rid}"));
+        let events = feed::resolution_events(
+            &old,
+            &new_of,
+            &change.clusters,
+            &change.ids,
+            &change.retired,
+            &change.lineage,
+            &key,
+        );
+        feed::append_each(self.conn, events, now)
+    }
+}
