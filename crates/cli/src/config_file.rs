@@ -35,7 +35,4 @@ pub fn load_with_store(path: &Path) -> Result<(Config, SqliteStore)> {
     Ok((config, store))
 }
 
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
+pub use share::clock::now;

@@ -4,12 +4,11 @@
 use crate::config_file::now;
 use crate::progress;
 use anyhow::{Context, Result};
-use chrono::Datelike;
 use connect::RowError;
 use master::features::{FeatureBuilder, identifier_names};
 use master::resolve::Decision;
 use master::survive::{Member, golden_view};
-use model::{BirthDate, Config, SourceConfig, SourceRecord};
+use model::{Config, SourceConfig, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
 use share::ingest::SourceCleaner;
@@ -60,7 +59,7 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
     let path = config.resolve(&source.path);
     let format = format!("{:?}", source.format).to_lowercase();
     let stream = connect::open_source(source, &path).with_context(|| format!("source `{}`", source.name))?;
-    let cleaner = SourceCleaner::new(source, today())?;
+    let cleaner = SourceCleaner::new(source, share::clock::today())?;
     store.register_source(&source.name, &format, &path.display().to_string(), source.trust)?;
     store.clear_quarantine(&source.name)?;
     let bar = progress::counter(quiet, &format!("ingest {}", source.name));
@@ -164,12 +163,6 @@ fn stable_ids(store: &dyn Store, clusters: &[Vec<i64>]) -> Result<Vec<model::Ent
         clusters.iter().map(|m| m.iter().map(|rid| previous.get(rid).map(|e| *e as u64)).collect()).collect();
     let assignment = master::identity::assign_ids(&before);
     Ok(assignment.kept.into_iter().map(|kept| kept.map_or_else(&mut fresh, model::EntityId)).collect())
-}
-
-/// Today's date, which bounds birth dates.
-pub fn today() -> BirthDate {
-    let today = chrono::Utc::now().date_naive();
-    BirthDate { year: today.year() as u16, month: today.month() as u8, day: today.day() as u8 }
 }
 
 /// What a resolve run did.

@@ -64,7 +64,9 @@ pub fn open_array(config: &SourceConfig, path: &Path) -> Result<RecordStream> {
     Ok(Box::new(iter))
 }
 
-fn to_record(
+/// A source record from one JSON document (pushed over the API, or read from a file): nested values flattened
+/// into dotted paths, the id taken from `id_path`.
+pub fn to_record(
     source: &str,
     id_path: &str,
     value: Value,
@@ -84,7 +86,7 @@ fn to_record(
 }
 
 /// Flattens nested JSON into dotted paths; `null` becomes absent, scalars become text.
-fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
+pub fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
     let join = |key: &str| {
         if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
     };

@@ -6,7 +6,7 @@
 
 mod delimited;
 mod error;
-mod json;
+pub mod json;
 mod mapping;
 
 pub use error::{Error, Result, RowError};

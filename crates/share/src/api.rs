@@ -1,5 +1,6 @@
-//! The HTTP API (`cdihub serve`): read the 360° view over HTTP — an entity with its golden record, provenance
-//! and member records, its history, lookup by any source key, search, match explanations and the change feed —
+//! The HTTP API (`cdihub serve`): push source records (each matched and merged at once), let stewards merge and
+//! unmerge, and read the 360° view — an entity with its golden record, provenance and member records, its
+//! history, lookup by any source key, search, match explanations and the change feed —
 //! documented by an OpenAPI 3 spec generated from the code (`/openapi.json`, readable at `/docs`). JSON in and
 //! out; every error is `{code, message, field}`.
 
@@ -8,27 +9,36 @@ mod error;
 mod reads;
 mod stream;
 mod types;
+mod writes;
 
 pub use error::ApiError;
 pub use types::*;
 
+use crate::realtime::Hub;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use model::Config;
 use std::sync::{Arc, Mutex};
 use store::Store;
 
-/// What every request handler shares: the store (one connection, used by one request at a time) and the
-/// configuration it was opened with.
+/// What every request handler shares: the store (one connection, used by one request at a time), the
+/// configuration it was opened with, and the real-time hub that makes changes (locked before the store).
 pub struct ApiState {
     store: Mutex<Box<dyn Store + Send>>,
+    hub: Mutex<Option<Hub>>,
     config: Config,
 }
 
 impl ApiState {
-    /// State over an open store.
+    /// State over an open store; the hub is opened by the first change.
     pub fn new(store: Box<dyn Store + Send>, config: Config) -> Self {
-        ApiState { store: Mutex::new(store), config }
+        ApiState { store: Mutex::new(store), hub: Mutex::new(None), config }
+    }
+
+    /// State over an open store with a hub already opened on it (so its blocking index is ready).
+    pub fn with_hub(store: Box<dyn Store + Send>, hub: Hub) -> Self {
+        let config = hub.config().clone();
+        ApiState { store: Mutex::new(store), hub: Mutex::new(Some(hub)), config }
     }
 }
 
@@ -38,6 +48,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/health", get(reads::health))
         .route("/entities/{id}", get(reads::entity))
         .route("/entities/{id}/history", get(reads::history))
+        .route("/entities/merge", post(writes::merge))
+        .route("/entities/{id}/unmerge", post(writes::unmerge))
+        .route("/sources/{source}/records/{id}", put(writes::put_record).delete(writes::delete_record))
+        .route("/sources/{source}/records:batch", post(writes::post_batch))
         .route("/feed", get(reads::feed))
         .route("/feed/stream", get(stream::stream))
         .route("/lookup", get(reads::lookup))

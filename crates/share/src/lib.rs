@@ -3,9 +3,11 @@
 //! (`source,source_id,entity_id`), streamed from the store.
 
 pub mod api;
+pub mod clock;
 pub mod explain;
 mod export;
 pub mod ingest;
+pub mod realtime;
 
 pub use export::{ExportFormat, export_golden, export_members};
 

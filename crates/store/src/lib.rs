@@ -46,6 +46,10 @@ pub trait Store {
     ) -> Result<()>;
     /// The latest trained model (JSON), if any.
     fn latest_model(&self) -> Result<Option<String>>;
+    /// The id of the latest trained model, if any: cheap, to notice a new one.
+    fn latest_model_id(&self) -> Result<Option<i64>>;
+    /// The fingerprint of the rules the blocking index was built for, when it is complete and current.
+    fn index_fingerprint(&self) -> Result<Option<String>>;
     /// An entity with its golden record and members; a retired id answers with its successor.
     fn entity(&self, id: EntityId) -> Result<Option<EntityView>>;
     /// The entity a source record belongs to.

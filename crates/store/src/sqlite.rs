@@ -439,6 +439,14 @@ impl Store for SqliteStore {
         Ok(self.conn.query_row("SELECT json FROM models ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).optional()?)
     }
 
+    fn latest_model_id(&self) -> Result<Option<i64>> {
+        Ok(self.conn.query_row("SELECT MAX(id) FROM models", [], |r| r.get(0))?)
+    }
+
+    fn index_fingerprint(&self) -> Result<Option<String>> {
+        realtime::index_fingerprint(&self.conn)
+    }
+
     fn entity(&self, id: EntityId) -> Result<Option<EntityView>> {
         let mut current = id.0 as i64;
         for _ in 0..64 {

@@ -22,8 +22,21 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     serve(config, store, &args.listen)
 }
 
-/// Serves the API over an open store on `listen` until interrupted; prints the address first.
-pub fn serve(config: Config, store: store::SqliteStore, listen: &str) -> Result<()> {
+/// Serves the API over an open store on `listen` until interrupted; prints the address first. The real-time hub
+/// is opened first, so a blocking index that must be built is built before the first request.
+pub fn serve(config: Config, mut store: store::SqliteStore, listen: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    let hub = share::realtime::Hub::open(config, &mut store).context("opening the real-time hub")?;
+    let seconds = started.elapsed().as_secs_f64();
+    if seconds >= 1.0 {
+        eprintln!("cdihub: blocking index ready in {seconds:.1} s");
+    }
+    if !hub.has_model() {
+        eprintln!(
+            "cdihub: no trained model yet: records pushed in are joined only by deterministic rules and pins \
+             until `cdihub resolve` trains one"
+        );
+    }
     let listen = listen.to_string();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server")?;
     runtime.block_on(async move {
@@ -32,7 +45,7 @@ pub fn serve(config: Config, store: store::SqliteStore, listen: &str) -> Result<
         let address = listener.local_addr()?;
         println!("cdihub serving http://{address} (API documentation: http://{address}/docs)");
         std::io::stdout().flush()?;
-        let state = Arc::new(ApiState::new(Box::new(store), config));
+        let state = Arc::new(ApiState::with_hub(Box::new(store), hub));
         share::api::serve(listener, state, shutdown()).await.context("serving")
     })
 }

@@ -2,8 +2,10 @@
 
 mod commands;
 mod febrl;
+mod http;
 mod malformed;
 mod multi_source;
+mod realtime;
 mod serve;
 
 use std::path::{Path, PathBuf};

@@ -1,60 +1,10 @@
 //! `cdihub serve`: the real binary listening on a free port over a real SQLite file, spoken to over HTTP.
 
+use crate::http::Server;
 use crate::{cdihub, ok};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-/// A running server, stopped when dropped.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cdihub"))
-            .current_dir(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("cdihub serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
-        let address = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Server { child, address }
-    }
-
-    /// GET `path`; returns the status and the body as JSON (or as a JSON string when it is not JSON).
-    fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let (status, body) = self.get_text(path);
-        let json = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
-        (status, json)
-    }
-
-    fn get_text(&self, path: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(&self.address).expect("connect");
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.address).expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
-        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
-        (status, body.to_string())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::process::{Command, Stdio};
 
 #[test]
 fn serve_answers_reads_with_documented_json() {

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations, and a readable page rendered from it (no
 //! external assets: the page works offline).
 
-use super::{reads, stream};
+use super::{reads, stream, writes};
 use axum::Json;
 use axum::response::Html;
 use serde_json::Value;
@@ -23,10 +23,17 @@ use utoipa::OpenApi;
         reads::search,
         reads::explain,
         reads::feed,
-        stream::stream
+        stream::stream,
+        writes::put_record,
+        writes::post_batch,
+        writes::delete_record,
+        writes::merge,
+        writes::unmerge
     ),
     tags(
         (name = "entities", description = "Entities (customers) and their golden records"),
+        (name = "records", description = "Source records pushed in: each is matched and merged at once"),
+        (name = "stewardship", description = "A data steward's decisions: merge, unmerge"),
         (name = "matching", description = "Why records match"),
         (name = "feed", description = "The change feed: what happened to entities, in order"),
         (name = "service", description = "The service itself"),
@@ -107,17 +114,22 @@ mod tests {
     fn the_document_lists_every_route_and_the_page_renders_it() {
         let doc = serde_json::to_value(document()).expect("serialises");
         assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
-        for path in [
-            "/health",
-            "/entities/{id}",
-            "/entities/{id}/history",
-            "/lookup",
-            "/search",
-            "/explain",
-            "/feed",
-            "/feed/stream",
+        for (method, path) in [
+            ("get", "/health"),
+            ("get", "/entities/{id}"),
+            ("get", "/entities/{id}/history"),
+            ("get", "/lookup"),
+            ("get", "/search"),
+            ("get", "/explain"),
+            ("get", "/feed"),
+            ("get", "/feed/stream"),
+            ("put", "/sources/{source}/records/{id}"),
+            ("delete", "/sources/{source}/records/{id}"),
+            ("post", "/sources/{source}/records:batch"),
+            ("post", "/entities/merge"),
+            ("post", "/entities/{id}/unmerge"),
         ] {
-            assert!(doc["paths"][path]["get"].is_object(), "{path} is documented");
+            assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
         }
         assert!(doc["components"]["schemas"]["EntityResponse"].is_object());
         assert!(doc["components"]["schemas"]["ApiError"].is_object());

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ApiError {
-    /// Stable machine-readable code: `not_found`, `invalid`, `not_ready`, `internal`.
+    /// Stable machine-readable code: `not_found`, `invalid`, `not_ready`, `conflict`, `internal`.
     pub code: String,
     /// What went wrong, for people.
     pub message: String,
@@ -39,6 +39,11 @@ impl ApiError {
     /// 409: the hub has no result of that kind yet (no resolution, no model).
     pub fn not_ready(message: impl Into<String>) -> Self {
         ApiError { code: "not_ready".into(), message: message.into(), field: None, status: StatusCode::CONFLICT }
+    }
+
+    /// 409: the request conflicts with the current state (retry, or ask differently).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError { code: "conflict".into(), message: message.into(), field: None, status: StatusCode::CONFLICT }
     }
 
     /// 500: the store or the server failed.

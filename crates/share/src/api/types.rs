@@ -144,3 +144,38 @@ pub struct FeedEventResponse {
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
 }
+
+/// What an upsert or delete did to one source record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordResponse {
+    /// `source:id`.
+    pub record: String,
+    /// `inserted`, `updated`, `unchanged` or `deleted`.
+    pub write: String,
+    /// `active` (matched into an entity), `quarantined` (kept, not matched: see `issues`) or `deleted`.
+    pub status: String,
+    /// The entity the record belongs to now, `E12`, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// Why values were dropped, or why the record was quarantined.
+    pub issues: Vec<String>,
+    /// Sequence numbers of the change-feed events the change appended.
+    pub events: Vec<i64>,
+}
+
+/// What a batch upsert did, one result per record in the order given.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchResponse {
+    /// Per record.
+    pub results: Vec<RecordResponse>,
+}
+
+/// What a steward's merge or unmerge did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StewardResponse {
+    /// The entity that now holds the records concerned: the survivor of a merge, the new entity of an unmerge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// Sequence numbers of the change-feed events appended.
+    pub events: Vec<i64>,
+}

@@ -103,6 +103,14 @@ pub(super) fn invalidate_index(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The blocking index's fingerprint, while it is current.
+pub(super) fn index_fingerprint(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE name = ?1")?
+        .query_row([INDEX_META], |r| r.get(0))
+        .optional()?)
+}
+
 /// The next unused entity id.
 pub(super) fn next_entity_id(conn: &Connection) -> Result<u64> {
     let next: i64 = conn.query_row("SELECT COALESCE(MAX(entity_id), 0) + 1 FROM entities", [], |r| r.get(0))?;
@@ -258,11 +266,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn index_fingerprint(&self) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT value FROM meta WHERE name = ?1")?
-            .query_row([INDEX_META], |r| r.get(0))
-            .optional()?)
+        index_fingerprint(self.conn)
     }
 
     fn index_lookup(&self, key: i64, limit: usize) -> Result<Vec<IndexHit>> {

@@ -1,0 +1,436 @@
+//! The real-time hub: one record at a time — upserted, deleted, or moved by a steward — is cleaned, matched
+//! against its candidates from the blocking index in the store, scored with the stored model, and the entities it
+//! touches are re-clustered by the same clustering as batch resolution, all inside one store transaction. Entity
+//! ids stay stable (`master::identity`), and every change lands on the change feed with who made it and why.
+
+mod rematch;
+
+use crate::ingest::SourceCleaner;
+use master::MatchModel;
+use master::compare::ComparisonKind;
+use master::features::{FeatureBuilder, Features};
+use master::incremental::IndexRules;
+use model::{BirthDate, CleanRecord, Config, EntityId, RecordKey, SourceRecord};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use store::{IndexEntry, Pin, RecordStatus, Store, Tx, WriteKind};
+
+/// Why a real-time operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// The source is not declared in the configuration.
+    #[error("no source named `{0}` in the configuration")]
+    UnknownSource(String),
+    /// The record is not in the store.
+    #[error("no record {0}")]
+    UnknownRecord(RecordKey),
+    /// The entity does not exist, or is retired.
+    #[error("no live entity {0}")]
+    UnknownEntity(EntityId),
+    /// The request cannot be carried out as asked.
+    #[error("{0}")]
+    Invalid(String),
+    /// The configuration's rules are unusable.
+    #[error(transparent)]
+    Master(#[from] master::MasterError),
+    /// The source's mapping is unusable.
+    #[error(transparent)]
+    Config(#[from] model::ConfigError),
+    /// The stored model could not be read, or a record could not be encoded.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// Result of a hub operation.
+pub type Result<T, E = HubError> = std::result::Result<T, E>;
+
+/// What an upsert or delete did to one record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordOutcome {
+    /// `source:id`.
+    pub record: String,
+    /// `inserted`, `updated`, `unchanged` or `deleted`.
+    pub write: &'static str,
+    /// Where the record stands now.
+    pub status: RecordStatus,
+    /// The entity it belongs to now, if any.
+    pub entity: Option<EntityId>,
+    /// Why values were dropped or the record was quarantined.
+    pub issues: Vec<String>,
+    /// Sequence numbers of the change-feed events this change appended.
+    pub events: Vec<i64>,
+}
+
+/// What a steward's merge or unmerge did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StewardOutcome {
+    /// The entity that now holds the records concerned (the survivor of a merge, the new entity of an unmerge).
+    pub entity: Option<EntityId>,
+    /// Sequence numbers of the change-feed events appended.
+    pub events: Vec<i64>,
+}
+
+/// What the matcher knows: the stored model (if one was trained) and the rules derived from it.
+struct Matching {
+    model: Option<MatchModel>,
+    model_id: Option<i64>,
+    kinds: Vec<ComparisonKind>,
+    builder: FeatureBuilder,
+    rules: IndexRules,
+    fingerprint: String,
+}
+
+/// The real-time matcher over a store. Not tied to one connection: each call takes the store it works in.
+pub struct Hub {
+    config: Config,
+    cleaners: HashMap<String, SourceCleaner>,
+    source_index: HashMap<String, u32>,
+    matching: Matching,
+    /// Time source, seconds since the epoch.
+    now: fn() -> i64,
+}
+
+impl Hub {
+    /// A hub for `config`: registers its sources, loads the latest model and makes sure the blocking index is
+    /// current (building it when it is not, which reads every record once).
+    pub fn open(config: Config, store: &mut dyn Store) -> Result<Self> {
+        Self::open_at(config, store, crate::clock::today(), crate::clock::now)
+    }
+
+    /// [`Hub::open`] with a given date (bounding birth dates) and clock.
+    pub fn open_at(config: Config, store: &mut dyn Store, today: BirthDate, now: fn() -> i64) -> Result<Self> {
+        let mut cleaners = HashMap::new();
+        for s in &config.sources {
+            cleaners.insert(s.name.clone(), SourceCleaner::new(s, today)?);
+            let path = config.resolve(&s.path).display().to_string();
+            store.register_source(&s.name, &format!("{:?}", s.format).to_lowercase(), &path, s.trust)?;
+        }
+        let source_index = config.sources.iter().enumerate().map(|(i, s)| (s.name.clone(), i as u32)).collect();
+        let matching = Self::matching(&config, store)?;
+        let mut hub = Hub { config, cleaners, source_index, matching, now };
+        hub.refresh(store)?;
+        Ok(hub)
+    }
+
+    /// The configuration the hub runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// True when a trained model scores the pairs (without one only deterministic rules and pins join records).
+    pub fn has_model(&self) -> bool {
+        self.matching.model.is_some()
+    }
+
+    fn matching(config: &Config, store: &dyn Store) -> Result<Matching> {
+        let model_id = store.latest_model_id()?;
+        let model: Option<MatchModel> = match store.latest_model()? {
+            Some(json) => Some(serde_json::from_str(&json)?),
+            None => None,
+        };
+        // Without a model, identifiers are those the configuration declares.
+        let names = match &model {
+            Some(m) => m.identifier_names.clone(),
+            None => {
+                let mut names: Vec<String> =
+                    config.sources.iter().flat_map(|s| s.identifiers.keys().cloned()).collect();
+                names.sort();
+                names.dedup();
+                names
+            }
+        };
+        let rules = IndexRules::new(&config.master, names.clone())?;
+        Ok(Matching {
+            kinds: model.as_ref().map(MatchModel::kinds).unwrap_or_default(),
+            model,
+            model_id,
+            builder: FeatureBuilder::new(names),
+            fingerprint: rules.fingerprint(),
+            rules,
+        })
+    }
+
+    /// Picks up a model trained since (by `cdihub resolve`, perhaps in another process) and rebuilds the
+    /// blocking index when records changed outside the hub or the rules changed. Returns true when it rebuilt.
+    pub fn refresh(&mut self, store: &mut dyn Store) -> Result<bool> {
+        if store.latest_model_id()? != self.matching.model_id {
+            self.matching = Self::matching(&self.config, store)?;
+        }
+        if store.index_fingerprint()?.as_deref() == Some(self.matching.fingerprint.as_str()) {
+            return Ok(false);
+        }
+        let records = store.active_records()?;
+        let mut entries: Vec<(i64, IndexEntry)> = records
+            .par_iter()
+            .flat_map_iter(|r| {
+                let keys = self.matching.rules.keys(&self.features(&r.key.source, &r.clean));
+                index_entries(&keys).into_iter().map(move |e| (r.rid, e))
+            })
+            .collect();
+        entries.par_sort_unstable_by_key(|(rid, e)| (e.key, *rid));
+        drop(records);
+        store.rebuild_index(&self.matching.fingerprint, &mut entries.into_iter())?;
+        Ok(true)
+    }
+
+    /// A record's match features.
+    fn features(&self, source: &str, clean: &CleanRecord) -> Features {
+        let index = self.source_index.get(source).copied().unwrap_or(u32::MAX);
+        self.matching.builder.build(index, clean)
+    }
+
+    /// Upserts records of one source, each given as its raw fields (column → value; the id is `id`), in one
+    /// transaction: each is cleaned, stored as a new version if it changed, and matched. `by` names the caller.
+    pub fn upsert(
+        &mut self,
+        store: &mut dyn Store,
+        source: &str,
+        records: Vec<(String, BTreeMap<String, String>)>,
+        by: &str,
+    ) -> Result<Vec<RecordOutcome>> {
+        let cleaner = self.cleaners.get(source).ok_or_else(|| HubError::UnknownSource(source.to_string()))?;
+        let now = (self.now)();
+        let prepared = records
+            .into_iter()
+            .map(|(id, fields)| {
+                let record = SourceRecord { key: RecordKey::new(source, id), line: 0, fields };
+                cleaner.prepare(&Ok(record), now)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.refresh(store)?;
+        let mut outcomes = Vec::with_capacity(prepared.len());
+        self.in_transaction(store, &mut |hub, tx| {
+            outcomes.clear();
+            for p in &prepared {
+                let Some(incoming) = &p.record else { continue };
+                let issues: Vec<String> = p.entries.iter().map(|e| e.reason.clone()).collect();
+                let key = &incoming.key;
+                let state = tx.record_state(key)?;
+                let unchanged = state
+                    .as_ref()
+                    .is_some_and(|s| s.content_hash == incoming.content_hash && s.status != RecordStatus::Deleted);
+                if let (true, Some(s)) = (unchanged, &state) {
+                    outcomes.push(RecordOutcome {
+                        record: key.to_string(),
+                        write: "unchanged",
+                        status: s.status,
+                        entity: s.entity,
+                        issues,
+                        events: Vec::new(),
+                    });
+                    continue;
+                }
+                tx.replace_quarantine(key, &p.entries, now)?;
+                let (rid, kind) = tx.write_record(incoming, now)?;
+                let old = state.as_ref().and_then(|s| s.clean.as_ref()).map(|c| hub.features(source, c));
+                let new = p.clean.as_ref().map(|c| hub.features(source, c));
+                let change = hub.reindex(tx, rid, old.as_ref(), new)?;
+                let old_entity = state.as_ref().and_then(|s| s.entity);
+                let (entity, events) =
+                    hub.rematch(tx, Some(change), old_entity.map(|e| e.0 as i64).into_iter().collect(), by, now)?;
+                outcomes.push(RecordOutcome {
+                    record: key.to_string(),
+                    write: match kind {
+                        WriteKind::Inserted => "inserted",
+                        WriteKind::Updated => "updated",
+                        WriteKind::Unchanged => "unchanged",
+                    },
+                    status: if p.clean.is_some() { RecordStatus::Active } else { RecordStatus::Quarantined },
+                    entity,
+                    issues,
+                    events,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(outcomes)
+    }
+
+    /// Deletes a record at its source: it leaves its entity (whose golden record is recomputed; an entity left
+    /// with no records is retired) and is no longer matched. Its versions are kept.
+    pub fn delete(&mut self, store: &mut dyn Store, key: &RecordKey, by: &str) -> Result<RecordOutcome> {
+        if !self.cleaners.contains_key(&key.source) {
+            return Err(HubError::UnknownSource(key.source.clone()));
+        }
+        self.refresh(store)?;
+        let now = (self.now)();
+        let mut outcome = None;
+        self.in_transaction(store, &mut |hub, tx| {
+            let state = tx.record_state(key)?.ok_or_else(|| HubError::UnknownRecord(key.clone()))?;
+            let Some(rid) = tx.delete_record(key, now)? else {
+                // Deleted before: nothing changes.
+                outcome = Some(RecordOutcome {
+                    record: key.to_string(),
+                    write: "unchanged",
+                    status: RecordStatus::Deleted,
+                    entity: None,
+                    issues: Vec::new(),
+                    events: Vec::new(),
+                });
+                return Ok(());
+            };
+            let old = state.clean.as_ref().map(|c| hub.features(&key.source, c));
+            let change = hub.reindex(tx, rid, old.as_ref(), None)?;
+            let (_, events) =
+                hub.rematch(tx, Some(change), state.entity.map(|e| e.0 as i64).into_iter().collect(), by, now)?;
+            outcome = Some(RecordOutcome {
+                record: key.to_string(),
+                write: "deleted",
+                status: RecordStatus::Deleted,
+                entity: None,
+                issues: Vec::new(),
+                events,
+            });
+            Ok(())
+        })?;
+        outcome.ok_or_else(|| HubError::Invalid("the delete did not run".into()))
+    }
+
+    /// A steward merges entities into one: all their records are pinned together (replacing pins that kept them
+    /// apart), and the oldest id survives. Later resolves keep them together.
+    pub fn merge(
+        &mut self,
+        store: &mut dyn Store,
+        entities: &[EntityId],
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<StewardOutcome> {
+        if entities.len() < 2 {
+            return Err(HubError::Invalid("a merge needs at least two entities".into()));
+        }
+        self.refresh(store)?;
+        let now = (self.now)();
+        let mut outcome = None;
+        self.in_transaction(store, &mut |hub, tx| {
+            let ids: Vec<i64> = entities.iter().map(|e| e.0 as i64).collect();
+            let mut groups: Vec<Vec<i64>> = Vec::new();
+            for id in &ids {
+                let members: Vec<i64> = tx.members_of(&[*id])?.into_iter().map(|(rid, _, _)| rid).collect();
+                if members.is_empty() {
+                    return Err(HubError::UnknownEntity(EntityId(*id as u64)));
+                }
+                groups.push(members);
+            }
+            let all: Vec<i64> = groups.iter().flatten().copied().collect();
+            // Pins that kept any two of them apart go; one pin per entity ties it to the first.
+            for pin in tx.pins_among(&all)? {
+                if !pin.together {
+                    tx.unpin(pin.a, pin.b)?;
+                }
+            }
+            // Every record is pinned to the first: a steward's merge holds whole, even where the model would see
+            // records that contradict each other.
+            let anchor = groups[0][0];
+            for rid in all.iter().filter(|r| **r != anchor) {
+                let pin = Pin {
+                    a: anchor.min(*rid),
+                    b: anchor.max(*rid),
+                    together: true,
+                    actor: by.into(),
+                    at: now,
+                    reason: reason.map(str::to_string),
+                };
+                tx.pin(&pin)?;
+            }
+            let (_, events) = hub.rematch(tx, None, ids.clone(), by, now)?;
+            let entity = tx.entities_of(&[anchor])?.get(&anchor).map(|(e, _)| EntityId(*e as u64));
+            outcome = Some(StewardOutcome { entity, events });
+            Ok(())
+        })?;
+        outcome.ok_or_else(|| HubError::Invalid("the merge did not run".into()))
+    }
+
+    /// A steward splits records off their entity: they are pinned apart from the records that stay (replacing
+    /// pins that held them together) and together with each other, and get a new entity id.
+    pub fn unmerge(
+        &mut self,
+        store: &mut dyn Store,
+        entity: EntityId,
+        records: &[RecordKey],
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<StewardOutcome> {
+        if records.is_empty() {
+            return Err(HubError::Invalid("name the records to split off".into()));
+        }
+        self.refresh(store)?;
+        let now = (self.now)();
+        let mut outcome = None;
+        self.in_transaction(store, &mut |hub, tx| {
+            let eid = entity.0 as i64;
+            let members: Vec<i64> = tx.members_of(&[eid])?.into_iter().map(|(rid, _, _)| rid).collect();
+            if members.is_empty() {
+                return Err(HubError::UnknownEntity(entity));
+            }
+            let mut split = Vec::new();
+            for key in records {
+                let state = tx.record_state(key)?.ok_or_else(|| HubError::UnknownRecord(key.clone()))?;
+                if state.entity != Some(entity) {
+                    return Err(HubError::Invalid(format!("{key} is not a member of {entity}")));
+                }
+                split.push(state.rid);
+            }
+            let rest: Vec<i64> = members.iter().copied().filter(|m| !split.contains(m)).collect();
+            if rest.is_empty() {
+                return Err(HubError::Invalid("an unmerge must leave at least one record in the entity".into()));
+            }
+            let pin = |a: i64, b: i64, together: bool| Pin {
+                a: a.min(b),
+                b: a.max(b),
+                together,
+                actor: by.into(),
+                at: now,
+                reason: reason.map(str::to_string),
+            };
+            for s in &split {
+                for r in &rest {
+                    tx.pin(&pin(*s, *r, false))?;
+                }
+            }
+            for pair in split.windows(2) {
+                tx.pin(&pin(pair[0], pair[1], true))?;
+            }
+            let (_, events) = hub.rematch(tx, None, vec![eid], by, now)?;
+            let entity = tx.entities_of(&split[..1])?.get(&split[0]).map(|(e, _)| EntityId(*e as u64));
+            outcome = Some(StewardOutcome { entity, events });
+            Ok(())
+        })?;
+        outcome.ok_or_else(|| HubError::Invalid("the unmerge did not run".into()))
+    }
+
+    /// Runs `work` in one store transaction; hub errors roll it back and come out as they went in.
+    fn in_transaction(
+        &self,
+        store: &mut dyn Store,
+        work: &mut dyn FnMut(&Hub, &mut dyn Tx) -> Result<()>,
+    ) -> Result<()> {
+        let mut failure: Option<HubError> = None;
+        let written = store.write(&mut |tx| {
+            if tx.index_fingerprint()?.as_deref() != Some(self.matching.fingerprint.as_str()) {
+                failure = Some(HubError::Invalid(
+                    "the blocking index changed while the hub was using it; retry the request".into(),
+                ));
+                return Err(store::Error::Invalid("aborted".into()));
+            }
+            work(self, tx).map_err(|e| {
+                failure = Some(e);
+                store::Error::Invalid("aborted".into())
+            })
+        });
+        match (written, failure) {
+            (_, Some(e)) => Err(e),
+            (Err(e), None) => Err(e.into()),
+            (Ok(()), None) => Ok(()),
+        }
+    }
+}
+
+/// The index rows of a record's keys.
+fn index_entries(keys: &master::incremental::RecordKeys) -> Vec<IndexEntry> {
+    keys.keys.iter().map(|k| IndexEntry { key: k.key as i64, year: keys.year as i64, city: keys.city as i64 }).collect()
+}
