@@ -52,8 +52,8 @@ enum Command {
     Serve(commands::serve::Args),
     /// Explain the match score of two source records (source:id source:id).
     Explain(commands::explain::Args),
-    /// Print the trained match model.
-    Model,
+    /// Print the trained match model, or move it between hubs (`--export FILE`, `--import FILE`).
+    Model(commands::explain::ModelArgs),
     /// Score the stored result against a ground truth.
     Eval(commands::eval::Args),
     /// Generate synthetic multi-source customer data with ground truth and a config to load it.
@@ -75,7 +75,7 @@ fn main() -> ExitCode {
         Command::Review(args) => commands::review::run(&cli.config, args),
         Command::Serve(args) => commands::serve::run(&cli.config, args),
         Command::Explain(args) => commands::explain::run(&cli.config, args),
-        Command::Model => commands::explain::run_model(&cli.config),
+        Command::Model(args) => commands::explain::run_model(&cli.config, args),
         Command::Eval(args) => commands::eval::run(&cli.config, args),
         Command::Generate(args) => generate::run(args),
         Command::Demo(args) => commands::demo::run(args, cli.quiet),

@@ -46,6 +46,8 @@ pub trait Store {
     ) -> Result<()>;
     /// The latest trained model (JSON), if any.
     fn latest_model(&self) -> Result<Option<String>>;
+    /// Stores a model (JSON) as the latest, without a resolution (imported from another hub).
+    fn save_model(&mut self, json: &str, now: i64) -> Result<()>;
     /// The id of the latest trained model, if any: cheap, to notice a new one.
     fn latest_model_id(&self) -> Result<Option<i64>>;
     /// The fingerprint of the rules the blocking index was built for, when it is complete and current.

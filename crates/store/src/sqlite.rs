@@ -439,6 +439,11 @@ impl Store for SqliteStore {
         Ok(self.conn.query_row("SELECT json FROM models ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).optional()?)
     }
 
+    fn save_model(&mut self, json: &str, now: i64) -> Result<()> {
+        self.conn.execute("INSERT INTO models (created_at, json) VALUES (?1, ?2)", params![now, json])?;
+        Ok(())
+    }
+
     fn latest_model_id(&self) -> Result<Option<i64>> {
         Ok(self.conn.query_row("SELECT MAX(id) FROM models", [], |r| r.get(0))?)
     }

@@ -202,3 +202,61 @@ fn an_acknowledged_upsert_survives_kill_9() {
     let server = Server::start(d);
     assert_eq!(entity_of(&server, "webshop", "W-ADA"), Some(entity));
 }
+
+/// Each record's entity, from `export --members` (`source,source_id,entity_id`).
+fn memberships(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    ok(dir, &["export", "--members"])
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut parts = l.rsplitn(2, ',');
+            let entity = parts.next()?.to_string();
+            Some((parts.next()?.replacen(',', ":", 1), entity))
+        })
+        .collect()
+}
+
+#[test]
+fn records_fed_one_by_one_cluster_as_the_batch_does() {
+    // Batch: two sources ingested and resolved at once.
+    let batch = tempfile::tempdir().expect("tempdir");
+    let b = batch.path();
+    ok(b, &["generate", "--out", ".", "--records", "1500", "--seed", "11"]);
+    ok(b, &["-q", "ingest", "webshop"]);
+    ok(b, &["-q", "ingest", "billing"]);
+    ok(b, &["-q", "resolve"]);
+    ok(b, &["model", "--export", "model.json"]);
+    let batch_members = memberships(b);
+
+    // Real time: a fresh hub with the same model; the same records pushed one at a time, in file order.
+    let live = tempfile::tempdir().expect("tempdir");
+    let l = live.path();
+    for file in ["cdihub.toml", "webshop.ndjson", "billing.json", "model.json"] {
+        std::fs::copy(b.join(file), l.join(file)).expect("copy");
+    }
+    ok(l, &["model", "--import", "model.json"]);
+    let server = Server::start(l);
+    let shop = std::fs::read_to_string(l.join("webshop.ndjson")).expect("read");
+    let bills: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(l.join("billing.json")).expect("read")).expect("json");
+    let records = shop
+        .lines()
+        .map(|line| ("webshop", "id", serde_json::from_str::<Value>(line).expect("json")))
+        .chain(bills.into_iter().map(|r| ("billing", "account", r)));
+    let mut pushed = 0;
+    for (source, id_field, record) in records {
+        let id = record[id_field].as_str().expect("id").to_string();
+        let (status, body) = server.send("PUT", &format!("/sources/{source}/records/{id}"), &record);
+        assert_eq!(status, 200, "{source}:{id}: {body}");
+        pushed += 1;
+    }
+    let live_members = memberships(l);
+    assert_eq!(live_members.len(), batch_members.len(), "the same records are matched ({pushed} pushed)");
+
+    // The two clusterings agree: pairwise cluster F1 of one against the other.
+    let scores = master::evaluate::cluster_scores(
+        live_members.iter().map(|(key, entity)| (entity.clone(), batch_members.get(key).cloned().unwrap_or_default())),
+    );
+    eprintln!("batch vs real time ({pushed} records): {scores:?}");
+    assert!(scores.f1 >= 0.99, "batch and real time disagree: {scores:?}");
+}
