@@ -1,5 +1,6 @@
-//! Share the golden records with the outside world: the HTTP API ([`api`]), explanations of a pair of stored
-//! records, and exports of golden records (CSV, NDJSON with full provenance) and of memberships
+//! Share the golden records with the outside world: the HTTP API ([`api`]) over the real-time hub
+//! ([`realtime`]: records pushed in, matched and merged at once), explanations of a pair of stored records, and
+//! exports of golden records (CSV, NDJSON with full provenance) and of memberships
 //! (`source,source_id,entity_id`), streamed from the store.
 
 pub mod api;
