@@ -60,6 +60,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/openapi.json", get(docs::spec))
         .route("/docs", get(docs::page))
         .fallback(error::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(writes::MAX_BODY))
         .with_state(state)
 }
 

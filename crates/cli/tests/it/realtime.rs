@@ -112,6 +112,9 @@ fn records_pushed_in_are_matched_merged_split_and_retired() {
     assert_eq!((status, e["field"].as_str()), (400, Some("[0].customer_ref")), "{e}");
     let (status, e) = server.send("DELETE", "/sources/webshop/records/never", &Value::Null);
     assert_eq!(status, 404, "{e}");
+    let (status, e) = server.request("PUT", "/sources/webshop/records/W1", Some("{not json"));
+    let e: Value = serde_json::from_str(&e).expect("the error body is JSON");
+    assert_eq!((status, e["code"].as_str(), e["field"].as_str()), (400, Some("invalid"), Some("body")), "{e}");
 }
 
 #[test]

@@ -7,6 +7,7 @@ use super::error::ApiError;
 use super::types::*;
 use crate::realtime::{HubError, RecordOutcome, StewardOutcome};
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use model::{EntityId, RecordKey};
 use serde::Deserialize;
@@ -17,6 +18,9 @@ use utoipa::ToSchema;
 
 /// Most records one batch call may carry.
 pub const MAX_BATCH: usize = 10_000;
+
+/// Largest request body accepted: a full batch of generous records.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// Who the API names as the author of record changes (until callers authenticate).
 const API_ACTOR: &str = "api";
@@ -41,6 +45,12 @@ async fn with_hub<T: Send + 'static>(
     })
     .await
     .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
+}
+
+/// A JSON request body, or the API's error body saying what is wrong with it (instead of axum's plain text).
+fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(value)| value)
+        .map_err(|e| ApiError::invalid("body", format!("the body is not usable JSON: {}", e.body_text())))
 }
 
 /// The API's answer to a hub error.
@@ -102,9 +112,9 @@ fn steward_response(o: StewardOutcome) -> StewardResponse {
 pub async fn put_record(
     State(state): State<Arc<ApiState>>,
     Path((source, id)): Path<(String, String)>,
-    Json(body): Json<Value>,
+    request: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<RecordResponse>, ApiError> {
-    let mut fields = fields_of(&body, "body")?;
+    let mut fields = fields_of(&body(request)?, "body")?;
     let id_column = state.config.source(&source).map(|s| s.id.clone()).unwrap_or_default();
     match fields.get(&id_column) {
         Some(given) if given.trim() != id.trim() => {
@@ -143,9 +153,9 @@ pub async fn put_record(
 pub async fn post_batch(
     State(state): State<Arc<ApiState>>,
     Path(source): Path<String>,
-    Json(body): Json<Value>,
+    request: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<BatchResponse>, ApiError> {
-    let Value::Array(items) = body else {
+    let Value::Array(items) = body(request)? else {
         return Err(ApiError::invalid("body", "a batch is a JSON array of records"));
     };
     if items.len() > MAX_BATCH {
@@ -221,8 +231,9 @@ pub struct MergeRequest {
 )]
 pub async fn merge(
     State(state): State<Arc<ApiState>>,
-    Json(request): Json<MergeRequest>,
+    request: Result<Json<MergeRequest>, JsonRejection>,
 ) -> Result<Json<StewardResponse>, ApiError> {
+    let request = body(request)?;
     let by = steward(&request.by)?;
     let entities = request
         .entities
@@ -267,8 +278,9 @@ pub struct UnmergeRequest {
 pub async fn unmerge(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
-    Json(request): Json<UnmergeRequest>,
+    request: Result<Json<UnmergeRequest>, JsonRejection>,
 ) -> Result<Json<StewardResponse>, ApiError> {
+    let request = body(request)?;
     let by = steward(&request.by)?;
     let entity: EntityId = id.parse().map_err(|m| ApiError::invalid("id", m))?;
     let records = request
