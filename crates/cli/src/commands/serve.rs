@@ -37,6 +37,7 @@ pub fn serve(config: Config, mut store: store::SqliteStore, listen: &str) -> Res
              until `cdihub resolve` trains one"
         );
     }
+    let _checkpoints = store.checkpoint_in_background().context("starting WAL checkpoints")?;
     let listen = listen.to_string();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server")?;
     runtime.block_on(async move {

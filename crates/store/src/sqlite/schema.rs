@@ -148,4 +148,9 @@ CREATE TABLE pins (
 CREATE INDEX pins_b ON pins (b);
 CREATE INDEX pairs_b ON pairs (b);
 "#,
+    // Real time replaces one record's quarantine entries: find them by record, not by scanning the source's.
+    r#"
+DROP INDEX quarantine_source;
+CREATE INDEX quarantine_record ON quarantine (source, source_id);
+"#,
 ];

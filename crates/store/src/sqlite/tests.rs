@@ -234,3 +234,24 @@ fn resolutions_append_to_the_change_feed_in_order() {
     let new = s.entity_history(EntityId(4)).expect("history");
     assert_eq!(new[0].payload, serde_json::json!({"records": ["crm:1"], "from": ["E1"], "by": "batch resolve"}));
 }
+
+#[test]
+fn background_checkpoints_move_the_log_into_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hub.db");
+    let mut s = SqliteStore::open(&path).expect("open");
+    let checkpoints = s.checkpoint_in_background().expect("start").expect("a file has a log");
+    let before = std::fs::metadata(&path).expect("file").len();
+    let recs: Vec<_> = (0..2000).map(|i| incoming("crm", &i.to_string(), "Vries")).collect();
+    s.upsert_records(&recs, 1).expect("upsert");
+    // Two thousand small records stay under SQLite's own checkpoint threshold: only the background thread moves
+    // them into the file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::metadata(&path).expect("file").len() == before {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint within 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(checkpoints);
+    assert_eq!(s.active_records().expect("records").len(), 2000);
+    assert!(SqliteStore::open_in_memory().expect("open").checkpoint_in_background().expect("ok").is_none());
+}
