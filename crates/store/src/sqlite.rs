@@ -92,7 +92,9 @@ impl SqliteStore {
             return Ok(None);
         };
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        Ok(Some(realtime::Checkpointer::start(&path, std::time::Duration::from_millis(200))?))
+        // The log file is cut back to 64 MiB whenever it restarts.
+        self.conn.pragma_update(None, "journal_size_limit", 64_i64 << 20)?;
+        Ok(Some(realtime::Checkpointer::start(&path, std::time::Duration::from_millis(250))?))
     }
 
     /// The schema version of the open file.
