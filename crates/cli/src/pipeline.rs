@@ -151,18 +151,13 @@ fn pins_by_index(store: &dyn Store, records: &[store::ActiveRecord]) -> Result<m
 /// An entity id per cluster, stable across runs (see `master::identity`).
 fn stable_ids(store: &dyn Store, clusters: &[Vec<i64>]) -> Result<Vec<model::EntityId>> {
     let previous = store.previous_entities()?;
-    let mut next = store.next_entity_id()?;
-    let mut fresh = || {
-        next += 1;
-        model::EntityId(next - 1)
-    };
+    let next = store.next_entity_id()?;
     if previous.is_empty() {
-        return Ok(clusters.iter().map(|_| fresh()).collect());
+        return Ok((next..next + clusters.len() as u64).map(model::EntityId).collect());
     }
     let before: Vec<Vec<Option<u64>>> =
         clusters.iter().map(|m| m.iter().map(|rid| previous.get(rid).map(|e| *e as u64)).collect()).collect();
-    let assignment = master::identity::assign_ids(&before);
-    Ok(assignment.kept.into_iter().map(|kept| kept.map_or_else(&mut fresh, model::EntityId)).collect())
+    Ok(master::identity::assign_ids(&before).ids(next).into_iter().map(model::EntityId).collect())
 }
 
 /// What a resolve run did.

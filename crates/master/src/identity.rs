@@ -14,6 +14,22 @@ pub struct IdAssignment {
     pub retired: Vec<(u64, Option<usize>)>,
 }
 
+impl IdAssignment {
+    /// Every cluster's id: the one it keeps, or a new one numbered from `next` in cluster order.
+    pub fn ids(&self, next: u64) -> Vec<u64> {
+        let mut next = next;
+        self.kept
+            .iter()
+            .map(|kept| {
+                kept.unwrap_or_else(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect()
+    }
+}
+
 /// Chooses ids for `clusters`, given each member's previous entity (`previous[c][k]` for member `k` of cluster
 /// `c`; `None` for a record that had none). Ids are handed out in increasing order, so a smaller id is older.
 /// Ties go to the cluster listed first. Deterministic.
@@ -71,6 +87,7 @@ mod tests {
     #[test]
     fn new_records_get_new_ids() {
         assert_eq!(assign_ids(&[vec![None], vec![None, None]]).kept, vec![None, None]);
+        assert_eq!(assign_ids(&[vec![None], vec![Some(3)], vec![None]]).ids(10), vec![10, 3, 11]);
         assert_eq!(assign_ids(&[]), IdAssignment::default());
     }
 }

@@ -316,24 +316,7 @@ impl Store for SqliteStore {
 
     fn quarantine(&mut self, entries: &[QuarantineEntry]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO quarantine (source, source_id, line, severity, field, value, reason, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for e in entries {
-                insert.execute(params![
-                    e.source,
-                    e.source_id,
-                    e.line as i64,
-                    e.severity,
-                    e.field,
-                    e.value,
-                    e.reason,
-                    e.at
-                ])?;
-            }
-        }
+        realtime::insert_quarantine(&tx, entries)?;
         tx.commit()?;
         Ok(())
     }

@@ -162,17 +162,7 @@ impl Hub {
         let before: Vec<Vec<Option<u64>>> =
             clusters.iter().map(|m| m.iter().map(|rid| previous.get(rid).map(|e| *e as u64)).collect()).collect();
         let assignment = assign_ids(&before);
-        let mut next = tx.next_entity_id()?;
-        let ids: Vec<EntityId> = assignment
-            .kept
-            .iter()
-            .map(|kept| {
-                EntityId(kept.unwrap_or_else(|| {
-                    next += 1;
-                    next - 1
-                }))
-            })
-            .collect();
+        let ids: Vec<EntityId> = assignment.ids(tx.next_entity_id()?).into_iter().map(EntityId).collect();
         let mut retired: Vec<(i64, Option<i64>)> =
             assignment.retired.iter().map(|(id, c)| (*id as i64, c.map(|c| ids[c].0 as i64))).collect();
         let held: BTreeSet<i64> = ids.iter().map(|i| i.0 as i64).chain(retired.iter().map(|(e, _)| *e)).collect();

@@ -97,6 +97,18 @@ impl<'c> RecordWriter<'c> {
     }
 }
 
+/// Adds quarantine entries.
+pub(super) fn insert_quarantine(conn: &Connection, entries: &[QuarantineEntry]) -> Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO quarantine (source, source_id, line, severity, field, value, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for e in entries {
+        insert.execute(params![e.source, e.source_id, e.line as i64, e.severity, e.field, e.value, e.reason, e.at])?;
+    }
+    Ok(())
+}
+
 /// Marks the blocking index out of date.
 pub(super) fn invalidate_index(conn: &Connection) -> Result<()> {
     conn.execute("DELETE FROM meta WHERE name = ?1", [INDEX_META])?;
@@ -246,23 +258,7 @@ impl Tx for SqliteTx<'_> {
             "DELETE FROM quarantine WHERE source = ?1 AND source_id = ?2",
             params![key.source, key.source_id],
         )?;
-        let mut insert = self.conn.prepare_cached(
-            "INSERT INTO quarantine (source, source_id, line, severity, field, value, reason, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for e in entries {
-            insert.execute(params![
-                e.source,
-                e.source_id,
-                e.line as i64,
-                e.severity,
-                e.field,
-                e.value,
-                e.reason,
-                e.at
-            ])?;
-        }
-        Ok(())
+        insert_quarantine(self.conn, entries)
     }
 
     fn index_fingerprint(&self) -> Result<Option<String>> {

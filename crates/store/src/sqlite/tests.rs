@@ -30,17 +30,8 @@ fn stable_ids(store: &SqliteStore, clusters: &[Vec<i64>]) -> Vec<EntityId> {
     let previous = store.previous_entities().expect("memberships");
     let before: Vec<Vec<Option<u64>>> =
         clusters.iter().map(|m| m.iter().map(|rid| previous.get(rid).map(|e| *e as u64)).collect()).collect();
-    let mut next = store.next_entity_id().expect("next id");
-    master::identity::assign_ids(&before)
-        .kept
-        .into_iter()
-        .map(|kept| {
-            EntityId(kept.unwrap_or_else(|| {
-                next += 1;
-                next - 1
-            }))
-        })
-        .collect()
+    let next = store.next_entity_id().expect("next id");
+    master::identity::assign_ids(&before).ids(next).into_iter().map(EntityId).collect()
 }
 
 fn resolve(store: &mut SqliteStore, clusters: Vec<Vec<i64>>, now: i64) -> Vec<EntityId> {
