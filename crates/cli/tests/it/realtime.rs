@@ -16,14 +16,19 @@ fn kinds(events: &Value) -> Vec<String> {
     events.as_array().expect("events").iter().map(|e| e["kind"].as_str().unwrap_or_default().to_string()).collect()
 }
 
+/// A hub of 300 generated people from four sources, ingested and resolved, served.
+fn resolved_hub(d: &std::path::Path) -> Server {
+    ok(d, &["generate", "--out", ".", "--records", "300", "--seed", "5"]);
+    ok(d, &["-q", "ingest"]);
+    ok(d, &["-q", "resolve"]);
+    Server::start(d)
+}
+
 #[test]
 fn records_pushed_in_are_matched_merged_split_and_retired() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    ok(d, &["generate", "--out", ".", "--records", "300", "--seed", "5"]);
-    ok(d, &["-q", "ingest"]);
-    ok(d, &["-q", "resolve"]);
-    let server = Server::start(d);
+    let server = resolved_hub(d);
     let jurgen = entity_of(&server, "crm", "K000002").expect("K000002 is resolved");
 
     // The web shop sends the same customer: he joins his entity at once.
@@ -121,10 +126,7 @@ fn records_pushed_in_are_matched_merged_split_and_retired() {
 fn stewards_merge_and_unmerge_and_resolves_keep_their_pins() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    ok(d, &["generate", "--out", ".", "--records", "300", "--seed", "5"]);
-    ok(d, &["-q", "ingest"]);
-    ok(d, &["-q", "resolve"]);
-    let server = Server::start(d);
+    let server = resolved_hub(d);
     let [one, three, five] = ["K000001", "K000003", "K000005"].map(|k| entity_of(&server, "crm", k).expect("resolved"));
     assert!(one != three && one != five && three != five);
 
