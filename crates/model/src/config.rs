@@ -349,6 +349,12 @@ impl Config {
         self.sources.iter().find(|s| s.name == name)
     }
 
+    /// A declared source's position in the configuration (its index in match features); `u32::MAX` for a source
+    /// the configuration no longer declares.
+    pub fn source_index(&self, name: &str) -> u32 {
+        self.sources.iter().position(|s| s.name == name).map_or(u32::MAX, |i| i as u32)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
         let mut seen = std::collections::BTreeSet::new();

@@ -25,20 +25,15 @@ use store::Store;
 /// configuration it was opened with, and the real-time hub that makes changes (locked before the store).
 pub struct ApiState {
     store: Mutex<Box<dyn Store + Send>>,
-    hub: Mutex<Option<Hub>>,
+    hub: Mutex<Hub>,
     config: Config,
 }
 
 impl ApiState {
-    /// State over an open store; the hub is opened by the first change.
-    pub fn new(store: Box<dyn Store + Send>, config: Config) -> Self {
-        ApiState { store: Mutex::new(store), hub: Mutex::new(None), config }
-    }
-
-    /// State over an open store with a hub already opened on it (so its blocking index is ready).
+    /// State over an open store and the hub opened on it (so its blocking index is ready).
     pub fn with_hub(store: Box<dyn Store + Send>, hub: Hub) -> Self {
         let config = hub.config().clone();
-        ApiState { store: Mutex::new(store), hub: Mutex::new(Some(hub)), config }
+        ApiState { store: Mutex::new(store), hub: Mutex::new(hub), config }
     }
 }
 

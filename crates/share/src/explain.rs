@@ -43,8 +43,7 @@ pub fn explain_records(
     let mut features = Vec::with_capacity(2);
     for key in [a, b] {
         let record = store.record(key)?.ok_or_else(|| ExplainError::NoRecord(key.clone()))?;
-        let source = config.sources.iter().position(|s| s.name == key.source).unwrap_or(usize::MAX) as u32;
-        features.push(builder.build(source, &record.clean));
+        features.push(builder.build(config.source_index(&key.source), &record.clean));
     }
     Ok(master::explain::explain(&model, &features[0], &features[1]))
 }

@@ -10,7 +10,7 @@ use master::MatchModel;
 use master::compare::ComparisonKind;
 use master::features::{FeatureBuilder, Features};
 use master::incremental::IndexRules;
-use model::{BirthDate, CleanRecord, Config, EntityId, RecordKey, SourceRecord};
+use model::{CleanRecord, Config, EntityId, RecordKey, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -89,30 +89,22 @@ struct Matching {
 pub struct Hub {
     config: Config,
     cleaners: HashMap<String, SourceCleaner>,
-    source_index: HashMap<String, u32>,
     matching: Matching,
-    /// Time source, seconds since the epoch.
-    now: fn() -> i64,
 }
 
 impl Hub {
     /// A hub for `config`: registers its sources, loads the latest model and makes sure the blocking index is
     /// current (building it when it is not, which reads every record once).
     pub fn open(config: Config, store: &mut dyn Store) -> Result<Self> {
-        Self::open_at(config, store, crate::clock::today(), crate::clock::now)
-    }
-
-    /// [`Hub::open`] with a given date (bounding birth dates) and clock.
-    pub fn open_at(config: Config, store: &mut dyn Store, today: BirthDate, now: fn() -> i64) -> Result<Self> {
+        let today = crate::clock::today();
         let mut cleaners = HashMap::new();
         for s in &config.sources {
             cleaners.insert(s.name.clone(), SourceCleaner::new(s, today)?);
             let path = config.resolve(&s.path).display().to_string();
             store.register_source(&s.name, &format!("{:?}", s.format).to_lowercase(), &path, s.trust)?;
         }
-        let source_index = config.sources.iter().enumerate().map(|(i, s)| (s.name.clone(), i as u32)).collect();
         let matching = Self::matching(&config, store)?;
-        let mut hub = Hub { config, cleaners, source_index, matching, now };
+        let mut hub = Hub { config, cleaners, matching };
         hub.refresh(store)?;
         Ok(hub)
     }
@@ -180,8 +172,7 @@ impl Hub {
 
     /// A record's match features.
     fn features(&self, source: &str, clean: &CleanRecord) -> Features {
-        let index = self.source_index.get(source).copied().unwrap_or(u32::MAX);
-        self.matching.builder.build(index, clean)
+        self.matching.builder.build(self.config.source_index(source), clean)
     }
 
     /// Upserts records of one source, each given as its raw fields (column → value; the id is `id`), in one
@@ -194,7 +185,7 @@ impl Hub {
         by: &str,
     ) -> Result<Vec<RecordOutcome>> {
         let cleaner = self.cleaners.get(source).ok_or_else(|| HubError::UnknownSource(source.to_string()))?;
-        let now = (self.now)();
+        let now = crate::clock::now();
         let prepared = records
             .into_iter()
             .map(|(id, fields)| {
@@ -258,7 +249,7 @@ impl Hub {
             return Err(HubError::UnknownSource(key.source.clone()));
         }
         self.refresh(store)?;
-        let now = (self.now)();
+        let now = crate::clock::now();
         let mut outcome = None;
         self.in_transaction(store, &mut |hub, tx| {
             let state = tx.record_state(key)?.ok_or_else(|| HubError::UnknownRecord(key.clone()))?;
@@ -304,7 +295,7 @@ impl Hub {
             return Err(HubError::Invalid("a merge needs at least two entities".into()));
         }
         self.refresh(store)?;
-        let now = (self.now)();
+        let now = crate::clock::now();
         let mut outcome = None;
         self.in_transaction(store, &mut |hub, tx| {
             let ids: Vec<i64> = entities.iter().map(|e| e.0 as i64).collect();
@@ -337,7 +328,7 @@ impl Hub {
                 };
                 tx.pin(&pin)?;
             }
-            let (_, events) = hub.rematch(tx, None, ids.clone(), by, now)?;
+            let (_, events) = hub.rematch(tx, None, ids, by, now)?;
             let entity = tx.entities_of(&[anchor])?.get(&anchor).map(|(e, _)| EntityId(*e as u64));
             outcome = Some(StewardOutcome { entity, events });
             Ok(())
@@ -359,7 +350,7 @@ impl Hub {
             return Err(HubError::Invalid("name the records to split off".into()));
         }
         self.refresh(store)?;
-        let now = (self.now)();
+        let now = crate::clock::now();
         let mut outcome = None;
         self.in_transaction(store, &mut |hub, tx| {
             let eid = entity.0 as i64;

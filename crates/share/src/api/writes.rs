@@ -34,14 +34,7 @@ async fn with_hub<T: Send + 'static>(
     tokio::task::spawn_blocking(move || {
         let mut hub = state.hub.lock().map_err(|_| ApiError::internal("the hub is unusable after a failure"))?;
         let mut store = state.store.lock().map_err(|_| ApiError::internal("the store is unusable after a failure"))?;
-        let hub = match hub.as_mut() {
-            Some(hub) => hub,
-            None => {
-                let opened = crate::realtime::Hub::open(state.config.clone(), store.as_mut()).map_err(hub_error)?;
-                hub.insert(opened)
-            }
-        };
-        f(hub, store.as_mut()).map_err(hub_error)
+        f(&mut hub, store.as_mut()).map_err(hub_error)
     })
     .await
     .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
@@ -56,8 +49,9 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 /// The API's answer to a hub error.
 fn hub_error(e: HubError) -> ApiError {
     match e {
-        HubError::UnknownSource(_) => ApiError::not_found(e.to_string()),
-        HubError::UnknownRecord(_) | HubError::UnknownEntity(_) => ApiError::not_found(e.to_string()),
+        HubError::UnknownSource(_) | HubError::UnknownRecord(_) | HubError::UnknownEntity(_) => {
+            ApiError::not_found(e.to_string())
+        }
         HubError::Invalid(_) => ApiError::conflict(e.to_string()),
         other => ApiError::internal(other.to_string()),
     }
