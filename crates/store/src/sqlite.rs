@@ -448,7 +448,7 @@ impl Store for SqliteStore {
     }
 
     fn latest_model_id(&self) -> Result<Option<i64>> {
-        Ok(self.conn.query_row("SELECT MAX(id) FROM models", [], |r| r.get(0))?)
+        realtime::latest_model_id(&self.conn)
     }
 
     fn index_fingerprint(&self) -> Result<Option<String>> {

@@ -123,6 +123,11 @@ pub(super) fn index_fingerprint(conn: &Connection) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// The id of the latest model, if any.
+pub(super) fn latest_model_id(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn.prepare_cached("SELECT MAX(id) FROM models")?.query_row([], |r| r.get(0))?)
+}
+
 /// The next unused entity id.
 pub(super) fn next_entity_id(conn: &Connection) -> Result<u64> {
     let next: i64 = conn.query_row("SELECT COALESCE(MAX(entity_id), 0) + 1 FROM entities", [], |r| r.get(0))?;
@@ -407,7 +412,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn latest_model_id(&self) -> Result<Option<i64>> {
-        Ok(self.conn.query_row("SELECT MAX(id) FROM models", [], |r| r.get(0))?)
+        latest_model_id(self.conn)
     }
 
     fn apply(&mut self, change: &LocalChange, now: i64) -> Result<Vec<i64>> {
@@ -455,10 +460,11 @@ impl Tx for SqliteTx<'_> {
             for rid in &change.changed {
                 drop_pairs.execute([rid])?;
             }
-            let mut drop_pair = c.prepare_cached("DELETE FROM pairs WHERE a = ?1 AND b = ?2")?;
-            for p in self.pairs_among(&change.records)? {
-                drop_pair.execute(params![p.a, p.b])?;
-            }
+            let involved = serde_json::to_string(&change.records)?;
+            c.prepare_cached(
+                "DELETE FROM pairs WHERE a IN (SELECT value FROM json_each(?1)) AND b IN (SELECT value FROM json_each(?1))",
+            )?
+            .execute([&involved])?;
             let mut pair = c.prepare_cached(
                 "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;

@@ -246,3 +246,43 @@ fn background_checkpoints_move_the_log_into_the_file() {
     assert_eq!(s.active_records().expect("records").len(), 2000);
     assert!(SqliteStore::open_in_memory().expect("open").checkpoint_in_background().expect("ok").is_none());
 }
+
+#[test]
+fn a_local_change_replaces_the_pairs_among_its_records() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let recs: Vec<_> = (1..=3).map(|i| incoming("crm", &i.to_string(), "Vries")).collect();
+    s.upsert_records(&recs, 1).expect("upsert");
+    let pair = |a, b| PairRow { a, b, probability: 0.9, decision: "match", rule: None };
+    let clusters = vec![vec![1, 2, 3]];
+    let ids = stable_ids(&s, &clusters);
+    let resolved = Resolved {
+        model_json: "{}".into(),
+        report_json: "{}".into(),
+        clusters,
+        ids,
+        pairs: vec![pair(1, 2), pair(2, 3)],
+    };
+    let mut goldens = std::iter::once(GoldenRow::new(&golden(EntityId(1), "Vries").view()));
+    s.save_resolution(&resolved, &mut goldens, 10).expect("save");
+    // Records 1 and 2 are re-clustered apart: their pair goes, the pair of 2 and 3 (3 not involved) stays.
+    let change = LocalChange {
+        records: vec![1, 2],
+        clusters: vec![vec![1], vec![2]],
+        ids: vec![EntityId(1), EntityId(2)],
+        goldens: vec![
+            GoldenRow::new(&golden(EntityId(1), "Vries").view()).expect("row"),
+            GoldenRow::new(&golden(EntityId(2), "Vries").view()).expect("row"),
+        ],
+        ..LocalChange::default()
+    };
+    s.write(&mut |tx| tx.apply(&change, 20).map(|_| ())).expect("apply");
+    let left: Vec<(i64, i64)> = s
+        .conn
+        .prepare("SELECT a, b FROM pairs ORDER BY a")
+        .expect("query")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<rusqlite::Result<_>>()
+        .expect("pairs");
+    assert_eq!(left, [(2, 3)]);
+}
