@@ -34,6 +34,9 @@ pub struct Config {
     /// Which value survives into the golden record.
     #[serde(default)]
     pub survivorship: SurvivorshipConfig,
+    /// How change-feed events are delivered to webhooks.
+    #[serde(default)]
+    pub webhooks: WebhookConfig,
     /// Directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -243,6 +246,30 @@ impl Default for MasterConfig {
     }
 }
 
+/// Delivery of change-feed events to registered webhooks: each endpoint receives its events in feed order, in
+/// batches; a failed batch is retried (exponential backoff with jitter, from `first_retry_ms` up to
+/// `max_retry_ms`) until the endpoint accepts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Most events in one delivery (default 100).
+    pub batch: usize,
+    /// How long one delivery may take, connecting included, before it counts as failed (default 10,000 ms).
+    pub timeout_ms: u64,
+    /// Wait before the first retry (default 1,000 ms); each further failure doubles it.
+    pub first_retry_ms: u64,
+    /// Longest wait between retries (default 600,000 ms: ten minutes).
+    pub max_retry_ms: u64,
+    /// How often an idle endpoint looks for new events (default 200 ms).
+    pub poll_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig { batch: 100, timeout_ms: 10_000, first_retry_ms: 1_000, max_retry_ms: 600_000, poll_ms: 200 }
+    }
+}
+
 /// A survivorship rule: how to choose among the members' values of one attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -388,6 +415,13 @@ impl Config {
         }
         if m.max_block_size < 2 {
             return invalid("master: max_block_size must be at least 2".into());
+        }
+        let w = &self.webhooks;
+        if w.batch == 0 || w.timeout_ms == 0 || w.first_retry_ms == 0 || w.poll_ms == 0 {
+            return invalid("webhooks: batch, timeout_ms, first_retry_ms and poll_ms must be above 0".into());
+        }
+        if w.max_retry_ms < w.first_retry_ms {
+            return invalid("webhooks: max_retry_ms must not be below first_retry_ms".into());
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ mod source_record;
 pub use clean_record::{BirthDate, CleanAddress, CleanRecord, PersonName};
 pub use config::{
     BlockingRule, Config, ConfigError, DeterministicRule, Encoding, FieldSource, MasterConfig, SourceConfig,
-    SourceFormat, StoreConfig, SurvivorshipConfig, SurvivorshipRule,
+    SourceFormat, StoreConfig, SurvivorshipConfig, SurvivorshipRule, WebhookConfig,
 };
 pub use customer::CustomerRecord;
 pub use field::Field;

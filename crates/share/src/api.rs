@@ -6,6 +6,7 @@
 
 mod docs;
 mod error;
+mod hooks;
 mod reads;
 mod stream;
 mod types;
@@ -37,6 +38,20 @@ impl ApiState {
     }
 }
 
+/// Runs `f` with the store on a blocking thread (SQLite calls block), one request at a time.
+async fn with_store_mut<T: Send + 'static>(
+    state: &Arc<ApiState>,
+    f: impl FnOnce(&mut dyn Store, &Config) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = Arc::clone(state);
+    tokio::task::spawn_blocking(move || {
+        let mut store = state.store.lock().map_err(|_| ApiError::internal("the store is unusable after a failure"))?;
+        f(store.as_mut(), &state.config)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
+}
+
 /// The routes of the API.
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
@@ -49,6 +64,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/sources/{source}/records:batch", post(writes::post_batch))
         .route("/feed", get(reads::feed))
         .route("/feed/stream", get(stream::stream))
+        .route("/webhooks", post(hooks::register).get(hooks::list))
+        .route("/webhooks/{id}", get(hooks::show).delete(hooks::remove))
         .route("/lookup", get(reads::lookup))
         .route("/search", get(reads::search))
         .route("/explain", get(reads::explain))

@@ -9,6 +9,7 @@ pub mod explain;
 mod export;
 pub mod ingest;
 pub mod realtime;
+pub mod webhooks;
 
 pub use export::{ExportFormat, export_golden, export_members};
 

@@ -6,11 +6,13 @@ mod error;
 pub mod realtime;
 pub mod sqlite;
 mod types;
+mod webhook;
 
 pub use error::{Error, Result};
 pub use realtime::*;
 pub use sqlite::SqliteStore;
 pub use types::*;
+pub use webhook::*;
 
 use model::{EntityId, Golden, RecordKey};
 use std::collections::HashMap;
@@ -79,4 +81,17 @@ pub trait Store {
     fn rebuild_index(&mut self, fingerprint: &str, entries: &mut dyn Iterator<Item = (i64, IndexEntry)>) -> Result<()>;
     /// Every pin stewards set.
     fn pins(&self) -> Result<Vec<Pin>>;
+    /// The newest feed sequence (0 when the feed is empty).
+    fn feed_head(&self) -> Result<i64>;
+    /// Registers a webhook; `now` in seconds since the epoch.
+    fn add_webhook(&mut self, hook: &NewWebhook, now: i64) -> Result<Webhook>;
+    /// Every registered webhook, by id.
+    fn webhooks(&self) -> Result<Vec<Webhook>>;
+    /// One webhook.
+    fn webhook(&self, id: i64) -> Result<Option<Webhook>>;
+    /// Removes a webhook; false if there was none.
+    fn remove_webhook(&mut self, id: i64) -> Result<bool>;
+    /// Records the outcome of a delivery attempt. A cursor never moves back, and an outcome for a webhook removed
+    /// meanwhile is ignored.
+    fn record_delivery(&mut self, id: i64, outcome: &Delivery) -> Result<()>;
 }

@@ -5,11 +5,13 @@ mod bulk;
 mod feed;
 mod realtime;
 mod schema;
+mod webhooks;
 
 pub use realtime::Checkpointer;
 
 use crate::realtime::*;
 use crate::types::*;
+use crate::webhook::{Delivery, NewWebhook, Webhook};
 use crate::{Error, Result, Store};
 use clean::text::fold;
 use model::{CleanRecord, EntityId, Golden, GoldenView, RecordKey};
@@ -625,6 +627,30 @@ impl Store for SqliteStore {
 
     fn pins(&self) -> Result<Vec<Pin>> {
         realtime::all_pins(&self.conn)
+    }
+
+    fn feed_head(&self) -> Result<i64> {
+        webhooks::feed_head(&self.conn)
+    }
+
+    fn add_webhook(&mut self, hook: &NewWebhook, now: i64) -> Result<Webhook> {
+        webhooks::add(&self.conn, hook, now)
+    }
+
+    fn webhooks(&self) -> Result<Vec<Webhook>> {
+        webhooks::all(&self.conn)
+    }
+
+    fn webhook(&self, id: i64) -> Result<Option<Webhook>> {
+        webhooks::one(&self.conn, id)
+    }
+
+    fn remove_webhook(&mut self, id: i64) -> Result<bool> {
+        webhooks::remove(&self.conn, id)
+    }
+
+    fn record_delivery(&mut self, id: i64, outcome: &Delivery) -> Result<()> {
+        webhooks::record(&self.conn, id, outcome)
     }
 }
 

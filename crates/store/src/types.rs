@@ -156,6 +156,10 @@ pub struct Resolved {
     pub pairs: Vec<PairRow>,
 }
 
+/// Every kind of change-feed event.
+pub const FEED_KINDS: &[&str] =
+    &["entity.created", "entity.updated", "entity.split", "entity.merged", "entity.retired", "record.quarantined"];
+
 /// One event of the change feed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FeedEvent {
@@ -163,7 +167,7 @@ pub struct FeedEvent {
     pub seq: i64,
     /// When, seconds since the epoch.
     pub at: i64,
-    /// `entity.created`, `entity.updated`, `entity.split`, `entity.merged`, `entity.retired`.
+    /// One of [`FEED_KINDS`].
     pub kind: String,
     /// The entity it is about.
     pub entity: Option<EntityId>,

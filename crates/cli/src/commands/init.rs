@@ -56,6 +56,14 @@ within_source = true        # false: only link records of different sources
 default = ["trust", "recent", "complete"]
 # [survivorship.attributes]
 # email = ["recent", "trust"]
+
+# Delivery of the change feed to webhooks registered with `POST /webhooks` (cdihub serve).
+[webhooks]
+batch = 100                 # most events in one delivery
+timeout_ms = 10000          # a delivery not answered 2xx within this is retried
+first_retry_ms = 1000       # first pause after a failure; doubles per failure
+max_retry_ms = 600000       # longest pause between retries
+poll_ms = 200               # how often an idle webhook looks for new events
 "#;
 
 /// Writes the starter configuration (unless one exists) and creates the database.

@@ -38,6 +38,11 @@ pub fn serve(config: Config, mut store: store::SqliteStore, listen: &str) -> Res
         );
     }
     let _checkpoints = store.checkpoint_in_background().context("starting WAL checkpoints")?;
+    let path = hub.config().store_path();
+    let open: share::webhooks::StoreOpener =
+        Arc::new(move || Ok(Box::new(store::SqliteStore::open(&path)?) as Box<dyn store::Store + Send>));
+    let _webhooks =
+        share::webhooks::Dispatcher::start(hub.config().webhooks.clone(), open).context("starting webhook delivery")?;
     let listen = listen.to_string();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server")?;
     runtime.block_on(async move {

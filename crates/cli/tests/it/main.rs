@@ -7,6 +7,7 @@ mod malformed;
 mod multi_source;
 mod realtime;
 mod serve;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

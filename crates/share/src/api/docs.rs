@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations, and a readable page rendered from it (no
 //! external assets: the page works offline).
 
-use super::{reads, stream, writes};
+use super::{hooks, reads, stream, writes};
 use axum::Json;
 use axum::response::Html;
 use serde_json::Value;
@@ -28,14 +28,22 @@ use utoipa::OpenApi;
         writes::post_batch,
         writes::delete_record,
         writes::merge,
-        writes::unmerge
+        writes::unmerge,
+        hooks::register,
+        hooks::list,
+        hooks::show,
+        hooks::remove
     ),
+    components(schemas(super::types::WebhookDelivery)),
     tags(
         (name = "entities", description = "Entities (customers) and their golden records"),
         (name = "records", description = "Source records pushed in: each is matched and merged at once"),
         (name = "stewardship", description = "A data steward's decisions: merge, unmerge"),
         (name = "matching", description = "Why records match"),
         (name = "feed", description = "The change feed: what happened to entities, in order"),
+        (name = "webhooks", description = "Endpoints the change feed is pushed to: signed (HMAC-SHA256), retried \
+                                            with backoff, at least once, in order per entity; the body is a \
+                                            WebhookDelivery"),
         (name = "service", description = "The service itself"),
     )
 )]
@@ -128,11 +136,16 @@ mod tests {
             ("post", "/sources/{source}/records:batch"),
             ("post", "/entities/merge"),
             ("post", "/entities/{id}/unmerge"),
+            ("post", "/webhooks"),
+            ("get", "/webhooks"),
+            ("get", "/webhooks/{id}"),
+            ("delete", "/webhooks/{id}"),
         ] {
             assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
         }
         assert!(doc["components"]["schemas"]["EntityResponse"].is_object());
         assert!(doc["components"]["schemas"]["ApiError"].is_object());
+        assert!(doc["components"]["schemas"]["WebhookDelivery"]["properties"]["events"].is_object());
         // A valid OpenAPI 3.1 document: it parses as one, every response is described (the specification
         // requires it), and every schema reference resolves.
         let text = doc.to_string();

@@ -17,13 +17,7 @@ async fn with_store<T: Send + 'static>(
     state: &Arc<ApiState>,
     f: impl FnOnce(&dyn Store, &Config) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let state = Arc::clone(state);
-    tokio::task::spawn_blocking(move || {
-        let store = state.store.lock().map_err(|_| ApiError::internal("the store is unusable after a failure"))?;
-        f(store.as_ref(), &state.config)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
+    super::with_store_mut(state, move |store, config| f(store, config)).await
 }
 
 /// The service is up.
@@ -233,7 +227,8 @@ pub async fn feed(
         return Err(ApiError::invalid("limit", "limit must be between 1 and 10000"));
     }
     with_store(&state, move |store, _| {
-        let events: Vec<FeedEventResponse> = store.feed(after, limit)?.into_iter().map(event_response).collect();
+        let events: Vec<FeedEventResponse> =
+            store.feed(after, limit)?.into_iter().map(FeedEventResponse::from).collect();
         let last = events.last().map_or(after, |e| e.seq);
         Ok(Json(FeedResponse { events, last }))
     })
@@ -259,24 +254,14 @@ pub async fn history(
 ) -> Result<Json<HistoryResponse>, ApiError> {
     let id = entity_id(&id)?;
     with_store(&state, move |store, _| {
-        let events: Vec<FeedEventResponse> = store.entity_history(id)?.into_iter().map(event_response).collect();
+        let events: Vec<FeedEventResponse> =
+            store.entity_history(id)?.into_iter().map(FeedEventResponse::from).collect();
         if events.is_empty() {
             return Err(ApiError::not_found(format!("no entity {id}")));
         }
         Ok(Json(HistoryResponse { entity: id.to_string(), events }))
     })
     .await
-}
-
-/// A store event as the API shows it.
-pub(super) fn event_response(e: store::FeedEvent) -> FeedEventResponse {
-    FeedEventResponse {
-        seq: e.seq,
-        at: e.at,
-        kind: e.kind,
-        entity: e.entity.map(|id| id.to_string()),
-        payload: e.payload,
-    }
 }
 
 /// An entity id from the path, or a 400 naming the `id` parameter.

@@ -3,7 +3,7 @@
 
 use super::ApiState;
 use super::error::ApiError;
-use super::reads::event_response;
+use super::types::FeedEventResponse;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -78,7 +78,7 @@ pub async fn stream(
                         let mut next = last;
                         for e in page {
                             next = e.seq;
-                            let response = event_response(e);
+                            let response = FeedEventResponse::from(e);
                             let sse = Event::default().id(response.seq.to_string()).event(response.kind.clone());
                             pending.push_back(
                                 sse.json_data(&response)

@@ -145,6 +145,30 @@ pub struct FeedEventResponse {
     pub payload: serde_json::Value,
 }
 
+impl From<store::FeedEvent> for FeedEventResponse {
+    fn from(e: store::FeedEvent) -> Self {
+        FeedEventResponse {
+            seq: e.seq,
+            at: e.at,
+            kind: e.kind,
+            entity: e.entity.map(|id| id.to_string()),
+            payload: e.payload,
+        }
+    }
+}
+
+/// The body of a webhook delivery: a batch of change-feed events, oldest first, as `GET /feed` shows them. Sent as
+/// `POST` with the headers `Cdihub-Signature` (`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`),
+/// `Cdihub-Webhook` (the id) and `Cdihub-Delivery` (`<id>:<first seq>-<last seq>`). A retry may carry more events
+/// than the failed attempt; events can arrive more than once — deduplicate by `seq`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WebhookDelivery {
+    /// The webhook's id.
+    pub webhook: i64,
+    /// The events.
+    pub events: Vec<FeedEventResponse>,
+}
+
 /// What an upsert or delete did to one source record.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordResponse {

@@ -41,7 +41,7 @@ async fn with_hub<T: Send + 'static>(
 }
 
 /// A JSON request body, or the API's error body saying what is wrong with it (instead of axum's plain text).
-fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(super) fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(value)| value)
         .map_err(|e| ApiError::invalid("body", format!("the body is not usable JSON: {}", e.body_text())))
 }

@@ -153,4 +153,21 @@ CREATE INDEX pairs_b ON pairs (b);
 DROP INDEX quarantine_source;
 CREATE INDEX quarantine_record ON quarantine (source, source_id);
 "#,
+    // Webhooks: endpoints that receive the change feed, each with its own cursor (the last sequence delivered or
+    // passed over) and the state of its retries, so deliveries resume where they stopped after a restart.
+    r#"
+CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    events TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    cursor INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    retry_at INTEGER,
+    failing_since INTEGER,
+    last_error TEXT,
+    delivered_at INTEGER
+);
+"#,
 ];
