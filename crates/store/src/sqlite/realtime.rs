@@ -271,10 +271,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn index_lookup(&self, key: i64, limit: usize) -> Result<Vec<IndexHit>> {
-        let mut stmt = self.conn.prepare_cached("SELECT rid, year, city FROM block_index WHERE key = ?1 LIMIT ?2")?;
-        let rows = stmt.query_map(params![key, limit as i64], |r| {
-            Ok(IndexHit { rid: r.get(0)?, year: r.get(1)?, city: r.get(2)? })
-        })?;
+        // The limit is written into the statement: SQLite re-prepares a statement whose LIMIT is a bound parameter
+        // every time it is bound again (a hub always asks with the same limit, so this text is cached once).
+        let sql = format!("SELECT rid, year, city FROM block_index WHERE key = ?1 LIMIT {limit}");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows =
+            stmt.query_map(params![key], |r| Ok(IndexHit { rid: r.get(0)?, year: r.get(1)?, city: r.get(2)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -499,8 +501,8 @@ pub struct Checkpointer {
 impl Checkpointer {
     /// Starts checkpointing the database at `path` every `every`, passively (never blocking the writer).
     pub(super) fn start(path: &std::path::Path, every: std::time::Duration) -> Result<Self> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(1))?;
+        let mut conn = Connection::open(path)?;
+        conn.busy_handler(Some(super::wait_briefly))?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&stop);
         let thread = std::thread::Builder::new()
