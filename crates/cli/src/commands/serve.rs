@@ -37,7 +37,7 @@ pub fn serve(config: Config, mut store: store::SqliteStore, listen: &str) -> Res
              until `cdihub resolve` trains one"
         );
     }
-    let _checkpoints = store.checkpoint_in_background().context("starting WAL checkpoints")?;
+    let _checkpoints = store.prepare_for_serving().context("starting WAL checkpoints")?;
     let path = hub.config().store_path();
     let open: share::webhooks::StoreOpener =
         Arc::new(move || Ok(Box::new(store::SqliteStore::open(&path)?) as Box<dyn store::Store + Send>));

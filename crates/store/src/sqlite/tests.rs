@@ -231,7 +231,7 @@ fn background_checkpoints_move_the_log_into_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("hub.db");
     let mut s = SqliteStore::open(&path).expect("open");
-    let checkpoints = s.checkpoint_in_background().expect("start").expect("a file has a log");
+    let checkpoints = s.prepare_for_serving().expect("start").expect("a file has a log");
     let before = std::fs::metadata(&path).expect("file").len();
     let recs: Vec<_> = (0..2000).map(|i| incoming("crm", &i.to_string(), "Vries")).collect();
     s.upsert_records(&recs, 1).expect("upsert");
@@ -244,7 +244,7 @@ fn background_checkpoints_move_the_log_into_the_file() {
     }
     drop(checkpoints);
     assert_eq!(s.active_records().expect("records").len(), 2000);
-    assert!(SqliteStore::open_in_memory().expect("open").checkpoint_in_background().expect("ok").is_none());
+    assert!(SqliteStore::open_in_memory().expect("open").prepare_for_serving().expect("ok").is_none());
 }
 
 #[test]
