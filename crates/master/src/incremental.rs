@@ -9,7 +9,7 @@ use model::MasterConfig;
 use std::hash::BuildHasher;
 
 /// Bumped when the index's key layout changes, so an index built by another version is rebuilt.
-const LAYOUT: &str = "cdihub-index-2";
+const LAYOUT: &str = "cdihub-index-3";
 
 /// One index entry of a record: a rule and one of its values, hashed together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

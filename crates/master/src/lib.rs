@@ -6,6 +6,7 @@
 //! [`explain::explain`] shows why a pair scored as it did.
 
 pub mod block;
+pub mod block_index;
 pub mod cluster;
 pub mod compare;
 pub mod evaluate;

@@ -1,20 +1,22 @@
 //! The real-time hub: one record at a time — upserted, deleted, or moved by a steward — is cleaned, matched
-//! against its candidates from the blocking index in the store, scored with the stored model, and the entities it
-//! touches are re-clustered by the same clustering as batch resolution, all inside one store transaction. Entity
-//! ids stay stable (`master::identity`), and every change lands on the change feed with who made it and why.
+//! against its candidates from the blocking index (kept in memory, built from the stored records when the hub
+//! opens), scored with the stored model, and the entities it touches are re-clustered by the same clustering as
+//! batch resolution, all inside one store transaction. Entity ids stay stable (`master::identity`), and every
+//! change lands on the change feed with who made it and why.
 
 mod rematch;
 
 use crate::ingest::SourceCleaner;
 use master::MatchModel;
+use master::block_index::BlockIndex;
 use master::compare::ComparisonKind;
 use master::features::{FeatureBuilder, Features};
-use master::incremental::IndexRules;
+use master::incremental::{IndexRules, RecordKeys};
 use model::{CleanRecord, Config, EntityId, RecordKey, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use store::{IndexEntry, Pin, RecordStatus, Store, Tx, WriteKind};
+use store::{Pin, RecordStatus, Store, Tx, WriteKind};
 
 /// Why a real-time operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -90,11 +92,18 @@ pub struct Hub {
     config: Config,
     cleaners: HashMap<String, SourceCleaner>,
     matching: Matching,
+    /// Every active record's blocking keys.
+    index: BlockIndex,
+    /// What the hub wrote to the store's index claim when it built `index` (the rules' fingerprint and a token
+    /// of this build); while the store holds it, no one else changed the records.
+    claim: String,
+    /// The index changes of the transaction under way: (record, keys before, keys after), undone if it fails.
+    journal: Vec<(i64, Option<RecordKeys>, Option<RecordKeys>)>,
 }
 
 impl Hub {
-    /// A hub for `config`: registers its sources, loads the latest model and makes sure the blocking index is
-    /// current (building it when it is not, which reads every record once).
+    /// A hub for `config`: registers its sources, loads the latest model and builds the blocking index (which
+    /// reads every active record once) and claims it in the store.
     pub fn open(config: Config, store: &mut dyn Store) -> Result<Self> {
         let today = crate::clock::today();
         let mut cleaners = HashMap::new();
@@ -104,7 +113,8 @@ impl Hub {
             store.register_source(&s.name, &format!("{:?}", s.format).to_lowercase(), &path, s.trust)?;
         }
         let matching = Self::matching(&config, store)?;
-        let mut hub = Hub { config, cleaners, matching };
+        let mut hub =
+            Hub { config, cleaners, matching, index: BlockIndex::default(), claim: String::new(), journal: Vec::new() };
         hub.refresh(store)?;
         Ok(hub)
     }
@@ -148,25 +158,29 @@ impl Hub {
     }
 
     /// Picks up a model trained since (by `cdihub resolve`, perhaps in another process) and rebuilds the
-    /// blocking index when records changed outside the hub or the rules changed. Returns true when it rebuilt.
+    /// blocking index when records changed outside the hub (or another hub claimed the index) or the rules
+    /// changed. Returns true when it rebuilt.
     pub fn refresh(&mut self, store: &mut dyn Store) -> Result<bool> {
+        let mut rules_changed = false;
         if store.latest_model_id()? != self.matching.model_id {
+            let fingerprint = self.matching.fingerprint.clone();
             self.matching = Self::matching(&self.config, store)?;
+            rules_changed = self.matching.fingerprint != fingerprint;
         }
-        if store.index_fingerprint()?.as_deref() == Some(self.matching.fingerprint.as_str()) {
+        if !rules_changed && store.index_fingerprint()?.as_deref() == Some(self.claim.as_str()) {
             return Ok(false);
         }
         let records = store.active_records()?;
-        let mut entries: Vec<(i64, IndexEntry)> = records
+        let keys: Vec<(i64, RecordKeys)> = records
             .par_iter()
-            .flat_map_iter(|r| {
-                let keys = self.matching.rules.keys(&self.features(&r.key.source, &r.clean));
-                index_entries(&keys).into_iter().map(move |e| (r.rid, e))
-            })
+            .map(|r| (r.rid, self.matching.rules.keys(&self.features(&r.key.source, &r.clean))))
             .collect();
-        entries.par_sort_unstable_by_key(|(rid, e)| (e.key, *rid));
         drop(records);
-        store.rebuild_index(&self.matching.fingerprint, &mut entries.into_iter())?;
+        self.index = BlockIndex::build(keys)?;
+        let mut token = [0u8; 8];
+        getrandom::fill(&mut token).map_err(|e| HubError::Invalid(format!("cannot draw a random token: {e}")))?;
+        self.claim = format!("{}|{:016x}", self.matching.fingerprint, u64::from_le_bytes(token));
+        store.claim_index(&self.claim)?;
         Ok(true)
     }
 
@@ -220,7 +234,7 @@ impl Hub {
                 let (rid, kind) = tx.write_record(incoming, now)?;
                 let old = state.as_ref().and_then(|s| s.clean.as_ref()).map(|c| hub.features(source, c));
                 let new = p.clean.as_ref().map(|c| hub.features(source, c));
-                let change = hub.reindex(tx, rid, old.as_ref(), new)?;
+                let change = hub.reindex(rid, old.as_ref(), new)?;
                 let old_entity = state.as_ref().and_then(|s| s.entity);
                 let (entity, events) =
                     hub.rematch(tx, Some(change), old_entity.map(|e| e.0 as i64).into_iter().collect(), by, now)?;
@@ -266,7 +280,7 @@ impl Hub {
                 return Ok(());
             };
             let old = state.clean.as_ref().map(|c| hub.features(&key.source, c));
-            let change = hub.reindex(tx, rid, old.as_ref(), None)?;
+            let change = hub.reindex(rid, old.as_ref(), None)?;
             let (_, events) =
                 hub.rematch(tx, Some(change), state.entity.map(|e| e.0 as i64).into_iter().collect(), by, now)?;
             outcome = Some(RecordOutcome {
@@ -394,17 +408,19 @@ impl Hub {
         outcome.ok_or_else(|| HubError::Invalid("the unmerge did not run".into()))
     }
 
-    /// Runs `work` in one store transaction; hub errors roll it back and come out as they went in.
+    /// Runs `work` in one store transaction; hub errors roll it back and come out as they went in. Changes to
+    /// the blocking index are undone with a rolled-back transaction.
     fn in_transaction(
-        &self,
+        &mut self,
         store: &mut dyn Store,
-        work: &mut dyn FnMut(&Hub, &mut dyn Tx) -> Result<()>,
+        work: &mut dyn FnMut(&mut Hub, &mut dyn Tx) -> Result<()>,
     ) -> Result<()> {
         let mut failure: Option<HubError> = None;
+        self.journal.clear();
         let written = store.write(&mut |tx| {
-            if tx.index_fingerprint()?.as_deref() != Some(self.matching.fingerprint.as_str()) {
+            if tx.index_fingerprint()?.as_deref() != Some(self.claim.as_str()) {
                 failure = Some(HubError::Invalid(
-                    "the blocking index changed while the hub was using it; retry the request".into(),
+                    "the records changed outside this hub while it was working; retry the request".into(),
                 ));
                 return Err(store::Error::Invalid("aborted".into()));
             }
@@ -413,15 +429,20 @@ impl Hub {
                 store::Error::Invalid("aborted".into())
             })
         });
-        match (written, failure) {
+        let journal = std::mem::take(&mut self.journal);
+        let outcome = match (written, failure) {
             (_, Some(e)) => Err(e),
             (Err(e), None) => Err(e.into()),
-            (Ok(()), None) => Ok(()),
+            (Ok(()), None) => return Ok(()),
+        };
+        for (rid, before, after) in journal.into_iter().rev() {
+            if let Some(after) = after {
+                self.index.remove(rid, &after)?;
+            }
+            if let Some(before) = before {
+                self.index.add(rid, &before)?;
+            }
         }
+        outcome
     }
-}
-
-/// The index rows of a record's keys.
-fn index_entries(keys: &master::incremental::RecordKeys) -> Vec<IndexEntry> {
-    keys.keys.iter().map(|k| IndexEntry { key: k.key as i64, year: keys.year as i64, city: keys.city as i64 }).collect()
 }

@@ -76,9 +76,10 @@ pub trait Store {
     fn entity_history(&self, id: EntityId) -> Result<Vec<FeedEvent>>;
     /// Runs `work` inside one write transaction: committed when it returns `Ok`, rolled back otherwise.
     fn write(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
-    /// Replaces the whole blocking index with `entries` ((record, entry), best sorted by key) and records the
-    /// fingerprint of the rules it was built for.
-    fn rebuild_index(&mut self, fingerprint: &str, entries: &mut dyn Iterator<Item = (i64, IndexEntry)>) -> Result<()>;
+    /// Records that a hub has built its (in-memory) blocking index from the records as they are now, for the rules
+    /// `fingerprint` names. The claim holds until records change outside that hub (a file ingest clears it) or
+    /// another hub claims the index: the hub checks it in every change and rebuilds when it is gone.
+    fn claim_index(&mut self, fingerprint: &str) -> Result<()>;
     /// Every pin stewards set.
     fn pins(&self) -> Result<Vec<Pin>>;
     /// The newest feed sequence (0 when the feed is empty).

@@ -69,29 +69,6 @@ pub enum WriteKind {
     Unchanged,
 }
 
-/// One row of the blocking index: a blocking-rule value of a record, with the record's sub-block values (birth
-/// year and city; 0 when it has none), which split large blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct IndexEntry {
-    /// Hash of the rule and its value.
-    pub key: i64,
-    /// Hash of the birth year, or 0.
-    pub year: i64,
-    /// Hash of the city, or 0.
-    pub city: i64,
-}
-
-/// A record found under an index key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IndexHit {
-    /// The record.
-    pub rid: i64,
-    /// Its birth-year sub-block value.
-    pub year: i64,
-    /// Its city sub-block value.
-    pub city: i64,
-}
-
 /// A steward's decision about a pair of records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pin {
@@ -165,14 +142,8 @@ pub trait Tx {
     fn delete_record(&mut self, key: &RecordKey, now: i64) -> Result<Option<i64>>;
     /// Replaces a record's quarantine entries; a record-level entry also appends `record.quarantined` to the feed.
     fn replace_quarantine(&mut self, key: &RecordKey, entries: &[QuarantineEntry], now: i64) -> Result<()>;
-    /// The fingerprint of the rules the blocking index was built for, when it is complete and current.
+    /// The fingerprint of the hub whose blocking index follows the records (see [`crate::Store::claim_index`]).
     fn index_fingerprint(&self) -> Result<Option<String>>;
-    /// Records under an index key, at most `limit`.
-    fn index_lookup(&self, key: i64, limit: usize) -> Result<Vec<IndexHit>>;
-    /// Removes a record's index rows for these keys.
-    fn index_remove(&mut self, rid: i64, keys: &[i64]) -> Result<()>;
-    /// Adds a record's index rows.
-    fn index_add(&mut self, rid: i64, entries: &[IndexEntry]) -> Result<()>;
     /// The entity (and since when) of each of these records that has one.
     fn entities_of(&self, rids: &[i64]) -> Result<HashMap<i64, (i64, i64)>>;
     /// Every member of these entities: (record, entity, since).

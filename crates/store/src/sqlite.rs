@@ -649,8 +649,8 @@ impl Store for SqliteStore {
         realtime::write(&mut self.conn, work)
     }
 
-    fn rebuild_index(&mut self, fingerprint: &str, entries: &mut dyn Iterator<Item = (i64, IndexEntry)>) -> Result<()> {
-        realtime::rebuild_index(&mut self.conn, fingerprint, entries)
+    fn claim_index(&mut self, fingerprint: &str) -> Result<()> {
+        realtime::claim_index(&self.conn, fingerprint)
     }
 
     fn pins(&self) -> Result<Vec<Pin>> {

@@ -7,7 +7,7 @@ use master::cluster::{Edge, EdgeOutcome, cluster};
 use master::compare::compare_all;
 use master::features::Features;
 use master::identity::assign_ids;
-use master::incremental::{BlockMember, BlockOutcome, RecordKeys};
+use master::incremental::{BlockOutcome, RecordKeys};
 use master::resolve::PINNED_RULE;
 use master::survive::{Member, golden_view};
 use model::EntityId;
@@ -36,26 +36,22 @@ impl Hub {
         }
     }
 
-    /// Moves a record's blocking-index rows from its old features to its new ones.
-    pub(super) fn reindex(
-        &self,
-        tx: &mut dyn Tx,
-        rid: i64,
-        old: Option<&Features>,
-        new: Option<Features>,
-    ) -> Result<Changed> {
+    /// Moves a record in the blocking index from its old features' keys to its new ones (noted in the journal,
+    /// so a failed transaction can undo it).
+    pub(super) fn reindex(&mut self, rid: i64, old: Option<&Features>, new: Option<Features>) -> Result<Changed> {
         let rules = &self.matching.rules;
-        if let Some(old) = old {
-            let keys: Vec<i64> = rules.keys(old).keys.iter().map(|k| k.key as i64).collect();
-            tx.index_remove(rid, &keys)?;
-        }
+        let before = old.map(|f| rules.keys(f));
         let new = new.map(|f| {
             let keys = rules.keys(&f);
             (f, keys)
         });
-        if let Some((_, keys)) = &new {
-            tx.index_add(rid, &super::index_entries(keys))?;
+        if let Some(keys) = &before {
+            self.index.remove(rid, keys)?;
         }
+        if let Some((_, keys)) = &new {
+            self.index.add(rid, keys)?;
+        }
+        self.journal.push((rid, before, new.as_ref().map(|(_, k)| k.clone())));
         Ok(Changed { rid, new })
     }
 
@@ -259,12 +255,7 @@ impl Hub {
         let mut candidates: BTreeSet<i64> = BTreeSet::new();
         let mut forced: HashMap<i64, String> = HashMap::new();
         for key in &keys.keys {
-            let hits = tx.index_lookup(key.key as i64, rules.lookup_limit())?;
-            let members: Vec<BlockMember> = hits
-                .iter()
-                .filter(|h| h.rid != rid)
-                .map(|h| BlockMember { id: h.rid, year: h.year as u64, city: h.city as u64 })
-                .collect();
+            let members = self.index.block(key.key, rid);
             match rules.select(keys, *key, &members) {
                 BlockOutcome::Candidates(ids) => candidates.extend(ids),
                 BlockOutcome::Forced(ids) => {

@@ -2,7 +2,6 @@
 //! IMMEDIATE` transaction; [`RecordWriter`] stores a record or a new version of it, for batches and single
 //! records alike.
 
-use super::bulk::{BulkInsert, int};
 use super::feed;
 use crate::realtime::*;
 use crate::types::{ActiveRecord, IncomingRecord, PairRow, QuarantineEntry};
@@ -134,23 +133,9 @@ pub(super) fn next_entity_id(conn: &Connection) -> Result<u64> {
     Ok(next as u64)
 }
 
-/// Replaces the blocking index.
-pub(super) fn rebuild_index(
-    conn: &mut Connection,
-    fingerprint: &str,
-    entries: &mut dyn Iterator<Item = (i64, IndexEntry)>,
-) -> Result<()> {
-    let tx = conn.transaction()?;
-    tx.execute("DELETE FROM block_index", [])?;
-    {
-        let mut insert = BulkInsert::new(&tx, "INSERT OR IGNORE INTO block_index (key, rid, year, city)", "", 4);
-        for (rid, e) in entries {
-            insert.push([int(e.key), int(rid), int(e.year), int(e.city)])?;
-        }
-        insert.finish()?;
-    }
-    tx.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)", params![INDEX_META, fingerprint])?;
-    tx.commit()?;
+/// Records which hub's blocking index follows the records.
+pub(super) fn claim_index(conn: &Connection, fingerprint: &str) -> Result<()> {
+    conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)", params![INDEX_META, fingerprint])?;
     Ok(())
 }
 
@@ -268,34 +253,6 @@ impl Tx for SqliteTx<'_> {
 
     fn index_fingerprint(&self) -> Result<Option<String>> {
         index_fingerprint(self.conn)
-    }
-
-    fn index_lookup(&self, key: i64, limit: usize) -> Result<Vec<IndexHit>> {
-        // The limit is written into the statement: SQLite re-prepares a statement whose LIMIT is a bound parameter
-        // every time it is bound again (a hub always asks with the same limit, so this text is cached once).
-        let sql = format!("SELECT rid, year, city FROM block_index WHERE key = ?1 LIMIT {limit}");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows =
-            stmt.query_map(params![key], |r| Ok(IndexHit { rid: r.get(0)?, year: r.get(1)?, city: r.get(2)? }))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn index_remove(&mut self, rid: i64, keys: &[i64]) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached("DELETE FROM block_index WHERE key = ?1 AND rid = ?2")?;
-        for key in keys {
-            stmt.execute(params![key, rid])?;
-        }
-        Ok(())
-    }
-
-    fn index_add(&mut self, rid: i64, entries: &[IndexEntry]) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT OR REPLACE INTO block_index (key, rid, year, city) VALUES (?1, ?2, ?3, ?4)")?;
-        for e in entries {
-            stmt.execute(params![e.key, rid, e.year, e.city])?;
-        }
-        Ok(())
     }
 
     fn entities_of(&self, rids: &[i64]) -> Result<HashMap<i64, (i64, i64)>> {
