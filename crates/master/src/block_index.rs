@@ -109,13 +109,15 @@ impl BlockIndex {
         Ok(())
     }
 
-    /// The records under `key`, but `except`, with their sub-block values.
-    pub fn block(&self, key: u64, except: i64) -> Vec<BlockMember> {
+    /// The records under `key`, but `except`, with their sub-block values; at most `limit` of them (a block that
+    /// reaches the limit is too large to use whole, see [`crate::incremental::IndexRules::lookup_limit`]).
+    pub fn block(&self, key: u64, except: i64, limit: usize) -> Vec<BlockMember> {
         let base =
             self.base_block(key).iter().filter(|id| self.removed.is_empty() || !self.removed.contains(&(key, **id)));
         let added = self.added.get(&key).into_iter().flatten();
         base.chain(added)
             .filter(|id| i64::from(**id) != except)
+            .take(limit)
             .map(|id| {
                 let s = self.sub_blocks.get(*id as usize).copied().unwrap_or_default();
                 BlockMember { id: i64::from(*id), year: s.year, city: s.city }
@@ -124,10 +126,33 @@ impl BlockIndex {
     }
 
     fn base_block(&self, key: u64) -> &[u32] {
-        match self.keys.binary_search(&key) {
-            Ok(i) => &self.records[self.starts[i] as usize..self.starts[i + 1] as usize],
-            Err(_) => &[],
+        match self.position(key) {
+            Some(i) => &self.records[self.starts[i] as usize..self.starts[i + 1] as usize],
+            None => &[],
         }
+    }
+
+    /// Where `key` is among the base's keys. The keys are hashes, spread evenly over `u64`, so the key's share of
+    /// the range predicts its position closely: the search starts there and widens a window until it brackets the
+    /// key (a plain binary search over millions of keys missed the cache at every step).
+    fn position(&self, key: u64) -> Option<usize> {
+        let n = self.keys.len();
+        if n == 0 {
+            return None;
+        }
+        let guess = ((u128::from(key) * n as u128) >> 64) as usize;
+        let (mut lo, mut hi) = (guess, guess + 1);
+        let mut step = 16;
+        while lo > 0 && self.keys[lo] > key {
+            lo = lo.saturating_sub(step);
+            step *= 2;
+        }
+        step = 16;
+        while hi < n && self.keys[hi - 1] < key {
+            hi = (hi + step).min(n);
+            step *= 2;
+        }
+        self.keys[lo..hi].binary_search(&key).ok().map(|i| lo + i)
     }
 
     /// Folds the changes into a new base.
@@ -196,27 +221,46 @@ mod tests {
             BlockIndex::build(vec![(1, keys(&[10, 20], 7, 8)), (2, keys(&[10], 5, 6)), (3, keys(&[30], 0, 0))])
                 .expect("build");
         assert_eq!(index.len(), 4);
-        assert_eq!(ids(index.block(10, 0)), [1, 2]);
-        assert_eq!(index.block(10, 1), [BlockMember { id: 2, year: 5, city: 6 }]);
-        assert!(index.block(99, 0).is_empty());
+        assert_eq!(ids(index.block(10, 0, usize::MAX)), [1, 2]);
+        assert_eq!(index.block(10, 1, usize::MAX), [BlockMember { id: 2, year: 5, city: 6 }]);
+        assert!(index.block(99, 0, usize::MAX).is_empty());
+        assert_eq!(index.block(10, 0, 1).len(), 1, "at most the limit");
         // Record 1 changes: off 20, onto 30, new sub-blocks.
         index.remove(1, &keys(&[10, 20], 7, 8)).expect("remove");
         index.add(1, &keys(&[10, 30], 9, 9)).expect("add");
-        assert_eq!(ids(index.block(10, 0)), [1, 2]);
-        assert!(index.block(20, 0).is_empty());
-        assert_eq!(ids(index.block(30, 0)), [1, 3]);
-        assert_eq!(index.block(30, 3), [BlockMember { id: 1, year: 9, city: 9 }]);
+        assert_eq!(ids(index.block(10, 0, usize::MAX)), [1, 2]);
+        assert!(index.block(20, 0, usize::MAX).is_empty());
+        assert_eq!(ids(index.block(30, 0, usize::MAX)), [1, 3]);
+        assert_eq!(index.block(30, 3, usize::MAX), [BlockMember { id: 1, year: 9, city: 9 }]);
         // A new record, then deleted again.
         index.add(4, &keys(&[20], 1, 1)).expect("add");
-        assert_eq!(ids(index.block(20, 0)), [4]);
+        assert_eq!(ids(index.block(20, 0, usize::MAX)), [4]);
         index.remove(4, &keys(&[20], 1, 1)).expect("remove");
-        assert!(index.block(20, 0).is_empty());
+        assert!(index.block(20, 0, usize::MAX).is_empty());
         assert_eq!(index.len(), 4);
         // Folding the changes in changes no answer.
         index.compact();
-        assert_eq!((ids(index.block(10, 0)), ids(index.block(30, 0))), (vec![1, 2], vec![1, 3]));
-        assert!(index.block(20, 0).is_empty());
+        assert_eq!(
+            (ids(index.block(10, 0, usize::MAX)), ids(index.block(30, 0, usize::MAX))),
+            (vec![1, 2], vec![1, 3])
+        );
+        assert!(index.block(20, 0, usize::MAX).is_empty());
         assert!(BlockIndex::build(vec![(i64::from(u32::MAX) + 1, keys(&[1], 0, 0))]).is_err());
+    }
+
+    #[test]
+    fn finds_every_key_of_a_large_base() {
+        // Hash-like keys, and the extremes of the range.
+        let mut values: Vec<u64> = (1..50_000u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
+        values.extend([0, 1, u64::MAX - 1, u64::MAX]);
+        let records = values.iter().enumerate().map(|(i, v)| (i as i64, keys(&[*v], 0, 0))).collect();
+        let index = BlockIndex::build(records).expect("build");
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(ids(index.block(*v, -1, usize::MAX)), [i as i64], "key {v}");
+        }
+        for absent in [2, 12_345, u64::MAX - 2] {
+            assert!(index.block(absent, -1, usize::MAX).is_empty());
+        }
     }
 
     proptest! {
@@ -252,7 +296,7 @@ mod tests {
             for key in 0..12u64 {
                 let expected: Vec<i64> =
                     current.iter().filter(|(_, k)| k.contains(&key)).map(|(rid, _)| *rid).collect();
-                prop_assert_eq!(ids(index.block(key, -1)), expected);
+                prop_assert_eq!(ids(index.block(key, -1, usize::MAX)), expected);
             }
             prop_assert_eq!(index.len(), current.values().map(Vec::len).sum::<usize>());
         }

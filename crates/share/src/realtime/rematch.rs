@@ -255,7 +255,7 @@ impl Hub {
         let mut candidates: BTreeSet<i64> = BTreeSet::new();
         let mut forced: HashMap<i64, String> = HashMap::new();
         for key in &keys.keys {
-            let members = self.index.block(key.key, rid);
+            let members = self.index.block(key.key, rid, rules.lookup_limit());
             match rules.select(keys, *key, &members) {
                 BlockOutcome::Candidates(ids) => candidates.extend(ids),
                 BlockOutcome::Forced(ids) => {

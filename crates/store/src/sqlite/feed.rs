@@ -57,45 +57,46 @@ pub(super) fn resolution_events(
     };
     let entities =
         |set: &BTreeSet<i64>| -> Vec<String> { set.iter().map(|e| EntityId(*e as u64).to_string()).collect() };
-    let mut events: Vec<Event> = clusters
-        .par_iter()
-        .zip(ids.par_iter())
-        .filter_map(|(members, id)| {
-            let eid = id.0 as i64;
-            let Some(before) = old_members.get(&eid) else {
-                let from: BTreeSet<i64> = members.iter().filter_map(|r| old.get(r).map(|(e, _)| *e)).collect();
-                let mut fields = vec![("records", Values::from(keys(members.clone())))];
-                if !from.is_empty() {
-                    fields.push(("from", entities(&from).into()));
-                }
-                let payload = render(&fields, by, &evidence_of(members));
-                return Some(Event { kind: "entity.created", entity: eid, payload });
-            };
-            let joined: Vec<i64> =
-                members.iter().copied().filter(|r| old.get(r).map(|(e, _)| *e) != Some(eid)).collect();
-            let left: Vec<i64> = before.iter().copied().filter(|r| new_of.get(r) != Some(&eid)).collect();
-            if joined.is_empty() && left.is_empty() {
-                return None;
+    let event = |(members, id): (&Vec<i64>, &EntityId)| -> Option<Event> {
+        let eid = id.0 as i64;
+        let Some(before) = old_members.get(&eid) else {
+            let from: BTreeSet<i64> = members.iter().filter_map(|r| old.get(r).map(|(e, _)| *e)).collect();
+            let mut fields = vec![("records", Values::from(keys(members.clone())))];
+            if !from.is_empty() {
+                fields.push(("from", entities(&from).into()));
             }
-            let into: BTreeSet<i64> = left.iter().filter_map(|r| new_of.get(r).copied()).collect();
-            if joined.is_empty() && into.iter().all(|e| !old_members.contains_key(e)) {
-                let mut fields = vec![("left", Values::from(keys(left)))];
-                if !into.is_empty() {
-                    fields.push(("into", entities(&into).into()));
-                }
-                let payload = render(&fields, by, &[]);
-                return Some(Event { kind: "entity.split", entity: eid, payload });
+            let payload = render(&fields, by, &evidence_of(members));
+            return Some(Event { kind: "entity.created", entity: eid, payload });
+        };
+        let joined: Vec<i64> = members.iter().copied().filter(|r| old.get(r).map(|(e, _)| *e) != Some(eid)).collect();
+        let left: Vec<i64> = before.iter().copied().filter(|r| new_of.get(r) != Some(&eid)).collect();
+        if joined.is_empty() && left.is_empty() {
+            return None;
+        }
+        let into: BTreeSet<i64> = left.iter().filter_map(|r| new_of.get(r).copied()).collect();
+        if joined.is_empty() && into.iter().all(|e| !old_members.contains_key(e)) {
+            let mut fields = vec![("left", Values::from(keys(left)))];
+            if !into.is_empty() {
+                fields.push(("into", entities(&into).into()));
             }
-            let merged_from: BTreeSet<i64> =
-                joined.iter().filter_map(|r| old.get(r).map(|(e, _)| *e)).filter(|e| gone.contains(e)).collect();
-            let evidence = evidence_of(&joined);
-            let mut fields = vec![("joined", Values::from(keys(joined))), ("left", keys(left).into())];
-            if !merged_from.is_empty() {
-                fields.push(("merged_from", entities(&merged_from).into()));
-            }
-            Some(Event { kind: "entity.updated", entity: eid, payload: render(&fields, by, &evidence) })
-        })
-        .collect();
+            let payload = render(&fields, by, &[]);
+            return Some(Event { kind: "entity.split", entity: eid, payload });
+        }
+        let merged_from: BTreeSet<i64> =
+            joined.iter().filter_map(|r| old.get(r).map(|(e, _)| *e)).filter(|e| gone.contains(e)).collect();
+        let evidence = evidence_of(&joined);
+        let mut fields = vec![("joined", Values::from(keys(joined))), ("left", keys(left).into())];
+        if !merged_from.is_empty() {
+            fields.push(("merged_from", entities(&merged_from).into()));
+        }
+        Some(Event { kind: "entity.updated", entity: eid, payload: render(&fields, by, &evidence) })
+    };
+    // A real-time change touches a few entities: waking the thread pool for them would cost more than it saves.
+    let mut events: Vec<Event> = if clusters.len() < 256 {
+        clusters.iter().zip(ids).filter_map(event).collect()
+    } else {
+        clusters.par_iter().zip(ids.par_iter()).filter_map(event).collect()
+    };
     for (eid, successor) in retired {
         let event = match successor {
             Some(s) => Event {

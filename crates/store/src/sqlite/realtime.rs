@@ -87,10 +87,11 @@ impl<'c> RecordWriter<'c> {
         };
         if changed && r.clean.is_none() {
             let payload = serde_json::json!({"record": r.key.to_string(), "reasons": r.quarantine_reasons});
-            self.conn.execute(
-                "INSERT INTO feed (at, kind, entity_id, payload) VALUES (?1, 'record.quarantined', NULL, ?2)",
-                params![now, payload.to_string()],
-            )?;
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO feed (at, kind, entity_id, payload) VALUES (?1, 'record.quarantined', NULL, ?2)",
+                )?
+                .execute(params![now, payload.to_string()])?;
         }
         Ok((rid, kind, changed))
     }
@@ -110,7 +111,7 @@ pub(super) fn insert_quarantine(conn: &Connection, entries: &[QuarantineEntry]) 
 
 /// Marks the blocking index out of date.
 pub(super) fn invalidate_index(conn: &Connection) -> Result<()> {
-    conn.execute("DELETE FROM meta WHERE name = ?1", [INDEX_META])?;
+    conn.prepare_cached("DELETE FROM meta WHERE name = ?1")?.execute([INDEX_META])?;
     Ok(())
 }
 
@@ -129,13 +130,15 @@ pub(super) fn latest_model_id(conn: &Connection) -> Result<Option<i64>> {
 
 /// The next unused entity id.
 pub(super) fn next_entity_id(conn: &Connection) -> Result<u64> {
-    let next: i64 = conn.query_row("SELECT COALESCE(MAX(entity_id), 0) + 1 FROM entities", [], |r| r.get(0))?;
+    let next: i64 =
+        conn.prepare_cached("SELECT COALESCE(MAX(entity_id), 0) + 1 FROM entities")?.query_row([], |r| r.get(0))?;
     Ok(next as u64)
 }
 
 /// Records which hub's blocking index follows the records.
 pub(super) fn claim_index(conn: &Connection, fingerprint: &str) -> Result<()> {
-    conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)", params![INDEX_META, fingerprint])?;
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)")?
+        .execute(params![INDEX_META, fingerprint])?;
     Ok(())
 }
 
@@ -230,24 +233,23 @@ impl Tx for SqliteTx<'_> {
         if status == RecordStatus::Deleted.as_str() {
             return Ok(None);
         }
-        self.conn.execute(
-            "UPDATE records SET version = ?2, content_hash = 0, ingested_at = ?3, status = 'deleted', clean = NULL
+        self.conn
+            .prepare_cached(
+                "UPDATE records SET version = ?2, content_hash = 0, ingested_at = ?3, status = 'deleted', clean = NULL
              WHERE rid = ?1",
-            params![rid, version + 1, now],
-        )?;
+            )?
+            .execute(params![rid, version + 1, now])?;
         // The version history ends with an empty version: deleted at the source.
-        self.conn.execute(
-            "INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, 'null')",
-            params![rid, version + 1, now],
-        )?;
+        self.conn
+            .prepare_cached("INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, 'null')")?
+            .execute(params![rid, version + 1, now])?;
         Ok(Some(rid))
     }
 
     fn replace_quarantine(&mut self, key: &RecordKey, entries: &[QuarantineEntry], _now: i64) -> Result<()> {
-        self.conn.execute(
-            "DELETE FROM quarantine WHERE source = ?1 AND source_id = ?2",
-            params![key.source, key.source_id],
-        )?;
+        self.conn
+            .prepare_cached("DELETE FROM quarantine WHERE source = ?1 AND source_id = ?2")?
+            .execute(params![key.source, key.source_id])?;
         insert_quarantine(self.conn, entries)
     }
 
@@ -354,15 +356,19 @@ impl Tx for SqliteTx<'_> {
         if a == b {
             return Err(Error::Invalid("a record cannot be pinned to itself".into()));
         }
-        self.conn.execute(
-            "INSERT OR REPLACE INTO pins (a, b, kind, actor, at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![a, b, if pin.together { "together" } else { "apart" }, pin.actor, pin.at, pin.reason],
-        )?;
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO pins (a, b, kind, actor, at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![a, b, if pin.together { "together" } else { "apart" }, pin.actor, pin.at, pin.reason])?;
         Ok(())
     }
 
     fn unpin(&mut self, a: i64, b: i64) -> Result<bool> {
-        let n = self.conn.execute("DELETE FROM pins WHERE a = ?1 AND b = ?2", params![a.min(b), a.max(b)])?;
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM pins WHERE a = ?1 AND b = ?2")?
+            .execute(params![a.min(b), a.max(b)])?;
         Ok(n > 0)
     }
 
@@ -379,33 +385,46 @@ impl Tx for SqliteTx<'_> {
             return Err(Error::Invalid("clusters, ids and golden records must line up".into()));
         }
         let old = self.entities_of(&change.records)?;
-        let mut new_of = HashMap::new();
+        let new_of: HashMap<i64, i64> = change
+            .clusters
+            .iter()
+            .zip(&change.ids)
+            .flat_map(|(members, id)| members.iter().map(move |rid| (*rid, id.0 as i64)))
+            .collect();
         {
             let c = self.conn;
-            let mut leave = c.prepare_cached("DELETE FROM memberships WHERE rid = ?1")?;
-            for rid in &change.records {
-                leave.execute([rid])?;
-            }
+            // Entities that were live before (their members had them) need no row written.
+            let live: std::collections::HashSet<i64> = old.values().map(|(e, _)| *e).collect();
             let mut entity = c.prepare_cached(
                 "INSERT INTO entities (entity_id, created_at) VALUES (?1, ?2)
                  ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
             )?;
-            let mut member = c.prepare_cached("INSERT INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)")?;
             let mut golden = c.prepare_cached(
                 "INSERT OR REPLACE INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for ((members, id), row) in change.clusters.iter().zip(&change.ids).zip(&change.goldens) {
+            for (id, row) in change.ids.iter().zip(&change.goldens) {
                 let eid = id.0 as i64;
-                entity.execute(params![eid, now])?;
-                for rid in members {
-                    let since = match old.get(rid) {
-                        Some((e, since)) if *e == eid => *since,
-                        _ => now,
-                    };
-                    member.execute(params![rid, eid, since])?;
-                    new_of.insert(*rid, eid);
+                if !live.contains(&eid) {
+                    entity.execute(params![eid, now])?;
                 }
                 golden.execute(params![eid, row.name, row.search, row.json])?;
+            }
+            // Only memberships that change are written: a record that stays in its entity keeps its row.
+            let mut leave = c.prepare_cached("DELETE FROM memberships WHERE rid = ?1")?;
+            let mut member =
+                c.prepare_cached("INSERT OR REPLACE INTO memberships (rid, entity_id, since) VALUES (?1, ?2, ?3)")?;
+            for rid in &change.records {
+                let before = old.get(rid).map(|(e, _)| *e);
+                match new_of.get(rid) {
+                    Some(eid) if before != Some(*eid) => {
+                        member.execute(params![rid, eid, now])?;
+                    }
+                    Some(_) => {}
+                    None if before.is_some() => {
+                        leave.execute([rid])?;
+                    }
+                    None => {}
+                }
             }
             let mut retire =
                 c.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
