@@ -48,6 +48,53 @@ pub enum HubError {
     Store(#[from] store::Error),
 }
 
+/// Match features by record id (ids are dense row numbers, so a vector indexed by them is the compact map).
+#[derive(Default)]
+struct Known(Vec<Option<Features>>);
+
+impl Known {
+    /// The table of these records' features, sized to hold them exactly.
+    fn new(records: Vec<(i64, Features)>) -> Self {
+        let len = records.iter().filter_map(|(rid, _)| usize::try_from(*rid).ok()).max().map_or(0, |m| m + 1);
+        let mut table = Vec::with_capacity(len);
+        table.resize_with(len, || None);
+        let mut known = Known(table);
+        for (rid, features) in records {
+            known.insert(rid, features);
+        }
+        known
+    }
+
+    fn get(&self, rid: &i64) -> Option<&Features> {
+        usize::try_from(*rid).ok().and_then(|i| self.0.get(i)).and_then(Option::as_ref)
+    }
+
+    fn insert(&mut self, rid: i64, features: Features) {
+        if let Ok(i) = usize::try_from(rid) {
+            if self.0.len() <= i {
+                // Grown by an eighth at a time: doubling a table of millions would claim as much again at once.
+                let wanted = i + 1 - self.0.len();
+                self.0.reserve_exact(wanted.max(self.0.len() / 8));
+                self.0.resize_with(i + 1, || None);
+            }
+            self.0[i] = Some(features);
+        }
+    }
+
+    fn remove(&mut self, rid: &i64) {
+        if let Some(slot) = usize::try_from(*rid).ok().and_then(|i| self.0.get_mut(i)) {
+            *slot = None;
+        }
+    }
+}
+
+/// One record moved in the blocking index: its features and keys before, and its keys after.
+struct Reindexed {
+    rid: i64,
+    before: Option<(Features, RecordKeys)>,
+    after: Option<RecordKeys>,
+}
+
 /// Result of a hub operation.
 pub type Result<T, E = HubError> = std::result::Result<T, E>;
 
@@ -97,8 +144,10 @@ pub struct Hub {
     /// What the hub wrote to the store's index claim when it built `index` (the rules' fingerprint and a token
     /// of this build); while the store holds it, no one else changed the records.
     claim: String,
-    /// The index changes of the transaction under way: (record, keys before, keys after), undone if it fails.
-    journal: Vec<(i64, Option<RecordKeys>, Option<RecordKeys>)>,
+    /// Every active record's match features (candidates are scored from here, not read from the store).
+    known: Known,
+    /// The index changes of the transaction under way, undone if it fails.
+    journal: Vec<Reindexed>,
 }
 
 impl Hub {
@@ -113,8 +162,15 @@ impl Hub {
             store.register_source(&s.name, &format!("{:?}", s.format).to_lowercase(), &path, s.trust)?;
         }
         let matching = Self::matching(&config, store)?;
-        let mut hub =
-            Hub { config, cleaners, matching, index: BlockIndex::default(), claim: String::new(), journal: Vec::new() };
+        let mut hub = Hub {
+            config,
+            cleaners,
+            matching,
+            index: BlockIndex::default(),
+            claim: String::new(),
+            known: Known::default(),
+            journal: Vec::new(),
+        };
         hub.refresh(store)?;
         Ok(hub)
     }
@@ -170,12 +226,27 @@ impl Hub {
         if !rules_changed && store.index_fingerprint()?.as_deref() == Some(self.claim.as_str()) {
             return Ok(false);
         }
-        let records = store.active_records()?;
-        let keys: Vec<(i64, RecordKeys)> = records
-            .par_iter()
-            .map(|r| (r.rid, self.matching.rules.keys(&self.features(&r.key.source, &r.clean))))
-            .collect();
-        drop(records);
+        // Chunk by chunk, so that only the features stay (not every clean record at once).
+        let mut keys = Vec::new();
+        let mut featured_all: Vec<(i64, Features)> = Vec::new();
+        let hub = &*self;
+        store.for_each_active_chunk(&mut |records| {
+            let featured: Vec<(i64, Features, RecordKeys)> = records
+                .par_iter()
+                .map(|r| {
+                    let f = hub.features(&r.key.source, &r.clean);
+                    let k = hub.matching.rules.keys(&f);
+                    (r.rid, f, k)
+                })
+                .collect();
+            drop(records);
+            for (rid, f, k) in featured {
+                featured_all.push((rid, f));
+                keys.push((rid, k));
+            }
+            Ok(())
+        })?;
+        self.known = Known::new(featured_all);
         self.index = BlockIndex::build(keys)?;
         let mut token = [0u8; 8];
         getrandom::fill(&mut token).map_err(|e| HubError::Invalid(format!("cannot draw a random token: {e}")))?;
@@ -435,12 +506,14 @@ impl Hub {
             (Err(e), None) => Err(e.into()),
             (Ok(()), None) => return Ok(()),
         };
-        for (rid, before, after) in journal.into_iter().rev() {
+        for Reindexed { rid, before, after } in journal.into_iter().rev() {
             if let Some(after) = after {
                 self.index.remove(rid, &after)?;
             }
-            if let Some(before) = before {
-                self.index.add(rid, &before)?;
+            self.known.remove(&rid);
+            if let Some((features, keys)) = before {
+                self.index.add(rid, &keys)?;
+                self.known.insert(rid, features);
             }
         }
         outcome

@@ -30,7 +30,17 @@ pub trait Store {
     /// Quarantine entries, newest first, optionally for one source.
     fn quarantined(&self, source: Option<&str>, limit: usize) -> Result<Vec<QuarantineEntry>>;
     /// All records that can be matched, ordered by record id.
-    fn active_records(&self) -> Result<Vec<ActiveRecord>>;
+    fn active_records(&self) -> Result<Vec<ActiveRecord>> {
+        let mut all = Vec::new();
+        self.for_each_active_chunk(&mut |chunk| {
+            all.extend(chunk);
+            Ok(())
+        })?;
+        Ok(all)
+    }
+    /// The records that can be matched, in chunks of some thousands in record-id order, each handed over (on
+    /// another thread) as soon as it is decoded: for callers that keep less than the whole records.
+    fn for_each_active_chunk(&self, f: &mut (dyn FnMut(Vec<ActiveRecord>) -> Result<()> + Send)) -> Result<()>;
     /// One record's current clean form.
     fn record(&self, key: &RecordKey) -> Result<Option<ActiveRecord>>;
     /// Each record's current entity (record id → entity id), for choosing stable ids.

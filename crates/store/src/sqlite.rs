@@ -371,22 +371,19 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn active_records(&self) -> Result<Vec<ActiveRecord>> {
+    fn for_each_active_chunk(&self, f: &mut (dyn FnMut(Vec<ActiveRecord>) -> Result<()> + Send)) -> Result<()> {
         let mut stmt = self.conn.prepare(
             "SELECT r.rid, r.source, r.source_id, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.version,
                     r.clean
              FROM records r LEFT JOIN sources s ON s.name = r.source
              WHERE r.status = 'active' ORDER BY r.rid",
         )?;
-        let count: i64 =
-            self.conn.query_row("SELECT COUNT(*) FROM records WHERE status = 'active'", [], |r| r.get(0))?;
         let mut rows = stmt.query([])?;
         // Rows are read in chunks on this thread while another thread decodes the JSON of the chunk before, in
         // parallel: decoding costs more than reading.
         let (chunks, decoded) = std::sync::mpsc::sync_channel::<Vec<(ActiveRecord, String)>>(1);
-        std::thread::scope(|scope| -> Result<Vec<ActiveRecord>> {
-            let decoder = scope.spawn(move || -> Result<Vec<ActiveRecord>> {
-                let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        std::thread::scope(|scope| -> Result<()> {
+            let decoder = scope.spawn(move || -> Result<()> {
                 for chunk in decoded {
                     let records: Vec<ActiveRecord> = chunk
                         .into_par_iter()
@@ -395,9 +392,9 @@ impl Store for SqliteStore {
                             Ok(record)
                         })
                         .collect::<Result<_>>()?;
-                    out.extend(records);
+                    f(records)?;
                 }
-                Ok(out)
+                Ok(())
             });
             let read = (|| -> Result<()> {
                 loop {
@@ -422,9 +419,8 @@ impl Store for SqliteStore {
                 }
             })();
             drop(chunks);
-            let out = decoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            read?;
-            Ok(out)
+            decoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            read
         })
     }
 

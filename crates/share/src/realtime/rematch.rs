@@ -11,6 +11,7 @@ use master::incremental::{BlockOutcome, RecordKeys};
 use master::resolve::PINNED_RULE;
 use master::survive::{Member, golden_view};
 use model::EntityId;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use store::{ActiveRecord, Evidence, GoldenRow, Lineage, LocalChange, PairRow, Tx};
 
@@ -40,18 +41,20 @@ impl Hub {
     /// so a failed transaction can undo it).
     pub(super) fn reindex(&mut self, rid: i64, old: Option<&Features>, new: Option<Features>) -> Result<Changed> {
         let rules = &self.matching.rules;
-        let before = old.map(|f| rules.keys(f));
+        let before = old.map(|f| (f.clone(), rules.keys(f)));
         let new = new.map(|f| {
             let keys = rules.keys(&f);
             (f, keys)
         });
-        if let Some(keys) = &before {
+        if let Some((_, keys)) = &before {
             self.index.remove(rid, keys)?;
         }
-        if let Some((_, keys)) = &new {
+        self.known.remove(&rid);
+        if let Some((features, keys)) = &new {
             self.index.add(rid, keys)?;
+            self.known.insert(rid, features.clone());
         }
-        self.journal.push((rid, before, new.as_ref().map(|(_, k)| k.clone())));
+        self.journal.push(super::Reindexed { rid, before, after: new.as_ref().map(|(_, k)| k.clone()) });
         Ok(Changed { rid, new })
     }
 
@@ -70,7 +73,7 @@ impl Hub {
         let mut loaded: HashMap<i64, ActiveRecord> = HashMap::new();
         let mut scored: Vec<Scored> = Vec::new();
         if let Some(Changed { rid, new: Some((features, keys)) }) = &changed {
-            scored = self.candidates(tx, *rid, features, keys, &mut loaded)?;
+            scored = self.candidates(*rid, features, keys);
             let matched: Vec<i64> = scored
                 .iter()
                 .filter(|s| s.probability >= config.match_threshold || s.rule.is_some())
@@ -91,11 +94,12 @@ impl Hub {
             loaded.insert(r.rid, r);
         }
         let active: Vec<&ActiveRecord> = involved.iter().filter_map(|r| loaded.get(r)).collect();
-        let features: Vec<Features> = active
+        // The hub keeps every active record's current features (the changed record's included, since reindex).
+        let features: Vec<Cow<'_, Features>> = active
             .iter()
-            .map(|r| match &changed {
-                Some(Changed { rid, new: Some((f, _)) }) if *rid == r.rid => f.clone(),
-                _ => self.features(&r.key.source, &r.clean),
+            .map(|r| match self.known.get(&r.rid) {
+                Some(f) => Cow::Borrowed(f),
+                None => Cow::Owned(self.features(&r.key.source, &r.clean)),
             })
             .collect();
         let local: HashMap<i64, u32> = active.iter().enumerate().map(|(i, r)| (r.rid, i as u32)).collect();
@@ -240,16 +244,9 @@ impl Hub {
         Ok((entity_of_changed, events))
     }
 
-    /// The changed record's candidates from the blocking index, scored; those at or above the review threshold
-    /// (or joined by a deterministic rule) are kept. Loaded records are left in `loaded`.
-    fn candidates(
-        &self,
-        tx: &mut dyn Tx,
-        rid: i64,
-        features: &Features,
-        keys: &RecordKeys,
-        loaded: &mut HashMap<i64, ActiveRecord>,
-    ) -> Result<Vec<Scored>> {
+    /// The changed record's candidates from the blocking index, scored from the features the hub keeps; those at
+    /// or above the review threshold (or joined by a deterministic rule) are kept.
+    fn candidates(&self, rid: i64, features: &Features, keys: &RecordKeys) -> Vec<Scored> {
         let rules = &self.matching.rules;
         let config = &self.config.master;
         let mut candidates: BTreeSet<i64> = BTreeSet::new();
@@ -268,25 +265,20 @@ impl Hub {
                 BlockOutcome::Oversized => {}
             }
         }
-        let ids: Vec<i64> = candidates.into_iter().collect();
-        for r in tx.active_by_rid(&ids)? {
-            loaded.insert(r.rid, r);
-        }
         let mut scored = Vec::new();
-        for id in ids {
-            let Some(r) = loaded.get(&id) else { continue };
-            let other = self.features(&r.key.source, &r.clean);
+        for id in candidates {
+            let Some(other) = self.known.get(&id) else { continue };
             if !config.within_source && other.source == features.source {
                 continue;
             }
             let (probability, rule) = match forced.remove(&id) {
                 Some(name) => (1.0, Some(name)),
-                None => (self.probability(features, &other), None),
+                None => (self.probability(features, other), None),
             };
             if probability >= config.review_threshold || rule.is_some() {
                 scored.push(Scored { rid: id, probability, rule });
             }
         }
-        Ok(scored)
+        scored
     }
 }
