@@ -12,7 +12,7 @@ use master::block_index::BlockIndex;
 use master::compare::ComparisonKind;
 use master::features::{FeatureBuilder, Features};
 use master::incremental::{IndexRules, RecordKeys};
-use model::{CleanRecord, Config, EntityId, RecordKey, SourceRecord};
+use model::{BirthDate, CleanRecord, Config, EntityId, RecordKey, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -46,6 +46,11 @@ pub enum HubError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
+}
+
+/// Each source's cleaner, validating against `today`.
+fn cleaners(config: &Config, today: BirthDate) -> Result<HashMap<String, SourceCleaner>> {
+    config.sources.iter().map(|s| Ok((s.name.clone(), SourceCleaner::new(s, today)?))).collect()
 }
 
 /// Match features by record id (ids are dense row numbers, so a vector indexed by them is the compact map).
@@ -138,6 +143,8 @@ struct Matching {
 pub struct Hub {
     config: Config,
     cleaners: HashMap<String, SourceCleaner>,
+    /// The date the cleaners validate birth dates against; they are made again when it changes.
+    today: BirthDate,
     matching: Matching,
     /// Every active record's blocking keys.
     index: BlockIndex,
@@ -155,16 +162,16 @@ impl Hub {
     /// reads every active record once) and claims it in the store.
     pub fn open(config: Config, store: &mut dyn Store) -> Result<Self> {
         let today = crate::clock::today();
-        let mut cleaners = HashMap::new();
         for s in &config.sources {
-            cleaners.insert(s.name.clone(), SourceCleaner::new(s, today)?);
             let path = config.resolve(&s.path).display().to_string();
             store.register_source(&s.name, &format!("{:?}", s.format).to_lowercase(), &path, s.trust)?;
         }
+        let cleaners = cleaners(&config, today)?;
         let matching = Self::matching(&config, store)?;
         let mut hub = Hub {
             config,
             cleaners,
+            today,
             matching,
             index: BlockIndex::default(),
             claim: String::new(),
@@ -217,6 +224,11 @@ impl Hub {
     /// blocking index when records changed outside the hub (or another hub claimed the index) or the rules
     /// changed. Returns true when it rebuilt.
     pub fn refresh(&mut self, store: &mut dyn Store) -> Result<bool> {
+        let today = crate::clock::today();
+        if today != self.today {
+            self.cleaners = cleaners(&self.config, today)?;
+            self.today = today;
+        }
         let mut rules_changed = false;
         if store.latest_model_id()? != self.matching.model_id {
             let fingerprint = self.matching.fingerprint.clone();
@@ -269,6 +281,11 @@ impl Hub {
         records: Vec<(String, BTreeMap<String, String>)>,
         by: &str,
     ) -> Result<Vec<RecordOutcome>> {
+        if !self.cleaners.contains_key(source) {
+            return Err(HubError::UnknownSource(source.to_string()));
+        }
+        // First: it may make the cleaners again for a new day.
+        self.refresh(store)?;
         let cleaner = self.cleaners.get(source).ok_or_else(|| HubError::UnknownSource(source.to_string()))?;
         let now = crate::clock::now();
         let prepared = records
@@ -278,7 +295,6 @@ impl Hub {
                 cleaner.prepare(&Ok(record), now)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.refresh(store)?;
         let mut outcomes = Vec::with_capacity(prepared.len());
         self.in_transaction(store, &mut |hub, tx| {
             outcomes.clear();
