@@ -30,7 +30,8 @@ pub struct StreamParams {
 
 /// The change feed, live: every event after `after` and then each new one as it is written, as Server-Sent
 /// Events (`id` = sequence number, `event` = kind, `data` = the event as JSON). Comments keep an idle
-/// connection open.
+/// connection open. If the store fails, an `error` event (the common error body) ends the stream; reconnecting
+/// with `Last-Event-ID` resumes it.
 #[utoipa::path(
     get,
     path = "/feed/stream",
@@ -59,38 +60,50 @@ pub async fn stream(
     if after < 0 {
         return Err(ApiError::invalid("after", "after must be 0 or a sequence number"));
     }
-    let events =
-        futures_util::stream::unfold((state, after, VecDeque::new()), |(state, last, mut pending)| async move {
-            loop {
-                if let Some(event) = pending.pop_front() {
-                    return Some((Ok(event), (state, last, pending)));
-                }
-                let store_state = Arc::clone(&state);
-                let fetched = tokio::task::spawn_blocking(move || {
-                    let store = store_state.store.lock().ok()?;
-                    store.feed(last, PAGE).ok()
-                })
-                .await
-                .ok()
-                .flatten();
-                match fetched {
-                    Some(page) if !page.is_empty() => {
-                        let mut next = last;
-                        for e in page {
-                            next = e.seq;
-                            let response = FeedEventResponse::from(e);
-                            let sse = Event::default().id(response.seq.to_string()).event(response.kind.clone());
-                            pending.push_back(
-                                sse.json_data(&response)
-                                    .unwrap_or_else(|_| Event::default().comment("unencodable event")),
-                            );
-                        }
-                        return Some((Ok(pending.pop_front()?), (state, next, pending)));
+    // State: the API, the last sequence sent, events fetched but not sent, and whether the stream must end.
+    let start = (state, after, VecDeque::new(), false);
+    let events = futures_util::stream::unfold(start, |(state, last, mut pending, ended)| async move {
+        loop {
+            if let Some(event) = pending.pop_front() {
+                return Some((Ok(event), (state, last, pending, ended)));
+            }
+            if ended {
+                return None;
+            }
+            let store_state = Arc::clone(&state);
+            let fetched = tokio::task::spawn_blocking(move || {
+                let store =
+                    store_state.store.lock().map_err(|_| "the store is unusable after a failure".to_string())?;
+                store.feed(last, PAGE).map_err(|e| format!("store: {e}"))
+            })
+            .await
+            .map_err(|e| format!("reading the feed failed: {e}"))
+            .and_then(|read| read);
+            match fetched {
+                Ok(page) if !page.is_empty() => {
+                    let mut next = last;
+                    for e in page {
+                        next = e.seq;
+                        let response = FeedEventResponse::from(e);
+                        let sse = Event::default().id(response.seq.to_string()).event(response.kind.clone());
+                        pending.push_back(
+                            sse.json_data(&response).unwrap_or_else(|_| Event::default().comment("unencodable event")),
+                        );
                     }
-                    // Nothing new (or the store is busy): look again shortly.
-                    _ => tokio::time::sleep(POLL).await,
+                    return Some((Ok(pending.pop_front()?), (state, next, pending, false)));
+                }
+                // Nothing new: look again shortly.
+                Ok(_) => tokio::time::sleep(POLL).await,
+                // The store failed: say so and end the stream (a client resumes with Last-Event-ID).
+                Err(message) => {
+                    let error = Event::default()
+                        .event("error")
+                        .json_data(ApiError::internal(message))
+                        .unwrap_or_else(|_| Event::default().comment("the store failed"));
+                    return Some((Ok(error), (state, last, pending, true)));
                 }
             }
-        });
+        }
+    });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
