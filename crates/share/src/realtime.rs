@@ -4,14 +4,15 @@
 //! batch resolution, all inside one store transaction. Entity ids stay stable (`master::identity`), and every
 //! change lands on the change feed with who made it and why.
 
+mod memory;
 mod rematch;
 
 use crate::ingest::SourceCleaner;
 use master::MatchModel;
-use master::block_index::BlockIndex;
 use master::compare::ComparisonKind;
 use master::features::{FeatureBuilder, Features};
 use master::incremental::{IndexRules, RecordKeys};
+use memory::Memory;
 use model::{BirthDate, CleanRecord, Config, EntityId, RecordKey, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -51,53 +52,6 @@ pub enum HubError {
 /// Each source's cleaner, validating against `today`.
 fn cleaners(config: &Config, today: BirthDate) -> Result<HashMap<String, SourceCleaner>> {
     config.sources.iter().map(|s| Ok((s.name.clone(), SourceCleaner::new(s, today)?))).collect()
-}
-
-/// Match features by record id (ids are dense row numbers, so a vector indexed by them is the compact map).
-#[derive(Default)]
-struct Known(Vec<Option<Features>>);
-
-impl Known {
-    /// The table of these records' features, sized to hold them exactly.
-    fn new(records: Vec<(i64, Features)>) -> Self {
-        let len = records.iter().filter_map(|(rid, _)| usize::try_from(*rid).ok()).max().map_or(0, |m| m + 1);
-        let mut table = Vec::with_capacity(len);
-        table.resize_with(len, || None);
-        let mut known = Known(table);
-        for (rid, features) in records {
-            known.insert(rid, features);
-        }
-        known
-    }
-
-    fn get(&self, rid: &i64) -> Option<&Features> {
-        usize::try_from(*rid).ok().and_then(|i| self.0.get(i)).and_then(Option::as_ref)
-    }
-
-    fn insert(&mut self, rid: i64, features: Features) {
-        if let Ok(i) = usize::try_from(rid) {
-            if self.0.len() <= i {
-                // Grown by an eighth at a time: doubling a table of millions would claim as much again at once.
-                let wanted = i + 1 - self.0.len();
-                self.0.reserve_exact(wanted.max(self.0.len() / 8));
-                self.0.resize_with(i + 1, || None);
-            }
-            self.0[i] = Some(features);
-        }
-    }
-
-    fn remove(&mut self, rid: &i64) {
-        if let Some(slot) = usize::try_from(*rid).ok().and_then(|i| self.0.get_mut(i)) {
-            *slot = None;
-        }
-    }
-}
-
-/// One record moved in the blocking index: its features and keys before, and its keys after.
-struct Reindexed {
-    rid: i64,
-    before: Option<(Features, RecordKeys)>,
-    after: Option<RecordKeys>,
 }
 
 /// Result of a hub operation.
@@ -146,15 +100,11 @@ pub struct Hub {
     /// The date the cleaners validate birth dates against; they are made again when it changes.
     today: BirthDate,
     matching: Matching,
-    /// Every active record's blocking keys.
-    index: BlockIndex,
+    /// Every active record's blocking keys and match features.
+    memory: Memory,
     /// What the hub wrote to the store's index claim when it built `index` (the rules' fingerprint and a token
     /// of this build); while the store holds it, no one else changed the records.
     claim: String,
-    /// Every active record's match features (candidates are scored from here, not read from the store).
-    known: Known,
-    /// The index changes of the transaction under way, undone if it fails.
-    journal: Vec<Reindexed>,
 }
 
 impl Hub {
@@ -168,16 +118,7 @@ impl Hub {
         }
         let cleaners = cleaners(&config, today)?;
         let matching = Self::matching(&config, store)?;
-        let mut hub = Hub {
-            config,
-            cleaners,
-            today,
-            matching,
-            index: BlockIndex::default(),
-            claim: String::new(),
-            known: Known::default(),
-            journal: Vec::new(),
-        };
+        let mut hub = Hub { config, cleaners, today, matching, memory: Memory::default(), claim: String::new() };
         hub.refresh(store)?;
         Ok(hub)
     }
@@ -239,27 +180,17 @@ impl Hub {
             return Ok(false);
         }
         // Chunk by chunk, so that only the features stay (not every clean record at once).
-        let mut keys = Vec::new();
-        let mut featured_all: Vec<(i64, Features)> = Vec::new();
+        let mut featured_all: Vec<(i64, Features, RecordKeys)> = Vec::new();
         let hub = &*self;
         store.for_each_active_chunk(&mut |records| {
-            let featured: Vec<(i64, Features, RecordKeys)> = records
-                .par_iter()
-                .map(|r| {
-                    let f = hub.features(&r.key.source, &r.clean);
-                    let k = hub.matching.rules.keys(&f);
-                    (r.rid, f, k)
-                })
-                .collect();
-            drop(records);
-            for (rid, f, k) in featured {
-                featured_all.push((rid, f));
-                keys.push((rid, k));
-            }
+            featured_all.par_extend(records.par_iter().map(|r| {
+                let f = hub.features(&r.key.source, &r.clean);
+                let k = hub.matching.rules.keys(&f);
+                (r.rid, f, k)
+            }));
             Ok(())
         })?;
-        self.known = Known::new(featured_all);
-        self.index = BlockIndex::build(keys)?;
+        self.memory = Memory::build(featured_all)?;
         let mut token = [0u8; 8];
         getrandom::fill(&mut token).map_err(|e| HubError::Invalid(format!("cannot draw a random token: {e}")))?;
         self.claim = format!("{}|{:016x}", self.matching.fingerprint, u64::from_le_bytes(token));
@@ -503,7 +434,7 @@ impl Hub {
         work: &mut dyn FnMut(&mut Hub, &mut dyn Tx) -> Result<()>,
     ) -> Result<()> {
         let mut failure: Option<HubError> = None;
-        self.journal.clear();
+        self.memory.begin();
         let written = store.write(&mut |tx| {
             if tx.index_fingerprint()?.as_deref() != Some(self.claim.as_str()) {
                 failure = Some(HubError::Invalid(
@@ -516,22 +447,12 @@ impl Hub {
                 store::Error::Invalid("aborted".into())
             })
         });
-        let journal = std::mem::take(&mut self.journal);
         let outcome = match (written, failure) {
             (_, Some(e)) => Err(e),
             (Err(e), None) => Err(e.into()),
             (Ok(()), None) => return Ok(()),
         };
-        for Reindexed { rid, before, after } in journal.into_iter().rev() {
-            if let Some(after) = after {
-                self.index.remove(rid, &after)?;
-            }
-            self.known.remove(&rid);
-            if let Some((features, keys)) = before {
-                self.index.add(rid, &keys)?;
-                self.known.insert(rid, features);
-            }
-        }
+        self.memory.rollback()?;
         outcome
     }
 }

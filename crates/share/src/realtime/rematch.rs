@@ -46,15 +46,7 @@ impl Hub {
             let keys = rules.keys(&f);
             (f, keys)
         });
-        if let Some((_, keys)) = &before {
-            self.index.remove(rid, keys)?;
-        }
-        self.known.remove(&rid);
-        if let Some((features, keys)) = &new {
-            self.index.add(rid, keys)?;
-            self.known.insert(rid, features.clone());
-        }
-        self.journal.push(super::Reindexed { rid, before, after: new.as_ref().map(|(_, k)| k.clone()) });
+        self.memory.reindex(rid, before, new.clone())?;
         Ok(Changed { rid, new })
     }
 
@@ -97,7 +89,7 @@ impl Hub {
         // The hub keeps every active record's current features (the changed record's included, since reindex).
         let features: Vec<Cow<'_, Features>> = active
             .iter()
-            .map(|r| match self.known.get(&r.rid) {
+            .map(|r| match self.memory.features(r.rid) {
                 Some(f) => Cow::Borrowed(f),
                 None => Cow::Owned(self.features(&r.key.source, &r.clean)),
             })
@@ -252,7 +244,7 @@ impl Hub {
         let mut candidates: BTreeSet<i64> = BTreeSet::new();
         let mut forced: HashMap<i64, String> = HashMap::new();
         for key in &keys.keys {
-            let members = self.index.block(key.key, rid, rules.lookup_limit());
+            let members = self.memory.block(key.key, rid, rules.lookup_limit());
             match rules.select(keys, *key, &members) {
                 BlockOutcome::Candidates(ids) => candidates.extend(ids),
                 BlockOutcome::Forced(ids) => {
@@ -267,7 +259,7 @@ impl Hub {
         }
         let mut scored = Vec::new();
         for id in candidates {
-            let Some(other) = self.known.get(&id) else { continue };
+            let Some(other) = self.memory.features(id) else { continue };
             if !config.within_source && other.source == features.source {
                 continue;
             }
