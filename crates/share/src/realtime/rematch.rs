@@ -62,7 +62,6 @@ impl Hub {
     ) -> Result<(Option<EntityId>, Vec<i64>)> {
         let config = &self.config.master;
         let changed_rid = changed.as_ref().map(|c| c.rid);
-        let mut loaded: HashMap<i64, ActiveRecord> = HashMap::new();
         let mut scored: Vec<Scored> = Vec::new();
         if let Some(Changed { rid, new: Some((features, keys)) }) = &changed {
             scored = self.candidates(*rid, features, keys);
@@ -81,10 +80,7 @@ impl Hub {
         let mut involved: Vec<i64> = members.iter().map(|(rid, _, _)| *rid).chain(changed_rid).collect();
         involved.sort_unstable();
         involved.dedup();
-        let missing: Vec<i64> = involved.iter().copied().filter(|r| !loaded.contains_key(r)).collect();
-        for r in tx.active_by_rid(&missing)? {
-            loaded.insert(r.rid, r);
-        }
+        let loaded: HashMap<i64, ActiveRecord> = tx.active_by_rid(&involved)?.into_iter().map(|r| (r.rid, r)).collect();
         let active: Vec<&ActiveRecord> = involved.iter().filter_map(|r| loaded.get(r)).collect();
         // The hub keeps every active record's current features (the changed record's included, since reindex).
         let features: Vec<Cow<'_, Features>> = active
