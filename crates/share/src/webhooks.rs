@@ -117,13 +117,7 @@ fn supervise(config: &WebhookConfig, open: &StoreOpener, stop: &Arc<AtomicBool>)
     let mut store: Option<Box<dyn Store + Send>> = None;
     while !stop.load(Ordering::Relaxed) {
         workers.retain(|_, w| !w.is_finished());
-        if store.is_none() {
-            match open() {
-                Ok(opened) => store = Some(opened),
-                Err(e) => eprintln!("cdihub: webhooks: cannot open the store: {e}"),
-            }
-        }
-        let listed = store.as_ref().map(|s| s.webhooks());
+        let listed = connected(&mut store, open, "webhooks").map(|s| s.webhooks());
         match listed {
             None => {}
             Some(Ok(hooks)) => {
@@ -153,6 +147,22 @@ fn supervise(config: &WebhookConfig, open: &StoreOpener, stop: &Arc<AtomicBool>)
     for (_, worker) in workers {
         let _ = worker.join();
     }
+}
+
+/// The connection in `slot`, opened first when there is none; `None` (and a line on stderr naming `who`) when the
+/// store cannot be opened.
+fn connected<'a>(
+    slot: &'a mut Option<Box<dyn Store + Send>>,
+    open: &StoreOpener,
+    who: &str,
+) -> Option<&'a mut Box<dyn Store + Send>> {
+    if slot.is_none() {
+        match open() {
+            Ok(opened) => *slot = Some(opened),
+            Err(e) => eprintln!("cdihub: {who}: cannot open the store: {e}"),
+        }
+    }
+    slot.as_mut()
 }
 
 /// Sleeps for `duration`, or less when `stop` is raised.

@@ -1,7 +1,7 @@
 //! One webhook's delivery loop: read the events after its cursor, POST the wanted ones, move the cursor on a 2xx,
 //! back off on anything else.
 
-use super::{StoreOpener, pause, sign};
+use super::{StoreOpener, connected, pause, sign};
 use crate::api::{FeedEventResponse, WebhookDelivery};
 use model::WebhookConfig;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,17 +14,10 @@ pub(super) fn run(id: i64, config: &WebhookConfig, open: &StoreOpener, stop: &At
     let agent = agent(config);
     let mut store: Option<Box<dyn Store + Send>> = None;
     while !stop.load(Ordering::Relaxed) {
-        if store.is_none() {
-            match open() {
-                Ok(opened) => store = Some(opened),
-                Err(e) => {
-                    eprintln!("cdihub: webhook {id}: cannot open the store: {e}");
-                    pause(stop, poll);
-                    continue;
-                }
-            }
-        }
-        let Some(connection) = store.as_mut() else { continue };
+        let Some(connection) = connected(&mut store, open, &format!("webhook {id}")) else {
+            pause(stop, poll);
+            continue;
+        };
         match step(id, config, connection.as_mut(), &agent) {
             Ok(Step::Gone) => return,
             Ok(Step::Busy) => {}
