@@ -176,7 +176,7 @@ impl Hub {
             self.matching = Self::matching(&self.config, store)?;
             rules_changed = self.matching.fingerprint != fingerprint;
         }
-        if !rules_changed && store.index_fingerprint()?.as_deref() == Some(self.claim.as_str()) {
+        if !rules_changed && store.index_claim()?.as_deref() == Some(self.claim.as_str()) {
             return Ok(false);
         }
         // Chunk by chunk, so that only the features stay (not every clean record at once).
@@ -436,7 +436,7 @@ impl Hub {
         let mut failure: Option<HubError> = None;
         self.memory.begin();
         let written = store.write(&mut |tx| {
-            if tx.index_fingerprint()?.as_deref() != Some(self.claim.as_str()) {
+            if tx.index_claim()?.as_deref() != Some(self.claim.as_str()) {
                 failure = Some(HubError::Invalid(
                     "the records changed outside this hub while it was working; retry the request".into(),
                 ));

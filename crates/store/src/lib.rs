@@ -62,8 +62,8 @@ pub trait Store {
     fn save_model(&mut self, json: &str, now: i64) -> Result<()>;
     /// The id of the latest trained model, if any: cheap, to notice a new one.
     fn latest_model_id(&self) -> Result<Option<i64>>;
-    /// The fingerprint of the rules the blocking index was built for, when it is complete and current.
-    fn index_fingerprint(&self) -> Result<Option<String>>;
+    /// The claim of the hub whose blocking index follows the records (see [`Store::claim_index`]), if any.
+    fn index_claim(&self) -> Result<Option<String>>;
     /// An entity with its golden record and members; a retired id answers with its successor.
     fn entity(&self, id: EntityId) -> Result<Option<EntityView>>;
     /// The entity a source record belongs to.
@@ -86,10 +86,10 @@ pub trait Store {
     fn entity_history(&self, id: EntityId) -> Result<Vec<FeedEvent>>;
     /// Runs `work` inside one write transaction: committed when it returns `Ok`, rolled back otherwise.
     fn write(&mut self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
-    /// Records that a hub has built its (in-memory) blocking index from the records as they are now, for the rules
-    /// `fingerprint` names. The claim holds until records change outside that hub (a file ingest clears it) or
-    /// another hub claims the index: the hub checks it in every change and rebuilds when it is gone.
-    fn claim_index(&mut self, fingerprint: &str) -> Result<()>;
+    /// Records that a hub has built its (in-memory) blocking index from the records as they are now; `claim` names
+    /// the rules and that build. The claim holds until records change outside that hub (a file ingest clears it)
+    /// or another hub claims the index: the hub checks it in every change and rebuilds when it is gone.
+    fn claim_index(&mut self, claim: &str) -> Result<()>;
     /// Every pin stewards set.
     fn pins(&self) -> Result<Vec<Pin>>;
     /// The newest feed sequence (0 when the feed is empty).

@@ -142,8 +142,8 @@ pub trait Tx {
     fn delete_record(&mut self, key: &RecordKey, now: i64) -> Result<Option<i64>>;
     /// Replaces a record's quarantine entries; a record-level entry also appends `record.quarantined` to the feed.
     fn replace_quarantine(&mut self, key: &RecordKey, entries: &[QuarantineEntry], now: i64) -> Result<()>;
-    /// The fingerprint of the hub whose blocking index follows the records (see [`crate::Store::claim_index`]).
-    fn index_fingerprint(&self) -> Result<Option<String>>;
+    /// The claim of the hub whose blocking index follows the records (see [`crate::Store::claim_index`]), if any.
+    fn index_claim(&self) -> Result<Option<String>>;
     /// The entity (and since when) of each of these records that has one.
     fn entities_of(&self, rids: &[i64]) -> Result<HashMap<i64, (i64, i64)>>;
     /// Every member of these entities: (record, entity, since).

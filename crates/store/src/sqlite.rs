@@ -477,8 +477,8 @@ impl Store for SqliteStore {
         realtime::latest_model_id(&self.conn)
     }
 
-    fn index_fingerprint(&self) -> Result<Option<String>> {
-        realtime::index_fingerprint(&self.conn)
+    fn index_claim(&self) -> Result<Option<String>> {
+        realtime::index_claim(&self.conn)
     }
 
     fn entity(&self, id: EntityId) -> Result<Option<EntityView>> {
@@ -645,8 +645,8 @@ impl Store for SqliteStore {
         realtime::write(&mut self.conn, work)
     }
 
-    fn claim_index(&mut self, fingerprint: &str) -> Result<()> {
-        realtime::claim_index(&self.conn, fingerprint)
+    fn claim_index(&mut self, claim: &str) -> Result<()> {
+        realtime::claim_index(&self.conn, claim)
     }
 
     fn pins(&self) -> Result<Vec<Pin>> {

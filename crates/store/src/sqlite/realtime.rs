@@ -10,7 +10,7 @@ use model::{EntityId, RecordKey};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 
-/// The `meta` entry that holds the blocking index's fingerprint while the index is current.
+/// The `meta` entry that holds the claim of the hub whose blocking index follows the records.
 const INDEX_META: &str = "block_index";
 
 /// Writes records and their versions with statements prepared once.
@@ -115,8 +115,8 @@ pub(super) fn invalidate_index(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// The blocking index's fingerprint, while it is current.
-pub(super) fn index_fingerprint(conn: &Connection) -> Result<Option<String>> {
+/// The claim of the hub whose blocking index follows the records, while no one else changed them.
+pub(super) fn index_claim(conn: &Connection) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE name = ?1")?
         .query_row([INDEX_META], |r| r.get(0))
@@ -136,9 +136,9 @@ pub(super) fn next_entity_id(conn: &Connection) -> Result<u64> {
 }
 
 /// Records which hub's blocking index follows the records.
-pub(super) fn claim_index(conn: &Connection, fingerprint: &str) -> Result<()> {
+pub(super) fn claim_index(conn: &Connection, claim: &str) -> Result<()> {
     conn.prepare_cached("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)")?
-        .execute(params![INDEX_META, fingerprint])?;
+        .execute(params![INDEX_META, claim])?;
     Ok(())
 }
 
@@ -253,8 +253,8 @@ impl Tx for SqliteTx<'_> {
         insert_quarantine(self.conn, entries)
     }
 
-    fn index_fingerprint(&self) -> Result<Option<String>> {
-        index_fingerprint(self.conn)
+    fn index_claim(&self) -> Result<Option<String>> {
+        index_claim(self.conn)
     }
 
     fn entities_of(&self, rids: &[i64]) -> Result<HashMap<i64, (i64, i64)>> {
@@ -475,7 +475,8 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts checkpointing the database at `path` every `every`, passively (never blocking the writer).
+    /// Starts checkpointing the database at `path` every `every`: a passive round that never blocks the writer, then a
+    /// restarting one that holds it only for the frames committed meanwhile.
     pub(super) fn start(path: &std::path::Path, every: std::time::Duration) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.busy_handler(Some(super::wait_briefly))?;
