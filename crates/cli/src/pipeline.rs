@@ -8,7 +8,7 @@ use connect::RowError;
 use master::features::{FeatureBuilder, identifier_names};
 use master::resolve::Decision;
 use master::survive::{Member, golden_view};
-use model::{Config, SourceConfig, SourceRecord};
+use model::{CleanRecord, Config, RecordKey, SourceConfig, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
 use share::ingest::SourceCleaner;
@@ -135,10 +135,9 @@ fn prepare(cleaner: &SourceCleaner, batch: &[Result<SourceRecord, RowError>], at
     Ok(Prepared { read: batch.len() as u64, records, entries })
 }
 
-/// The stewards' pins, by index into `records` (sorted by record id); pins on records that are not active are
-/// left out.
-fn pins_by_index(store: &dyn Store, records: &[store::ActiveRecord]) -> Result<master::Pins> {
-    let index = |rid: i64| records.binary_search_by_key(&rid, |r| r.rid).ok().map(|i| i as u32);
+/// The stewards' pins, by index into `rids` (sorted); pins on records that are not active are left out.
+fn pins_by_index(store: &dyn Store, rids: &[i64]) -> Result<master::Pins> {
+    let index = |rid: i64| rids.binary_search(&rid).ok().map(|i| i as u32);
     let mut pins = master::Pins::default();
     for pin in store.pins()? {
         if let (Some(a), Some(b)) = (index(pin.a), index(pin.b)) {
@@ -176,25 +175,35 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
     let bar = progress::stages(quiet);
     bar.set_message("loading records");
     let started = std::time::Instant::now();
-    let records = store.active_records()?;
+    let records = store.active_set()?;
     if records.is_empty() {
         bar.finish_and_clear();
         anyhow::bail!("no records to resolve: run `cdihub ingest` first (or check `cdihub quarantine`)");
     }
     let load_secs = started.elapsed().as_secs_f64();
+    // Declared sources by their place in the configuration, others after them.
     let mut source_index: HashMap<&str, u32> =
         config.sources.iter().enumerate().map(|(i, s)| (s.name.as_str(), i as u32)).collect();
-    for r in &records {
+    for name in records.sources() {
         let next = source_index.len() as u32;
-        source_index.entry(r.key.source.as_str()).or_insert(next);
+        source_index.entry(name.as_str()).or_insert(next);
     }
-    let names = identifier_names(records.iter().map(|r| &r.clean));
+    let index_of: Vec<u32> = records.sources().iter().map(|s| source_index[s.as_str()]).collect();
+    let with_identifiers: Vec<CleanRecord> = (0..records.len())
+        .into_par_iter()
+        .filter(|i| records.may_have_identifiers(*i))
+        .map(|i| records.clean(i))
+        .collect::<store::Result<_>>()?;
+    let names = identifier_names(with_identifiers.iter());
+    drop(with_identifiers);
     let builder = FeatureBuilder::new(names.clone());
-    let features: Vec<_> =
-        records.par_iter().map(|r| builder.build(source_index[r.key.source.as_str()], &r.clean)).collect();
+    let features: Vec<_> = (0..records.len())
+        .into_par_iter()
+        .map(|i| Ok(builder.build(index_of[records.source_of(i) as usize], &records.clean(i)?)))
+        .collect::<store::Result<_>>()?;
     let features_secs = started.elapsed().as_secs_f64() - load_secs;
     let stage = |s: &str| bar.set_message(s.to_string());
-    let pins = pins_by_index(&*store, &records)?;
+    let pins = pins_by_index(&*store, records.rids())?;
     let mut resolution = master::resolve(&features, &names, &config.master, &pins, &stage)?;
     drop(features);
     bar.set_message("golden records");
@@ -203,14 +212,15 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
     for (i, c) in resolution.cluster_of.iter().enumerate() {
         clusters[*c as usize].push(i);
     }
-    let rid_clusters: Vec<Vec<i64>> = clusters.iter().map(|m| m.iter().map(|i| records[*i].rid).collect()).collect();
+    let rids = records.rids();
+    let rid_clusters: Vec<Vec<i64>> = clusters.iter().map(|m| m.iter().map(|i| rids[*i]).collect()).collect();
     let ids = stable_ids(&*store, &rid_clusters)?;
     let pairs = resolution
         .pairs
         .iter()
         .map(|p| PairRow {
-            a: records[p.a as usize].rid,
-            b: records[p.b as usize].rid,
+            a: rids[p.a as usize],
+            b: rids[p.b as usize],
             probability: p.probability,
             decision: match p.decision {
                 Decision::Match => "match",
@@ -245,11 +255,18 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
                     .par_iter()
                     .zip(ids.par_iter())
                     .map(|(members, id)| {
+                        let decoded: Vec<(RecordKey, CleanRecord)> = members
+                            .iter()
+                            .map(|i| Ok((records.key(*i), records.clean(*i)?)))
+                            .collect::<store::Result<_>>()?;
                         let members: Vec<Member<'_>> = members
                             .iter()
-                            .map(|i| {
-                                let r = &records[*i];
-                                Member { key: &r.key, trust: r.trust, recency: r.recency, record: &r.clean }
+                            .zip(&decoded)
+                            .map(|(i, (key, record))| Member {
+                                key,
+                                trust: records.trust(*i),
+                                recency: records.recency(*i),
+                                record,
                             })
                             .collect();
                         GoldenRow::new(&golden_view(*id, &members, &config.survivorship))

@@ -10,6 +10,9 @@ pub enum Error {
     /// A stored JSON value could not be read or written.
     #[error("stored JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A stored clean form could not be read.
+    #[error("stored record: {0}")]
+    Clean(#[from] crate::clean_codec::DecodeError),
     /// The database file was made by a newer cdihub.
     #[error("the database schema is version {found}, newer than this cdihub understands ({supported})")]
     SchemaTooNew {

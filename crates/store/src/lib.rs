@@ -2,12 +2,15 @@
 //! entities with stable ids, memberships, golden records, scored pairs and the change feed. [`SqliteStore`] is
 //! the embedded default (one file, WAL) and, so far, the only backend.
 
+mod active_set;
+pub mod clean_codec;
 mod error;
 pub mod realtime;
 pub mod sqlite;
 mod types;
 mod webhook;
 
+pub use active_set::ActiveSet;
 pub use error::{Error, Result};
 pub use realtime::*;
 pub use sqlite::SqliteStore;
@@ -29,6 +32,8 @@ pub trait Store {
     fn quarantine(&mut self, entries: &[QuarantineEntry]) -> Result<()>;
     /// Quarantine entries, newest first, optionally for one source.
     fn quarantined(&self, source: Option<&str>, limit: usize) -> Result<Vec<QuarantineEntry>>;
+    /// All records that can be matched, ordered by record id, in compact form (for a batch resolution).
+    fn active_set(&self) -> Result<ActiveSet>;
     /// All records that can be matched, ordered by record id.
     fn active_records(&self) -> Result<Vec<ActiveRecord>> {
         let mut all = Vec::new();

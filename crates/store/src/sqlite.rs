@@ -12,7 +12,7 @@ pub use realtime::Checkpointer;
 use crate::realtime::*;
 use crate::types::*;
 use crate::webhook::{Delivery, NewWebhook, Webhook};
-use crate::{Error, Result, Store};
+use crate::{ActiveSet, Error, Result, Store};
 use clean::text::fold;
 use model::{CleanRecord, EntityId, Golden, GoldenView, RecordKey};
 use rayon::prelude::*;
@@ -301,6 +301,25 @@ fn search_text(g: &GoldenView<'_>) -> String {
     tokens.join(" ")
 }
 
+/// A stored clean form as its bytes: binary, or JSON text written by earlier versions.
+pub(crate) struct StoredClean(Vec<u8>);
+
+impl StoredClean {
+    /// The clean record.
+    pub(crate) fn decode(&self) -> Result<CleanRecord> {
+        Ok(crate::clean_codec::decode(&self.0)?)
+    }
+}
+
+impl rusqlite::types::FromSql for StoredClean {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        match value {
+            rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => Ok(StoredClean(b.to_vec())),
+            _ => Err(rusqlite::types::FromSqlError::InvalidType),
+        }
+    }
+}
+
 fn key_of(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RecordKey> {
     Ok(RecordKey::new(row.get::<_, String>(at)?, row.get::<_, String>(at + 1)?))
 }
@@ -371,6 +390,24 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn active_set(&self) -> Result<ActiveSet> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.rid, r.source, r.source_id, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.clean
+             FROM records r LEFT JOIN sources s ON s.name = r.source
+             WHERE r.status = 'active' ORDER BY r.rid",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut set = ActiveSet::default();
+        while let Some(row) = rows.next()? {
+            let text = |i: usize| row.get_ref(i)?.as_str().map_err(rusqlite::Error::from);
+            let rid: i64 = row.get(0)?;
+            let clean = row.get_ref(5)?.as_bytes_or_null().map_err(rusqlite::Error::from)?;
+            let clean = clean.ok_or_else(|| Error::Invalid(format!("active record {rid} has no clean form")))?;
+            set.push(rid, text(1)?, text(2)?, row.get(3)?, row.get(4)?, clean);
+        }
+        Ok(set)
+    }
+
     fn for_each_active_chunk(&self, f: &mut (dyn FnMut(Vec<ActiveRecord>) -> Result<()> + Send)) -> Result<()> {
         let mut stmt = self.conn.prepare(
             "SELECT r.rid, r.source, r.source_id, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.version,
@@ -381,14 +418,14 @@ impl Store for SqliteStore {
         let mut rows = stmt.query([])?;
         // Rows are read in chunks on this thread while another thread decodes the JSON of the chunk before, in
         // parallel: decoding costs more than reading.
-        let (chunks, decoded) = std::sync::mpsc::sync_channel::<Vec<(ActiveRecord, String)>>(1);
+        let (chunks, decoded) = std::sync::mpsc::sync_channel::<Vec<(ActiveRecord, StoredClean)>>(1);
         std::thread::scope(|scope| -> Result<()> {
             let decoder = scope.spawn(move || -> Result<()> {
                 for chunk in decoded {
                     let records: Vec<ActiveRecord> = chunk
                         .into_par_iter()
-                        .map(|(mut record, json)| {
-                            record.clean = serde_json::from_str(&json)?;
+                        .map(|(mut record, clean)| {
+                            record.clean = clean.decode()?;
                             Ok(record)
                         })
                         .collect::<Result<_>>()?;
@@ -398,7 +435,7 @@ impl Store for SqliteStore {
             });
             let read = (|| -> Result<()> {
                 loop {
-                    let mut chunk: Vec<(ActiveRecord, String)> = Vec::with_capacity(LOAD_CHUNK);
+                    let mut chunk: Vec<(ActiveRecord, StoredClean)> = Vec::with_capacity(LOAD_CHUNK);
                     while chunk.len() < LOAD_CHUNK {
                         let Some(row) = rows.next()? else { break };
                         let record = ActiveRecord {
@@ -431,13 +468,13 @@ impl Store for SqliteStore {
                 "SELECT r.rid, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.version, r.clean
                  FROM records r LEFT JOIN sources s ON s.name = r.source WHERE r.source = ?1 AND r.source_id = ?2",
                 params![key.source, key.source_id],
-                |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, Option<String>>(4)?)),
+                |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, Option<StoredClean>>(4)?)),
             )
             .optional()?;
         let Some((rid, trust, recency, version, Some(clean))) = row else {
             return Ok(None);
         };
-        Ok(Some(ActiveRecord { rid, key: key.clone(), trust, recency, version, clean: serde_json::from_str(&clean)? }))
+        Ok(Some(ActiveRecord { rid, key: key.clone(), trust, recency, version, clean: clean.decode()? }))
     }
 
     fn previous_entities(&self) -> Result<HashMap<i64, i64>> {
@@ -505,10 +542,10 @@ impl Store for SqliteStore {
              WHERE m.entity_id = ?1 ORDER BY r.source, r.source_id",
         )?;
         let members = stmt
-            .query_map([current], |r| Ok((key_of(r, 0)?, r.get::<_, String>(2)?)))?
+            .query_map([current], |r| Ok((key_of(r, 0)?, r.get::<_, StoredClean>(2)?)))?
             .map(|row| {
                 let (key, clean) = row?;
-                Ok((key, serde_json::from_str::<CleanRecord>(&clean)?))
+                Ok((key, clean.decode()?))
             })
             .collect::<Result<Vec<_>>>()?;
         let resolved = EntityId(current as u64);

@@ -14,8 +14,9 @@ pub struct IncomingRecord {
     pub raw: String,
     /// Hash of `raw`: an unchanged record is recognised by it.
     pub content_hash: i64,
-    /// Clean form as JSON; `None` marks the record quarantined (it is kept, but not matched).
-    pub clean: Option<String>,
+    /// Clean form, encoded by [`crate::clean_codec`]; `None` marks the record quarantined (it is kept, but not
+    /// matched).
+    pub clean: Option<Vec<u8>>,
     /// When the source last changed the record (from the clean form).
     pub updated_at: Option<i64>,
     /// Why the record is quarantined (when `clean` is `None`): told to the change feed when it is stored.
@@ -35,7 +36,7 @@ impl IncomingRecord {
             key,
             content_hash,
             raw,
-            clean: clean.map(serde_json::to_string).transpose()?,
+            clean: clean.map(crate::clean_codec::encode),
             updated_at: clean.and_then(|c| c.updated_at),
             quarantine_reasons: Vec::new(),
         })

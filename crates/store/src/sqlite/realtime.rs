@@ -2,7 +2,7 @@
 //! IMMEDIATE` transaction; [`RecordWriter`] stores a record or a new version of it, for batches and single
 //! records alike.
 
-use super::feed;
+use super::{StoredClean, feed};
 use crate::realtime::*;
 use crate::types::{ActiveRecord, IncomingRecord, PairRow, QuarantineEntry};
 use crate::{Error, Result};
@@ -201,7 +201,7 @@ impl Tx for SqliteTx<'_> {
                     r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<StoredClean>>(4)?,
                     r.get::<_, Option<i64>>(5)?,
                 ))
             })
@@ -213,7 +213,7 @@ impl Tx for SqliteTx<'_> {
             version,
             content_hash,
             status,
-            clean: clean.map(|c| serde_json::from_str(&c)).transpose()?,
+            clean: clean.map(|c| c.decode()).transpose()?,
             entity: entity.map(|e| EntityId(e as u64)),
         }))
     }
@@ -295,19 +295,12 @@ impl Tx for SqliteTx<'_> {
                         r.get(2)?,
                         r.get(3)?,
                         r.get(4)?,
-                        r.get::<_, String>(5)?,
+                        r.get::<_, StoredClean>(5)?,
                     ))
                 })
                 .optional()?;
             if let Some((key, trust, recency, version, clean)) = row {
-                out.push(ActiveRecord {
-                    rid: *rid,
-                    key,
-                    trust,
-                    recency,
-                    version,
-                    clean: serde_json::from_str(&clean)?,
-                });
+                out.push(ActiveRecord { rid: *rid, key, trust, recency, version, clean: clean.decode()? });
             }
         }
         Ok(out)

@@ -59,6 +59,26 @@ fn reingest_is_idempotent_and_versions_changes() {
 }
 
 #[test]
+fn clean_forms_stored_as_json_by_earlier_versions_are_read() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    s.upsert_records(&[incoming("crm", "1", "Vries"), incoming("crm", "2", "Bos")], 10).expect("upsert");
+    let kind: String =
+        s.conn.query_row("SELECT typeof(clean) FROM records WHERE rid = 1", [], |r| r.get(0)).expect("type");
+    assert_eq!(kind, "blob", "new records store the binary form");
+    s.conn.execute(r#"UPDATE records SET clean = '{"name":{"family":"Jansen"}}' WHERE rid = 2"#, []).expect("legacy");
+    let records = s.active_records().expect("records");
+    assert_eq!(records[0].clean.name.family.as_deref(), Some("Vries"));
+    assert_eq!(records[1].clean.name.family.as_deref(), Some("Jansen"));
+    let one = s.record(&RecordKey::new("crm", "2")).expect("read").expect("found");
+    assert_eq!(one.clean.name.family.as_deref(), Some("Jansen"));
+    // Ingested again unchanged, the legacy form is rewritten in the binary form.
+    s.upsert_records(&[incoming("crm", "2", "Bos")], 20).expect("upsert");
+    let kind: String =
+        s.conn.query_row("SELECT typeof(clean) FROM records WHERE rid = 2", [], |r| r.get(0)).expect("type");
+    assert_eq!(kind, "blob");
+}
+
+#[test]
 fn quarantined_records_are_kept_but_not_matched() {
     let mut s = SqliteStore::open_in_memory().expect("open");
     let mut bad = incoming("crm", "3", "x");
