@@ -42,13 +42,21 @@ def start_server(config):
     return proc, match.group(1), int(match.group(2)), ready
 
 
+def issue_key(config):
+    """An admin API key for the run (every endpoint but /health needs one)."""
+    out = subprocess.run([str(CDIHUB), "-c", str(config), "api-keys", "create", "--name", "realtime-bench",
+                          "--role", "admin", "--expires-in-days", "1"], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 class Client:
-    def __init__(self, host, port):
+    def __init__(self, host, port, token):
         self.conn = http.client.HTTPConnection(host, port)
+        self.auth = {"authorization": f"Bearer {token}"}
 
     def call(self, method, path, data=None):
         """data: the request body, already encoded (the client's own JSON work is not the server's time)."""
-        headers = {"content-type": "application/json"} if data is not None else {}
+        headers = dict(self.auth, **({"content-type": "application/json"} if data is not None else {}))
         start = time.perf_counter()
         self.conn.request(method, path, body=data, headers=headers)
         response = self.conn.getresponse()
@@ -100,9 +108,10 @@ def main():
     config_text = re.sub(r'(?m)^(path\s*=\s*")(?!/)(.*\.csv")', lambda m: m.group(1) + str(Path(args.csv).resolve()) + '"', config_text)
     config = work / "cdihub.toml"
     config.write_text(config_text)
+    token = issue_key(config)
     proc, host, port, ready = start_server(config)
     try:
-        client = Client(host, port)
+        client = Client(host, port, token)
         source = args.source
         # Every request body is made and encoded before the clock starts.
         singles = [(r["id"], json.dumps(r).encode()) for r in workload(rows, args.singles, rng, "rt")]

@@ -43,17 +43,17 @@ pub fn parse_date(raw: &str, month_first: bool) -> Result<BirthDate, String> {
     let year = u16::try_from(y).map_err(|_| format!("`{text}`: year out of range"))?;
     NaiveDate::from_ymd_opt(i32::from(year), m, d)
         .map(|_| BirthDate { year, month: m as u8, day: d as u8 })
-        .ok_or_else(|| format!("`{text}` is not a real date (year {y}, month {m}, day {d})"))
+        .ok_or_else(|| format!("`{text}` is not a real date"))
 }
 
 /// Parses a birth date and checks that it is plausible: not after `today`, not before 1880.
 pub fn clean_birth_date(raw: &str, month_first: bool, today: BirthDate) -> Result<BirthDate, String> {
     let date = parse_date(raw, month_first)?;
     if date > today {
-        return Err(format!("birth date {date} lies in the future"));
+        return Err(format!("birth date `{date}` lies in the future"));
     }
     if date.year < 1880 {
-        return Err(format!("birth date {date} is before 1880"));
+        return Err(format!("birth date `{date}` is before 1880"));
     }
     Ok(date)
 }

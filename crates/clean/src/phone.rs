@@ -3,6 +3,13 @@
 
 use phonenumber::country;
 
+/// Splits an E.164 number (`+31612345678`) into its country calling code and national number (`31`,
+/// `612345678`); `None` when it does not parse.
+pub fn split_e164(e164: &str) -> Option<(u16, String)> {
+    let number = phonenumber::parse(None, e164).ok()?;
+    Some((number.code().value(), number.national().to_string()))
+}
+
 /// Standardises a phone number. Numbers without a country code take `default_country` (ISO alpha-2).
 /// A number that parses but is not valid by the metadata is still kept when it has a plausible length, because
 /// real systems hold numbers the metadata does not know yet.

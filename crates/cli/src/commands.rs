@@ -1,5 +1,6 @@
 //! One module per subcommand; each has an `Args` (when it takes any) and a `run`.
 
+pub mod api_keys;
 pub mod demo;
 pub mod eval;
 pub mod explain;

@@ -50,6 +50,9 @@ enum Command {
     Review(commands::review::Args),
     /// Serve the HTTP API (entities, lookup, search, explain; OpenAPI at /openapi.json, docs at /docs).
     Serve(commands::serve::Args),
+    /// Issue, list and revoke the API keys the HTTP API accepts.
+    #[command(name = "api-keys")]
+    ApiKeys(commands::api_keys::Args),
     /// Explain the match score of two source records (source:id source:id).
     Explain(commands::explain::Args),
     /// Print the trained match model, or move it between hubs (`--export FILE`, `--import FILE`).
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Quarantine(args) => commands::quarantine::run(&cli.config, args),
         Command::Review(args) => commands::review::run(&cli.config, args),
         Command::Serve(args) => commands::serve::run(&cli.config, args),
+        Command::ApiKeys(args) => commands::api_keys::run(&cli.config, args),
         Command::Explain(args) => commands::explain::run(&cli.config, args),
         Command::Model(args) => commands::explain::run_model(&cli.config, args),
         Command::Eval(args) => commands::eval::run(&cli.config, args),

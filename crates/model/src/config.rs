@@ -37,6 +37,9 @@ pub struct Config {
     /// How change-feed events are delivered to webhooks.
     #[serde(default)]
     pub webhooks: WebhookConfig,
+    /// Custom roles by name, beside the built-in admin, steward, analyst, ingest-service and auditor.
+    #[serde(default)]
+    pub roles: BTreeMap<String, crate::RoleConfig>,
     /// Directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -416,6 +419,7 @@ impl Config {
         if m.max_block_size < 2 {
             return invalid("master: max_block_size must be at least 2".into());
         }
+        crate::access::validate_roles(&self.roles).map_err(ConfigError::Invalid)?;
         let w = &self.webhooks;
         if w.batch == 0 || w.timeout_ms == 0 || w.first_retry_ms == 0 || w.poll_ms == 0 {
             return invalid("webhooks: batch, timeout_ms, first_retry_ms and poll_ms must be above 0".into());

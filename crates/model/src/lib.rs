@@ -5,6 +5,7 @@
 //! schema), [`CleanRecord`] (standardised), [`Golden`] (one surviving value per attribute, with provenance),
 //! and [`Config`] (the `cdihub.toml` schema). This crate does no IO beyond parsing a config string.
 
+mod access;
 mod clean_record;
 mod config;
 mod customer;
@@ -13,6 +14,7 @@ mod golden;
 mod issue;
 mod source_record;
 
+pub use access::{BUILT_IN_ROLES, Permission, RoleConfig};
 pub use clean_record::{BirthDate, CleanAddress, CleanRecord, PersonName};
 pub use config::{
     BlockingRule, Config, ConfigError, DeterministicRule, Encoding, FieldSource, MasterConfig, SourceConfig,

@@ -4,9 +4,11 @@
 //! documented by an OpenAPI 3 spec generated from the code (`/openapi.json`, readable at `/docs`). JSON in and
 //! out; every error is `{code, message, field}`.
 
+pub mod auth;
 mod docs;
 mod error;
 mod hooks;
+mod keys;
 mod reads;
 mod stream;
 mod types;
@@ -28,13 +30,16 @@ pub struct ApiState {
     store: Mutex<Box<dyn Store + Send>>,
     hub: Mutex<Hub>,
     config: Config,
+    roles: govern::Roles,
+    verified_keys: Mutex<auth::VerifiedKeys>,
 }
 
 impl ApiState {
     /// State over an open store and the hub opened on it (so its blocking index is ready).
     pub fn with_hub(store: Box<dyn Store + Send>, hub: Hub) -> Self {
         let config = hub.config().clone();
-        ApiState { store: Mutex::new(store), hub: Mutex::new(hub), config }
+        let roles = govern::Roles::new(&config);
+        ApiState { store: Mutex::new(store), hub: Mutex::new(hub), config, roles, verified_keys: Mutex::default() }
     }
 }
 
@@ -66,11 +71,14 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/feed/stream", get(stream::stream))
         .route("/webhooks", post(hooks::register).get(hooks::list))
         .route("/webhooks/{id}", get(hooks::show).delete(hooks::remove))
+        .route("/api-keys", post(keys::create).get(keys::list))
+        .route("/api-keys/{id}", axum::routing::delete(keys::revoke))
         .route("/lookup", get(reads::lookup))
         .route("/search", get(reads::search))
         .route("/explain", get(reads::explain))
         .route("/openapi.json", get(docs::spec))
         .route("/docs", get(docs::page))
+        .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&state), auth::authorize))
         .fallback(error::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(writes::MAX_BODY))
         .with_state(state)

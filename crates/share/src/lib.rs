@@ -4,6 +4,7 @@
 //! (`source,source_id,entity_id`), streamed from the store.
 
 pub mod api;
+pub mod api_keys;
 pub mod clock;
 pub mod explain;
 mod export;

@@ -3,6 +3,7 @@
 //! the embedded default (one file, WAL) and, so far, the only backend.
 
 mod active_set;
+mod api_key;
 pub mod clean_codec;
 mod error;
 pub mod realtime;
@@ -11,6 +12,7 @@ mod types;
 mod webhook;
 
 pub use active_set::ActiveSet;
+pub use api_key::{ApiKey, NewApiKey};
 pub use error::{Error, Result};
 pub use realtime::*;
 pub use sqlite::SqliteStore;
@@ -99,6 +101,14 @@ pub trait Store {
     fn pins(&self) -> Result<Vec<Pin>>;
     /// The newest feed sequence (0 when the feed is empty).
     fn feed_head(&self) -> Result<i64>;
+    /// Stores an API key; `now` in seconds since the epoch.
+    fn add_api_key(&mut self, key: &NewApiKey, now: i64) -> Result<ApiKey>;
+    /// One API key.
+    fn api_key(&self, id: i64) -> Result<Option<ApiKey>>;
+    /// Every API key, revoked and expired ones included, by id.
+    fn api_keys(&self) -> Result<Vec<ApiKey>>;
+    /// Revokes an API key; false when there is none or it was revoked already.
+    fn revoke_api_key(&mut self, id: i64, now: i64) -> Result<bool>;
     /// Registers a webhook; `now` in seconds since the epoch.
     fn add_webhook(&mut self, hook: &NewWebhook, now: i64) -> Result<Webhook>;
     /// Every registered webhook, by id.

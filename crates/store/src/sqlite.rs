@@ -1,6 +1,7 @@
 //! The embedded default store: one SQLite file in WAL mode. Batches are written in one transaction with
 //! prepared statements; reads use the same connection (the command line is one process).
 
+mod api_keys;
 mod bulk;
 mod feed;
 mod realtime;
@@ -12,7 +13,7 @@ pub use realtime::Checkpointer;
 use crate::realtime::*;
 use crate::types::*;
 use crate::webhook::{Delivery, NewWebhook, Webhook};
-use crate::{ActiveSet, Error, Result, Store};
+use crate::{ActiveSet, ApiKey, Error, NewApiKey, Result, Store};
 use clean::text::fold;
 use model::{CleanRecord, EntityId, Golden, GoldenView, RecordKey};
 use rayon::prelude::*;
@@ -692,6 +693,22 @@ impl Store for SqliteStore {
 
     fn feed_head(&self) -> Result<i64> {
         webhooks::feed_head(&self.conn)
+    }
+
+    fn add_api_key(&mut self, key: &NewApiKey, now: i64) -> Result<ApiKey> {
+        api_keys::add(&self.conn, key, now)
+    }
+
+    fn api_key(&self, id: i64) -> Result<Option<ApiKey>> {
+        api_keys::one(&self.conn, id)
+    }
+
+    fn api_keys(&self) -> Result<Vec<ApiKey>> {
+        api_keys::all(&self.conn)
+    }
+
+    fn revoke_api_key(&mut self, id: i64, now: i64) -> Result<bool> {
+        api_keys::revoke(&self.conn, id, now)
     }
 
     fn add_webhook(&mut self, hook: &NewWebhook, now: i64) -> Result<Webhook> {

@@ -85,7 +85,19 @@ pub fn run(args: Args, quiet: bool) -> Result<()> {
     println!("  cdihub -c {c} serve        # the HTTP API");
     if args.serve {
         println!();
-        println!("serving the HTTP API on this data until Ctrl-C; try /lookup?source=crm&id=K000001 or /docs");
+        // Every endpoint but /health needs a key: the demo issues an admin key that lives one day.
+        let roles = govern::Roles::new(&config);
+        let request = share::api_keys::KeyRequest {
+            name: "demo".into(),
+            role: "admin".into(),
+            expires_in_days: Some(1),
+            created_by: "demo".into(),
+        };
+        let (_, token) = share::api_keys::issue(&mut store, &roles, request, crate::config_file::now())
+            .context("issuing the demo's API key")?;
+        println!("serving the HTTP API on this data until Ctrl-C; an admin API key for it (valid one day):");
+        println!("  {token}");
+        println!("try: curl -H 'Authorization: Bearer {token}' 'http://ADDRESS/lookup?source=crm&id=K000001'");
         super::serve::serve(config, store, &args.listen)?;
     }
     Ok(())

@@ -64,6 +64,11 @@ timeout_ms = 10000          # a delivery not answered 2xx within this is retried
 first_retry_ms = 1000       # first pause after a failure; doubles per failure
 max_retry_ms = 600000       # longest pause between retries
 poll_ms = 200               # how often an idle webhook looks for new events
+
+# Roles for API keys beside the built-in admin, steward, analyst, ingest-service and auditor
+# (issue keys with `cdihub api-keys create --name NAME --role ROLE`).
+# [roles.marketing]
+# permissions = ["entities.read", "feed.read"]
 "#;
 
 /// Writes the starter configuration (unless one exists) and creates the database.

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `cdihub` binary against real SQLite files in temporary directories.
 
+mod access;
 mod commands;
 mod febrl;
 mod http;

@@ -48,7 +48,7 @@ fn records_pushed_in_are_matched_merged_split_and_retired() {
     let joined = history["events"].as_array().expect("events").last().cloned().expect("an event");
     assert_eq!(joined["kind"], "entity.updated", "{history}");
     assert_eq!(joined["payload"]["joined"], json!(["webshop:W900001"]));
-    assert_eq!(joined["payload"]["by"], "api");
+    assert_eq!(joined["payload"]["by"], "key:1:tests", "the API key that pushed it");
     let evidence = &joined["payload"]["evidence"][0];
     assert_eq!(evidence["record"], "webshop:W900001");
     assert!(evidence["score"].as_f64().is_some_and(|s| s >= 0.7), "{evidence}");
@@ -151,7 +151,7 @@ fn stewards_merge_and_unmerge_and_resolves_keep_their_pins() {
     let last = history["events"].as_array().expect("events").last().cloned().expect("event");
     assert_eq!(
         (last["payload"]["by"].as_str(), last["payload"]["evidence"][0]["rule"].as_str()),
-        (Some("steward:anna"), Some("steward pin")),
+        (Some("steward:anna (key:1:tests)"), Some("steward pin")),
         "{history}"
     );
 
@@ -175,11 +175,11 @@ fn stewards_merge_and_unmerge_and_resolves_keep_their_pins() {
     assert_eq!(a, c, "pinned together");
     assert_ne!(a, b, "pinned apart");
 
-    // Errors: too few entities, no steward, a record that is not a member, an unknown entity.
+    // Errors: too few entities, a malformed id, a record that is not a member, an unknown entity.
     let (status, e) = server.send("POST", "/entities/merge", &json!({"entities": [a], "by": "anna"}));
     assert_eq!((status, e["field"].as_str()), (400, Some("entities")), "{e}");
-    let (status, e) = server.send("POST", "/entities/merge", &json!({"entities": [a, b], "by": " "}));
-    assert_eq!((status, e["field"].as_str()), (400, Some("by")), "{e}");
+    let (status, e) = server.send("POST", "/entities/merge", &json!({"entities": [a, "X1"]}));
+    assert_eq!((status, e["field"].as_str()), (400, Some("entities")), "{e}");
     let (status, e) =
         server.send("POST", &format!("/entities/{a}/unmerge"), &json!({"records": ["crm:K000003"], "by": "anna"}));
     assert_eq!((status, e["code"].as_str()), (409, Some("conflict")), "{e}");

@@ -139,13 +139,18 @@ fn demo_serve_runs_the_pipeline_then_serves_it() {
         .spawn()
         .expect("cdihub demo starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut token = None;
     let address = loop {
-        let line = lines.next().expect("the demo prints the address before serving").expect("a line");
+        let line = lines.next().expect("the demo prints its key and address before serving").expect("a line");
+        if let Some(key) = line.trim().strip_prefix("cdh_") {
+            token = Some(format!("cdh_{key}"));
+        }
         if let Some(address) = line.strip_prefix("cdihub serving http://") {
             break address.split_whitespace().next().expect("address").to_string();
         }
     };
-    let server = Server { child, address };
+    assert!(token.is_some(), "the demo prints an API key");
+    let server = Server { child, address, token };
     let (status, entity) = server.get("/lookup?source=crm&id=K000001");
     assert_eq!(status, 200, "{entity}");
     assert!(entity["id"].as_str().is_some_and(|id| id.starts_with('E')), "{entity}");
@@ -172,10 +177,12 @@ fn read_events(stream: &mut TcpStream, wanted: usize) -> Vec<(i64, String)> {
     events
 }
 
-fn open_stream(address: &str, path: &str, last_event_id: Option<i64>) -> TcpStream {
+fn open_stream(server: &Server, path: &str, last_event_id: Option<i64>) -> TcpStream {
+    let address = &server.address;
     let mut stream = TcpStream::connect(address).expect("connect");
     let resume = last_event_id.map(|id| format!("Last-Event-ID: {id}\r\n")).unwrap_or_default();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n{resume}\r\n")
+    let auth = Server::authorization(server.token.as_deref());
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n{auth}{resume}\r\n")
         .expect("send");
     stream
 }
@@ -193,7 +200,7 @@ fn the_feed_streams_live_and_resumes() {
     assert!(first_run > 3);
 
     // The stream replays what is there, in order.
-    let mut live = open_stream(&server.address, "/feed/stream?after=0", None);
+    let mut live = open_stream(&server, "/feed/stream?after=0", None);
     let replayed = read_events(&mut live, first_run);
     assert!(replayed.windows(2).all(|w| w[0].0 < w[1].0), "in sequence order");
     assert!(replayed.iter().all(|(_, kind)| kind == "entity.created"));
@@ -210,7 +217,7 @@ fn the_feed_streams_live_and_resumes() {
     assert!(more.iter().any(|(_, kind)| kind == "entity.updated" || kind == "entity.created"));
 
     // A client that reconnects with Last-Event-ID gets only what it missed.
-    let mut resumed = open_stream(&server.address, "/feed/stream", Some(last));
+    let mut resumed = open_stream(&server, "/feed/stream", Some(last));
     let missed = read_events(&mut resumed, new);
     assert_eq!(missed, more);
     let (status, body) = server.get("/feed/stream?after=-5");

@@ -1,7 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations, and a readable page rendered from it (no
 //! external assets: the page works offline).
 
-use super::{hooks, reads, stream, writes};
+use super::auth::{Access, access};
+use super::{hooks, keys, reads, stream, writes};
 use axum::Json;
 use axum::response::Html;
 use serde_json::Value;
@@ -13,10 +14,14 @@ use utoipa::OpenApi;
     info(
         title = "cdihub",
         description = "Customer data integration hub: the golden record and 360° view of every customer, with \
-                       provenance. Every error answers with {code, message, field}."
+                       provenance. Every error answers with {code, message, field}. Every endpoint but /health \
+                       needs an API key (`Authorization: Bearer cdh_…`) whose role grants the permission the \
+                       endpoint names; personal data is masked for roles without `pii.read`."
     ),
     paths(
         reads::health,
+        spec,
+        page,
         reads::entity,
         reads::history,
         reads::lookup,
@@ -32,7 +37,10 @@ use utoipa::OpenApi;
         hooks::register,
         hooks::list,
         hooks::show,
-        hooks::remove
+        hooks::remove,
+        keys::create,
+        keys::list,
+        keys::revoke
     ),
     components(schemas(super::types::WebhookDelivery)),
     tags(
@@ -44,6 +52,7 @@ use utoipa::OpenApi;
         (name = "webhooks", description = "Endpoints the change feed is pushed to: signed (HMAC-SHA256), retried \
                                             with backoff, at least once, in order per entity; the body is a \
                                             WebhookDelivery"),
+        (name = "access", description = "API keys: issued (shown once), listed, revoked"),
         (name = "service", description = "The service itself"),
     )
 )]
@@ -51,17 +60,44 @@ struct ApiDoc;
 
 /// The OpenAPI 3 document.
 pub fn document() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let scheme = SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer));
+    doc.components.get_or_insert_with(Default::default).add_security_scheme("api_key", scheme);
+    // Each operation says what it requires, from the same table the server enforces.
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let methods = [
+            (axum::http::Method::GET, &mut item.get),
+            (axum::http::Method::PUT, &mut item.put),
+            (axum::http::Method::POST, &mut item.post),
+            (axum::http::Method::DELETE, &mut item.delete),
+        ];
+        for (method, operation) in methods {
+            let Some(operation) = operation else { continue };
+            let (security, note) = match access(&method, path) {
+                Some(Access::Public) => (SecurityRequirement::default(), "Needs no credential.".to_string()),
+                Some(Access::Needs(p)) => {
+                    (SecurityRequirement::new("api_key", Vec::<String>::new()), format!("Needs the permission `{p}`."))
+                }
+                None => (SecurityRequirement::new("api_key", Vec::<String>::new()), "Refused to everyone.".into()),
+            };
+            operation.security = Some(vec![security]);
+            let description = operation.description.take().unwrap_or_default();
+            operation.description = Some(format!("{description}\n\n{note}").trim().to_string());
+        }
+    }
     doc
 }
 
-/// `GET /openapi.json`.
+/// This document: the API as OpenAPI 3.
+#[utoipa::path(get, path = "/openapi.json", tag = "service", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
 pub async fn spec() -> Json<utoipa::openapi::OpenApi> {
     Json(document())
 }
 
-/// `GET /docs`: the endpoints, their parameters and answers, as HTML.
+/// The endpoints, their parameters and answers, as an HTML page.
+#[utoipa::path(get, path = "/docs", tag = "service", responses((status = 200, description = "The API documentation", content_type = "text/html")))]
 pub async fn page() -> Html<String> {
     Html(render(&serde_json::to_value(document()).unwrap_or(Value::Null)))
 }

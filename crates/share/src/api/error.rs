@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ApiError {
-    /// Stable machine-readable code: `not_found`, `invalid`, `not_ready`, `conflict`, `internal`.
+    /// Stable machine-readable code: `not_found`, `invalid`, `unauthenticated`, `forbidden`, `not_ready`,
+    /// `conflict`, `internal`.
     pub code: String,
     /// What went wrong, for people.
     pub message: String,
@@ -34,6 +35,21 @@ impl ApiError {
             field: Some(field.into()),
             status: StatusCode::BAD_REQUEST,
         }
+    }
+
+    /// 401: no credential, or one that is unknown, expired or revoked.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        ApiError {
+            code: "unauthenticated".into(),
+            message: message.into(),
+            field: None,
+            status: StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// 403: the caller's role does not allow this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError { code: "forbidden".into(), message: message.into(), field: None, status: StatusCode::FORBIDDEN }
     }
 
     /// 409: the hub has no result of that kind yet (no resolution, no model).
@@ -70,7 +86,15 @@ impl From<store::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self)).into_response()
+        let challenge = self.status == StatusCode::UNAUTHORIZED;
+        let mut response = (self.status(), Json(self)).into_response();
+        if challenge {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"cdihub\""),
+            );
+        }
+        response
     }
 }
 

@@ -2,8 +2,10 @@
 //! `after`, or with the `Last-Event-ID` header that browsers' `EventSource` sends when it reconnects.
 
 use super::ApiState;
+use super::auth::Principal;
 use super::error::ApiError;
 use super::types::FeedEventResponse;
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -44,6 +46,7 @@ pub struct StreamParams {
 )]
 pub async fn stream(
     State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Principal>,
     Query(params): Query<StreamParams>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
@@ -61,8 +64,10 @@ pub async fn stream(
         return Err(ApiError::invalid("after", "after must be 0 or a sequence number"));
     }
     // State: the API, the last sequence sent, events fetched but not sent, and whether the stream must end.
+    // Streamed events bypass the masking of JSON answers, so they are masked here, by the same rules.
+    let masked = !caller.sees_pii();
     let start = (state, after, VecDeque::new(), false);
-    let events = futures_util::stream::unfold(start, |(state, last, mut pending, ended)| async move {
+    let events = futures_util::stream::unfold(start, move |(state, last, mut pending, ended)| async move {
         loop {
             if let Some(event) = pending.pop_front() {
                 return Some((Ok(event), (state, last, pending, ended)));
@@ -86,8 +91,12 @@ pub async fn stream(
                         next = e.seq;
                         let response = FeedEventResponse::from(e);
                         let sse = Event::default().id(response.seq.to_string()).event(response.kind.clone());
+                        let mut data = serde_json::to_value(&response).unwrap_or_default();
+                        if masked {
+                            govern::mask::mask_json(&mut data);
+                        }
                         pending.push_back(
-                            sse.json_data(&response).unwrap_or_else(|_| Event::default().comment("unencodable event")),
+                            sse.json_data(&data).unwrap_or_else(|_| Event::default().comment("unencodable event")),
                         );
                     }
                     return Some((Ok(pending.pop_front()?), (state, next, pending, false)));

@@ -3,12 +3,13 @@
 //! answer means the change is committed.
 
 use super::ApiState;
+use super::auth::Principal;
 use super::error::ApiError;
 use super::types::*;
 use crate::realtime::{HubError, RecordOutcome, StewardOutcome};
-use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
+use axum::{Extension, Json};
 use model::{EntityId, RecordKey};
 use serde::Deserialize;
 use serde_json::Value;
@@ -21,9 +22,6 @@ pub const MAX_BATCH: usize = 10_000;
 
 /// Largest request body accepted: a full batch of generous records.
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
-
-/// Who the API names as the author of record changes (until callers authenticate).
-const API_ACTOR: &str = "api";
 
 /// Runs `f` with the hub and the store on a blocking thread, one change at a time.
 async fn with_hub<T: Send + 'static>(
@@ -105,6 +103,7 @@ fn steward_response(o: StewardOutcome) -> StewardResponse {
 )]
 pub async fn put_record(
     State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Principal>,
     Path((source, id)): Path<(String, String)>,
     request: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<RecordResponse>, ApiError> {
@@ -123,7 +122,7 @@ pub async fn put_record(
         _ => {}
     }
     let mut outcomes =
-        with_hub(&state, move |hub, store| hub.upsert(store, &source, vec![(id, fields)], API_ACTOR)).await?;
+        with_hub(&state, move |hub, store| hub.upsert(store, &source, vec![(id, fields)], &caller.actor())).await?;
     let outcome = outcomes.pop().ok_or_else(|| ApiError::internal("the upsert returned nothing"))?;
     Ok(Json(record_response(outcome)))
 }
@@ -146,6 +145,7 @@ pub async fn put_record(
 )]
 pub async fn post_batch(
     State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Principal>,
     Path(source): Path<String>,
     request: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<BatchResponse>, ApiError> {
@@ -169,7 +169,7 @@ pub async fn post_batch(
         })?;
         records.push((id, fields));
     }
-    let outcomes = with_hub(&state, move |hub, store| hub.upsert(store, &source, records, API_ACTOR)).await?;
+    let outcomes = with_hub(&state, move |hub, store| hub.upsert(store, &source, records, &caller.actor())).await?;
     Ok(Json(BatchResponse { results: outcomes.into_iter().map(record_response).collect() }))
 }
 
@@ -191,10 +191,11 @@ pub async fn post_batch(
 )]
 pub async fn delete_record(
     State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Principal>,
     Path((source, id)): Path<(String, String)>,
 ) -> Result<Json<RecordResponse>, ApiError> {
     let key = RecordKey::new(source, id);
-    let outcome = with_hub(&state, move |hub, store| hub.delete(store, &key, API_ACTOR)).await?;
+    let outcome = with_hub(&state, move |hub, store| hub.delete(store, &key, &caller.actor())).await?;
     Ok(Json(record_response(outcome)))
 }
 
@@ -203,8 +204,9 @@ pub async fn delete_record(
 pub struct MergeRequest {
     /// The entities to merge, `E12`; the oldest id survives.
     pub entities: Vec<String>,
-    /// Who decided (shown in the entities' history).
-    pub by: String,
+    /// On whose behalf, if not the key's holder (shown in the entities' history beside the key).
+    #[serde(default)]
+    pub by: Option<String>,
     /// Why, if worth saying.
     #[serde(default)]
     pub reason: Option<String>,
@@ -219,16 +221,17 @@ pub struct MergeRequest {
     request_body = MergeRequest,
     responses(
         (status = 200, description = "Merged", body = StewardResponse),
-        (status = 400, description = "Fewer than two entities, a malformed id, or no `by`", body = ApiError),
+        (status = 400, description = "Fewer than two entities, or a malformed id", body = ApiError),
         (status = 404, description = "An entity is unknown or retired", body = ApiError),
     )
 )]
 pub async fn merge(
     State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Principal>,
     request: Result<Json<MergeRequest>, JsonRejection>,
 ) -> Result<Json<StewardResponse>, ApiError> {
     let request = body(request)?;
-    let by = steward(&request.by)?;
+    let by = steward(request.by.as_deref(), &caller);
     let entities = request
         .entities
         .iter()
@@ -247,8 +250,9 @@ pub async fn merge(
 pub struct UnmergeRequest {
     /// The records to split off, `source:id`; they become one new entity.
     pub records: Vec<String>,
-    /// Who decided (shown in the entities' history).
-    pub by: String,
+    /// On whose behalf, if not the key's holder (shown in the entities' history beside the key).
+    #[serde(default)]
+    pub by: Option<String>,
     /// Why, if worth saying.
     #[serde(default)]
     pub reason: Option<String>,
@@ -264,18 +268,19 @@ pub struct UnmergeRequest {
     request_body = UnmergeRequest,
     responses(
         (status = 200, description = "Split off", body = StewardResponse),
-        (status = 400, description = "A malformed id or record key, or no `by`", body = ApiError),
+        (status = 400, description = "A malformed id or record key", body = ApiError),
         (status = 404, description = "The entity or a record is unknown", body = ApiError),
         (status = 409, description = "A record is not a member, or none would stay", body = ApiError),
     )
 )]
 pub async fn unmerge(
     State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Principal>,
     Path(id): Path<String>,
     request: Result<Json<UnmergeRequest>, JsonRejection>,
 ) -> Result<Json<StewardResponse>, ApiError> {
     let request = body(request)?;
-    let by = steward(&request.by)?;
+    let by = steward(request.by.as_deref(), &caller);
     let entity: EntityId = id.parse().map_err(|m| ApiError::invalid("id", m))?;
     let records = request
         .records
@@ -291,11 +296,10 @@ pub async fn unmerge(
     Ok(Json(steward_response(outcome)))
 }
 
-/// The steward's name as lineage shows it, or a 400.
-fn steward(by: &str) -> Result<String, ApiError> {
-    let by = by.trim();
-    if by.is_empty() {
-        return Err(ApiError::invalid("by", "name the steward who decides"));
+/// The steward as lineage shows them: the caller's key, and the person named in the request if any.
+fn steward(by: Option<&str>, caller: &Principal) -> String {
+    match by.map(str::trim).filter(|b| !b.is_empty()) {
+        Some(by) => format!("steward:{by} ({})", caller.actor()),
+        None => format!("steward:{}", caller.actor()),
     }
-    Ok(format!("steward:{by}"))
 }

@@ -175,4 +175,18 @@ CREATE TABLE webhooks (
     r#"
 DROP TABLE block_index;
 "#,
+    // API keys: the Argon2 hash of each key's secret (the secret is shown once and never stored), its role, and
+    // when it expires or was revoked. AUTOINCREMENT: a revoked key's id is never given to another key.
+    r#"
+CREATE TABLE api_keys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+"#,
 ];

@@ -306,3 +306,28 @@ fn a_local_change_replaces_the_pairs_among_its_records() {
         .expect("pairs");
     assert_eq!(left, [(2, 3)]);
 }
+
+#[test]
+fn api_keys_are_stored_listed_and_revoked() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let new = |name: &str, expires_at| NewApiKey {
+        name: name.into(),
+        role: "steward".into(),
+        hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created_by: "cli".into(),
+        expires_at,
+    };
+    let a = s.add_api_key(&new("alice", None), 100).expect("add");
+    let b = s.add_api_key(&new("crm-sync", Some(200)), 100).expect("add");
+    assert_eq!((a.id, b.id, a.created_at, b.expires_at), (1, 2, 100, Some(200)));
+    assert!(a.usable_at(10_000) && b.usable_at(199) && !b.usable_at(200), "expiry is exclusive");
+    assert!(s.revoke_api_key(1, 150).expect("revoke"));
+    assert!(!s.revoke_api_key(1, 160).expect("again"), "revoking twice changes nothing");
+    assert!(!s.revoke_api_key(9, 160).expect("none"));
+    let stored = s.api_key(1).expect("read").expect("there");
+    assert_eq!(stored.revoked_at, Some(150));
+    assert!(!stored.usable_at(151));
+    assert_eq!(s.api_keys().expect("all").iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), ["alice", "crm-sync"]);
+    assert!(s.api_key(3).expect("read").is_none());
+    assert!(!serde_json::to_string(&stored).expect("json").contains("argon2"), "the hash is never serialised");
+}

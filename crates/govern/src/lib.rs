@@ -1,0 +1,9 @@
+//! Governance of access to customer data: roles and the permissions they grant, API keys (hashed with Argon2id,
+//! shown once), and the masking of personal data for callers who may not see it. Pure: no IO.
+
+pub mod api_key;
+pub mod mask;
+pub mod roles;
+
+pub use api_key::{ApiKeyError, IssuedKey, KeyToken};
+pub use roles::{Role, Roles};

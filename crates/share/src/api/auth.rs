@@ -1,0 +1,206 @@
+//! Who is calling and what they may do. Every endpoint is declared in [`ENDPOINTS`] with what it requires; an
+//! endpoint missing there is refused to everyone (default deny). Callers authenticate with an API key
+//! (`Authorization: Bearer cdh_<id>_<secret>`); its role's permissions decide the rest. Answers to callers who may
+//! not see personal data are masked here, in one place (`govern::mask`), whatever the handler returned.
+
+use super::ApiState;
+use super::error::ApiError;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use govern::{KeyToken, Role};
+use model::Permission;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// What an endpoint requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a credential.
+    Public,
+    /// A credential whose role grants this permission.
+    Needs(Permission),
+}
+
+/// Every endpoint (method and route) and what it requires.
+pub const ENDPOINTS: &[(&str, &str, Access)] = {
+    use Access::{Needs, Public};
+    use Permission::*;
+    &[
+        ("GET", "/health", Public),
+        ("GET", "/entities/{id}", Needs(EntitiesRead)),
+        ("GET", "/entities/{id}/history", Needs(EntitiesRead)),
+        ("GET", "/lookup", Needs(EntitiesRead)),
+        ("GET", "/search", Needs(EntitiesRead)),
+        ("GET", "/explain", Needs(EntitiesRead)),
+        ("POST", "/entities/merge", Needs(Steward)),
+        ("POST", "/entities/{id}/unmerge", Needs(Steward)),
+        ("PUT", "/sources/{source}/records/{id}", Needs(RecordsWrite)),
+        ("DELETE", "/sources/{source}/records/{id}", Needs(RecordsWrite)),
+        ("POST", "/sources/{source}/records:batch", Needs(RecordsWrite)),
+        ("GET", "/feed", Needs(FeedRead)),
+        ("GET", "/feed/stream", Needs(FeedRead)),
+        ("POST", "/webhooks", Needs(WebhooksManage)),
+        ("GET", "/webhooks", Needs(WebhooksManage)),
+        ("GET", "/webhooks/{id}", Needs(WebhooksManage)),
+        ("DELETE", "/webhooks/{id}", Needs(WebhooksManage)),
+        ("POST", "/api-keys", Needs(KeysManage)),
+        ("GET", "/api-keys", Needs(KeysManage)),
+        ("DELETE", "/api-keys/{id}", Needs(KeysManage)),
+        ("GET", "/openapi.json", Needs(DocsRead)),
+        ("GET", "/docs", Needs(DocsRead)),
+    ]
+};
+
+/// What `method route` requires; `None` when it is not declared (and so refused).
+pub fn access(method: &Method, route: &str) -> Option<Access> {
+    ENDPOINTS.iter().find(|(m, r, _)| *m == method.as_str() && *r == route).map(|(_, _, a)| *a)
+}
+
+/// The authenticated caller, available to handlers as a request extension.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The API key's id.
+    pub key: i64,
+    /// The key's holder, as named when it was created.
+    pub name: String,
+    /// The role it acts with.
+    pub role: Role,
+}
+
+impl Principal {
+    /// How lineage and audit name this caller: `key:3:crm-sync`.
+    pub fn actor(&self) -> String {
+        format!("key:{}:{}", self.key, self.name)
+    }
+
+    /// True when the caller may see personal data unmasked.
+    pub fn sees_pii(&self) -> bool {
+        self.role.allows(Permission::PiiRead)
+    }
+}
+
+/// The middleware: authenticates, authorises, runs the handler, masks the answer if needed.
+pub async fn authorize(State(state): State<Arc<ApiState>>, mut request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
+    let needed = match access(request.method(), &route) {
+        Some(Access::Public) => return next.run(request).await,
+        Some(Access::Needs(p)) => Some(p),
+        None => None,
+    };
+    let principal = match authenticate(&state, request.headers().get(header::AUTHORIZATION)).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let Some(needed) = needed else {
+        return ApiError::forbidden(format!(
+            "{} {route} declares no access rule, so no one may use it",
+            request.method()
+        ))
+        .into_response();
+    };
+    if !principal.role.allows(needed) {
+        return ApiError::forbidden(format!("role `{}` lacks the permission `{needed}`", principal.role.name))
+            .into_response();
+    }
+    let masked = !principal.sees_pii();
+    request.extensions_mut().insert(principal);
+    let response = next.run(request).await;
+    if masked { mask_response(response).await } else { response }
+}
+
+/// Finds and checks the caller's API key.
+async fn authenticate(state: &Arc<ApiState>, header: Option<&HeaderValue>) -> Result<Principal, ApiError> {
+    let value = header.ok_or_else(|| {
+        ApiError::unauthenticated("this endpoint needs an API key: send `Authorization: Bearer cdh_…`")
+    })?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be `Bearer <API key>`"))?;
+    let token = KeyToken::parse(token).map_err(|e| ApiError::unauthenticated(e.to_string()))?;
+    let id = token.id;
+    let key = super::with_store_mut(state, move |store, _| Ok(store.api_key(id)?)).await?;
+    let key = key.ok_or_else(|| ApiError::unauthenticated("unknown API key"))?;
+    if !verified(state, &token, &key.hash).await? {
+        return Err(ApiError::unauthenticated("unknown API key"));
+    }
+    let now = crate::clock::now();
+    if key.revoked_at.is_some() {
+        return Err(ApiError::unauthenticated(format!("API key {id} was revoked")));
+    }
+    if !key.usable_at(now) {
+        return Err(ApiError::unauthenticated(format!("API key {id} has expired")));
+    }
+    let role = state.roles.get(&key.role).ok_or_else(|| {
+        ApiError::forbidden(format!("API key {id} has the role `{}`, which is not defined", key.role))
+    })?;
+    Ok(Principal { key: id, name: key.name, role: role.clone() })
+}
+
+/// Checks the secret against the stored hash. Argon2 is slow on purpose (tens of milliseconds), so a key that
+/// verified once is remembered (by a digest of its secret, for that stored hash) and later requests compare
+/// digests only.
+async fn verified(state: &Arc<ApiState>, token: &KeyToken, hash: &str) -> Result<bool, ApiError> {
+    let digest: [u8; 32] = Sha256::digest(token.secret().as_bytes()).into();
+    if cache(state)?.get(&token.id).is_some_and(|(h, d)| h == hash && *d == digest) {
+        return Ok(true);
+    }
+    let (check, stored) = (token.clone(), hash.to_string());
+    let ok = tokio::task::spawn_blocking(move || check.verify(&stored))
+        .await
+        .map_err(|e| ApiError::internal(format!("verifying the key failed: {e}")))?;
+    if ok {
+        cache(state)?.insert(token.id, (hash.to_string(), digest));
+    }
+    Ok(ok)
+}
+
+fn cache(state: &ApiState) -> Result<std::sync::MutexGuard<'_, VerifiedKeys>, ApiError> {
+    state.verified_keys.lock().map_err(|_| ApiError::internal("the key cache is unusable after a failure"))
+}
+
+/// API keys whose secret verified: key id → (its stored hash, SHA-256 of the secret).
+pub(super) type VerifiedKeys = std::collections::HashMap<i64, (String, [u8; 32])>;
+
+/// Masks the personal data in a JSON answer.
+async fn mask_response(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => return ApiError::internal(format!("reading the answer: {e}")).into_response(),
+    };
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return ApiError::internal("an answer to mask is not JSON").into_response();
+    };
+    govern::mask::mask_json(&mut json);
+    let body = json.to_string();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_declared_once_and_only_health_is_public() {
+        for (i, (m, r, a)) in ENDPOINTS.iter().enumerate() {
+            assert!(!ENDPOINTS[..i].iter().any(|(m2, r2, _)| m2 == m && r2 == r), "{m} {r} declared twice");
+            assert_eq!(*a == Access::Public, *r == "/health", "{m} {r}");
+        }
+        assert_eq!(access(&Method::GET, "/feed"), Some(Access::Needs(Permission::FeedRead)));
+        assert_eq!(access(&Method::POST, "/feed"), None);
+    }
+}
