@@ -1,6 +1,7 @@
 //! One module per subcommand; each has an `Args` (when it takes any) and a `run`.
 
 pub mod api_keys;
+pub mod audit;
 pub mod demo;
 pub mod eval;
 pub mod explain;

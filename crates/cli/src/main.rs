@@ -53,6 +53,8 @@ enum Command {
     /// Issue, list and revoke the API keys the HTTP API accepts.
     #[command(name = "api-keys")]
     ApiKeys(commands::api_keys::Args),
+    /// Verify the audit trail's hash chain, or list its entries.
+    Audit(commands::audit::Args),
     /// Explain the match score of two source records (source:id source:id).
     Explain(commands::explain::Args),
     /// Print the trained match model, or move it between hubs (`--export FILE`, `--import FILE`).
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Command::Quarantine(args) => commands::quarantine::run(&cli.config, args),
         Command::Review(args) => commands::review::run(&cli.config, args),
         Command::Serve(args) => commands::serve::run(&cli.config, args),
+        Command::Audit(args) => commands::audit::run(&cli.config, args),
         Command::ApiKeys(args) => commands::api_keys::run(&cli.config, args),
         Command::Explain(args) => commands::explain::run(&cli.config, args),
         Command::Model(args) => commands::explain::run_model(&cli.config, args),

@@ -2,6 +2,7 @@
 //! shown once), and the masking of personal data for callers who may not see it. Pure: no IO.
 
 pub mod api_key;
+pub mod audit;
 pub mod mask;
 pub mod roles;
 

@@ -73,6 +73,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/webhooks/{id}", get(hooks::show).delete(hooks::remove))
         .route("/api-keys", post(keys::create).get(keys::list))
         .route("/api-keys/{id}", axum::routing::delete(keys::revoke))
+        .route("/audit", get(keys::audit))
         .route("/lookup", get(reads::lookup))
         .route("/search", get(reads::search))
         .route("/explain", get(reads::explain))
@@ -90,7 +91,8 @@ pub async fn serve(
     state: Arc<ApiState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// The OpenAPI document of the API.

@@ -4,6 +4,7 @@
 
 mod active_set;
 mod api_key;
+mod audit;
 pub mod clean_codec;
 mod error;
 pub mod realtime;
@@ -13,6 +14,7 @@ mod webhook;
 
 pub use active_set::ActiveSet;
 pub use api_key::{ApiKey, NewApiKey};
+pub use audit::{AuditEntry, NewAuditEntry};
 pub use error::{Error, Result};
 pub use realtime::*;
 pub use sqlite::SqliteStore;
@@ -101,6 +103,12 @@ pub trait Store {
     fn pins(&self) -> Result<Vec<Pin>>;
     /// The newest feed sequence (0 when the feed is empty).
     fn feed_head(&self) -> Result<i64>;
+    /// Appends an audit entry at `now`; returns its sequence number.
+    fn append_audit(&mut self, entry: &NewAuditEntry, now: i64) -> Result<i64>;
+    /// Audit entries after sequence `after`, oldest first, at most `limit`.
+    fn audit(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Every audit entry in order, one at a time.
+    fn for_each_audit(&self, f: &mut dyn FnMut(AuditEntry) -> Result<()>) -> Result<()>;
     /// Stores an API key; `now` in seconds since the epoch.
     fn add_api_key(&mut self, key: &NewApiKey, now: i64) -> Result<ApiKey>;
     /// One API key.

@@ -2,6 +2,7 @@
 //! prepared statements; reads use the same connection (the command line is one process).
 
 mod api_keys;
+mod audit;
 mod bulk;
 mod feed;
 mod realtime;
@@ -13,7 +14,7 @@ pub use realtime::Checkpointer;
 use crate::realtime::*;
 use crate::types::*;
 use crate::webhook::{Delivery, NewWebhook, Webhook};
-use crate::{ActiveSet, ApiKey, Error, NewApiKey, Result, Store};
+use crate::{ActiveSet, ApiKey, AuditEntry, Error, NewApiKey, NewAuditEntry, Result, Store};
 use clean::text::fold;
 use model::{CleanRecord, EntityId, Golden, GoldenView, RecordKey};
 use rayon::prelude::*;
@@ -693,6 +694,18 @@ impl Store for SqliteStore {
 
     fn feed_head(&self) -> Result<i64> {
         webhooks::feed_head(&self.conn)
+    }
+
+    fn append_audit(&mut self, entry: &NewAuditEntry, now: i64) -> Result<i64> {
+        audit::append(&mut self.conn, entry, now)
+    }
+
+    fn audit(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        audit::after(&self.conn, after, limit)
+    }
+
+    fn for_each_audit(&self, f: &mut dyn FnMut(AuditEntry) -> Result<()>) -> Result<()> {
+        audit::for_each(&self.conn, f)
     }
 
     fn add_api_key(&mut self, key: &NewApiKey, now: i64) -> Result<ApiKey> {

@@ -53,6 +53,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
                 created_by: "cli".into(),
             };
             let (key, token) = issue(&mut store, &roles, request, now()).context("issuing the key")?;
+            super::audit::record(&mut store, format!("api-keys create {} ({}, role {})", key.id, key.name, key.role))?;
             eprintln!("API key {} for `{}` (role {}); it is shown only now:", key.id, key.name, key.role);
             println!("{token}");
         }
@@ -80,6 +81,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
             if !store.revoke_api_key(id, now())? {
                 anyhow::bail!("no active API key {id} (see `cdihub api-keys list`)");
             }
+            super::audit::record(&mut store, format!("api-keys revoke {id}"))?;
             println!("revoked API key {id}");
         }
     }

@@ -16,6 +16,12 @@ pub fn run(config: &Path, args: Args, quiet: bool) -> Result<()> {
     let (config, mut store) = config_file::load_with_store(config)?;
     for s in pipeline::ingest(&config, &mut store, args.source.as_deref(), quiet)? {
         print_ingest(&s);
+        let c = &s.counts;
+        let what = format!(
+            "ingest {}: {} new, {} changed, {} quarantined",
+            s.source, c.inserted, c.updated, s.quarantined_records
+        );
+        super::audit::record(&mut store, what)?;
     }
     Ok(())
 }
@@ -43,6 +49,10 @@ pub fn run_resolve(config: &Path, quiet: bool) -> Result<()> {
     let (config, mut store) = config_file::load_with_store(config)?;
     let summary = pipeline::resolve(&config, &mut store, quiet)?;
     print_resolve(&summary);
+    super::audit::record(
+        &mut store,
+        format!("resolve: {} records into {} entities", summary.records, summary.entities),
+    )?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! see personal data masked; keys are issued, listed and revoked over the API.
 
 use crate::http::{Server, issue_key};
-use crate::ok;
+use crate::{fails, ok};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -121,7 +121,7 @@ fn every_endpoint_answers_every_role_as_declared() {
             operations.push((method.to_uppercase(), path.clone(), declared));
         }
     }
-    assert_eq!(operations.len(), 22, "{operations:?}");
+    assert_eq!(operations.len(), 23, "{operations:?}");
     let public: Vec<&str> = operations.iter().filter(|o| o.2.is_none()).map(|o| o.1.as_str()).collect();
     assert_eq!(public, ["/health"], "only health needs no credential");
 
@@ -156,7 +156,7 @@ fn every_endpoint_answers_every_role_as_declared() {
             checked += 1;
         }
     }
-    assert!(checked >= 22 * 12, "{checked}");
+    assert!(checked >= 23 * 12, "{checked}");
 
     // The body of a refusal says why.
     let analyst = &keys[2].1;
@@ -227,4 +227,48 @@ fn analysts_see_personal_data_masked_and_keys_are_managed_over_the_api() {
     assert_eq!(status, 401, "{body}");
     let (status, _) = server.request("DELETE", &format!("/api-keys/{id}"), None);
     assert_eq!(status, 404, "revoked already");
+}
+
+#[test]
+fn changes_and_unmasked_reads_are_audited_and_tampering_is_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(d, &["generate", "--out", ".", "--records", "300", "--seed", "2"]);
+    ok(d, &["-q", "ingest", "crm"]);
+    ok(d, &["-q", "resolve"]);
+    let steward = issue_key(d, "stew", "steward", &[]);
+    let analyst = issue_key(d, "ana", "analyst", &[]);
+    let auditor = issue_key(d, "aud", "auditor", &[]);
+    let server = Server::start(d);
+    let lookup = "/lookup?source=crm&id=K000001";
+    assert_eq!(server.request_as(Some(&steward), "GET", lookup, None).0, 200);
+    assert_eq!(server.request_as(Some(&analyst), "GET", lookup, None).0, 200);
+    let (status, _) = server.send("PUT", "/sources/crm/records/K777777", &json!({"first_name": "Ada"}));
+    assert!(status == 200 || status == 400, "{status}");
+
+    let (status, page) = server.request_as(Some(&auditor), "GET", "/audit?limit=1000", None);
+    assert_eq!(status, 200, "{page}");
+    let page: Value = serde_json::from_str(&page).expect("json");
+    let entries = page["entries"].as_array().expect("entries");
+    let targets: Vec<String> =
+        entries.iter().map(|e| format!("{} {} {} {}", e["actor"], e["action"], e["origin"], e["target"])).collect();
+    let find = |needle: &str| targets.iter().any(|t| t.contains(needle));
+    assert!(find("ingest crm") && find("resolve: ") && find("api-keys create"), "commands: {targets:#?}");
+    assert!(targets.iter().any(|t| t.contains(":stew\" \"read\" \"127.0.0.1\" \"GET /lookup")), "{targets:#?}");
+    assert!(!find(":ana\""), "a masked read is not a read of personal data: {targets:#?}");
+    assert!(find("\"change\" \"127.0.0.1\" \"PUT /sources/crm/records/K777777"), "{targets:#?}");
+    assert!(!find(":aud\""), "reading the trail is not itself an unmasked read");
+    let seqs: Vec<i64> = entries.iter().map(|e| e["seq"].as_i64().expect("seq")).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    drop(server);
+
+    assert!(ok(d, &["audit", "verify"]).contains("intact"));
+    let db = rusqlite::Connection::open(d.join("cdihub.db")).expect("open");
+    let refused = db.execute("UPDATE audit SET actor = 'cli:nobody' WHERE seq = 2", []);
+    assert!(refused.is_err(), "the trail refuses edits through SQLite");
+    db.execute_batch("DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'cli:nobody' WHERE seq = 2")
+        .expect("edit");
+    drop(db);
+    let error = fails(d, &["audit", "verify"]);
+    assert!(error.contains("audit entry 2") && error.contains("altered"), "{error}");
 }

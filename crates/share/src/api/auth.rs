@@ -14,6 +14,7 @@ use govern::{KeyToken, Role};
 use model::Permission;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use store::NewAuditEntry;
 
 /// What an endpoint requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,7 @@ pub const ENDPOINTS: &[(&str, &str, Access)] = {
         ("POST", "/api-keys", Needs(KeysManage)),
         ("GET", "/api-keys", Needs(KeysManage)),
         ("DELETE", "/api-keys/{id}", Needs(KeysManage)),
+        ("GET", "/audit", Needs(AuditRead)),
         ("GET", "/openapi.json", Needs(DocsRead)),
         ("GET", "/docs", Needs(DocsRead)),
     ]
@@ -106,9 +108,45 @@ pub async fn authorize(State(state): State<Arc<ApiState>>, mut request: Request,
             .into_response();
     }
     let masked = !principal.sees_pii();
+    let audited = audit_action(request.method(), needed, &principal);
+    let target = format!("{} {}", request.method(), request.uri());
+    let origin = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+    let actor = principal.actor();
     request.extensions_mut().insert(principal);
     let response = next.run(request).await;
+    if let Some(action) = audited {
+        let status = response.status();
+        // A read that failed showed nothing; a change is recorded whatever its outcome.
+        if action == "change" || status.is_success() {
+            let entry =
+                NewAuditEntry { actor, action: action.into(), target, origin, status: i64::from(status.as_u16()) };
+            let appended =
+                super::with_store_mut(&state, move |store, _| Ok(store.append_audit(&entry, crate::clock::now())?))
+                    .await;
+            if let Err(e) = appended {
+                // Fail closed: personal data is not handed out unrecorded, and a change says it went unrecorded.
+                let what = if action == "change" { "the change was made but" } else { "the answer is withheld: it" };
+                return ApiError::internal(format!("{what} could not be recorded in the audit trail: {}", e.message))
+                    .into_response();
+            }
+        }
+    }
     if masked { mask_response(response).await } else { response }
+}
+
+/// What the audit trail records of a request: every change (`change`), and reads that show personal data
+/// unmasked (`read`); `None` for the rest.
+fn audit_action(method: &Method, needed: Permission, principal: &Principal) -> Option<&'static str> {
+    if method != Method::GET {
+        Some("change")
+    } else if principal.sees_pii() && matches!(needed, Permission::EntitiesRead | Permission::FeedRead) {
+        Some("read")
+    } else {
+        None
+    }
 }
 
 /// Finds and checks the caller's API key.

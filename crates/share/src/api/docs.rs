@@ -40,7 +40,8 @@ use utoipa::OpenApi;
         hooks::remove,
         keys::create,
         keys::list,
-        keys::revoke
+        keys::revoke,
+        keys::audit
     ),
     components(schemas(super::types::WebhookDelivery)),
     tags(
@@ -52,7 +53,7 @@ use utoipa::OpenApi;
         (name = "webhooks", description = "Endpoints the change feed is pushed to: signed (HMAC-SHA256), retried \
                                             with backoff, at least once, in order per entity; the body is a \
                                             WebhookDelivery"),
-        (name = "access", description = "API keys: issued (shown once), listed, revoked"),
+        (name = "access", description = "API keys (issued, shown once; listed; revoked) and the audit trail"),
         (name = "service", description = "The service itself"),
     )
 )]

@@ -1,5 +1,5 @@
-//! The API-key endpoints: issue a key (shown once), list keys, revoke one. Keys are checked by
-//! [`super::auth`]; the first key is made with `cdihub api-keys create`.
+//! The access endpoints: issue an API key (shown once), list keys, revoke one, and read the audit trail. Keys
+//! are checked by [`super::auth`]; the first key is made with `cdihub api-keys create`.
 
 use super::auth::Principal;
 use super::error::ApiError;
@@ -7,12 +7,13 @@ use super::writes::body;
 use super::{ApiState, with_store_mut};
 use crate::api_keys::{DEFAULT_DAYS, IssueError, KeyRequest, issue};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use store::ApiKey;
+use store::{ApiKey, AuditEntry};
+use utoipa::IntoParams;
 use utoipa::ToSchema;
 
 /// A key to issue.
@@ -146,6 +147,93 @@ pub async fn revoke(State(state): State<Arc<ApiState>>, Path(id): Path<String>) 
     with_store_mut(&state, move |store, _| match store.revoke_api_key(id, crate::clock::now())? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::not_found(format!("no active API key {id}"))),
+    })
+    .await
+}
+
+/// Parameters of `GET /audit`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// Entries after this sequence number (default 0: from the start).
+    after: Option<i64>,
+    /// Most entries (default 100, at most 10,000).
+    limit: Option<usize>,
+}
+
+/// A page of the audit trail.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// Oldest first.
+    pub entries: Vec<AuditEntryResponse>,
+    /// The last sequence number in this page (pass as `after` for the next), or `after` when empty.
+    pub last: i64,
+}
+
+/// One audit entry.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditEntryResponse {
+    /// Sequence number.
+    pub seq: i64,
+    /// When, seconds since the epoch.
+    pub at: i64,
+    /// Who: `key:3:crm-sync`, `cli:alice`.
+    pub actor: String,
+    /// `change`, or `read` of personal data unmasked.
+    pub action: String,
+    /// The request (`PUT /sources/crm/records/7`) or the command.
+    pub target: String,
+    /// The client's address, or `local`.
+    pub origin: String,
+    /// HTTP status, or 0 for a command that succeeded.
+    pub status: i64,
+    /// SHA-256 (hex) chaining this entry to the one before.
+    pub hash: String,
+}
+
+impl From<AuditEntry> for AuditEntryResponse {
+    fn from(e: AuditEntry) -> Self {
+        AuditEntryResponse {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            origin: e.origin,
+            status: e.status,
+            hash: e.hash,
+        }
+    }
+}
+
+/// The audit trail: every change (over the API or by a command) and every read of personal data unmasked,
+/// oldest first, each chained to the one before by its hash (`cdihub audit verify` checks the chain).
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "access",
+    params(AuditParams),
+    responses(
+        (status = 200, description = "A page of entries", body = AuditPage),
+        (status = 400, description = "A negative `after`, or `limit` out of range", body = ApiError),
+    )
+)]
+pub async fn audit(
+    State(state): State<Arc<ApiState>>,
+    Query(params): Query<AuditParams>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let after = params.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::invalid("after", "after must be 0 or a sequence number"));
+    }
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit must be between 1 and 10000"));
+    }
+    with_store_mut(&state, move |store, _| {
+        let entries: Vec<AuditEntryResponse> = store.audit(after, limit)?.into_iter().map(Into::into).collect();
+        let last = entries.last().map_or(after, |e| e.seq);
+        Ok(Json(AuditPage { entries, last }))
     })
     .await
 }

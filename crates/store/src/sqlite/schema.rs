@@ -189,4 +189,21 @@ CREATE TABLE api_keys (
     revoked_at INTEGER
 );
 "#,
+    // The audit trail: who changed what or read personal data unmasked, when, from where. Each row's hash covers
+    // the row and the hash of the row before (tampering with the file is found by `cdihub audit verify`); the
+    // triggers refuse updates and deletes made through SQLite.
+    r#"
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+"#,
 ];

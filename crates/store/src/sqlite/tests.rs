@@ -331,3 +331,40 @@ fn api_keys_are_stored_listed_and_revoked() {
     assert!(s.api_key(3).expect("read").is_none());
     assert!(!serde_json::to_string(&stored).expect("json").contains("argon2"), "the hash is never serialised");
 }
+
+#[test]
+fn the_audit_trail_is_chained_append_only_and_edits_are_found() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let entry = |target: &str| NewAuditEntry {
+        actor: "key:1:ann".into(),
+        action: "read".into(),
+        target: target.into(),
+        origin: "127.0.0.1".into(),
+        status: 200,
+    };
+    for (i, t) in ["GET /entities/E1", "GET /entities/E2", "PUT /sources/crm/records/7"].iter().enumerate() {
+        assert_eq!(s.append_audit(&entry(t), 100 + i as i64).expect("append"), i as i64 + 1);
+    }
+    let verify = |s: &SqliteStore| {
+        let mut v = govern::audit::Verifier::default();
+        let mut broken = None;
+        s.for_each_audit(&mut |e| {
+            if broken.is_none() {
+                broken = v.check(&e.fields(), &e.hash).err();
+            }
+            Ok(())
+        })
+        .expect("read");
+        broken.map_or(Ok(v.checked()), Err)
+    };
+    assert_eq!(verify(&s), Ok(3));
+    assert_eq!(s.audit(1, 10).expect("after").iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+    let refused = s.conn.execute("UPDATE audit SET actor = 'key:9:eve' WHERE seq = 2", []);
+    assert!(refused.is_err_and(|e| e.to_string().contains("append-only")));
+    assert!(s.conn.execute("DELETE FROM audit WHERE seq = 3", []).is_err());
+    // Someone with the file drops the guard and edits a row: verification names it.
+    s.conn
+        .execute_batch("DROP TRIGGER audit_no_update; UPDATE audit SET target = 'GET /health' WHERE seq = 2")
+        .expect("edit");
+    assert_eq!(verify(&s).map_err(|b| b.seq), Err(2));
+}

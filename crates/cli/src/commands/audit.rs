@@ -1,0 +1,73 @@
+//! `cdihub audit`: list the audit trail and verify its hash chain; and the entries commands add for the changes
+//! they make (`record`).
+
+use crate::config_file::{self, now};
+use anyhow::Result;
+use std::path::Path;
+use store::{NewAuditEntry, Store};
+
+/// Arguments of `audit`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Check the hash chain: exits with an error naming the first entry that was altered, removed or reordered.
+    Verify,
+    /// List entries, oldest first.
+    List {
+        /// Entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// Most entries.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
+
+/// Runs `audit`.
+pub fn run(config: &Path, args: Args) -> Result<()> {
+    let (_, store) = config_file::load_with_store(config)?;
+    match args.action {
+        Action::Verify => {
+            let mut verifier = govern::audit::Verifier::default();
+            let mut broken = None;
+            store.for_each_audit(&mut |entry| {
+                if broken.is_none() {
+                    broken = verifier.check(&entry.fields(), &entry.hash).err();
+                }
+                Ok(())
+            })?;
+            match broken {
+                Some(b) => anyhow::bail!("the audit trail was tampered with: {b}"),
+                None => println!("audit trail intact: {} entries, hash chain verified", verifier.checked()),
+            }
+        }
+        Action::List { after, limit } => {
+            for e in store.audit(after, limit)? {
+                println!(
+                    "{:>6}  {}  {:<7} {:<24} {:<15} {:>3}  {}",
+                    e.seq, e.at, e.action, e.actor, e.origin, e.status, e.target
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records a change made by a command (`target` says what) as the operating-system user running it.
+pub fn record(store: &mut dyn Store, target: String) -> Result<()> {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let entry = NewAuditEntry {
+        actor: format!("cli:{user}"),
+        action: "change".into(),
+        target,
+        origin: "local".into(),
+        status: 0,
+    };
+    store.append_audit(&entry, now())?;
+    Ok(())
+}
