@@ -57,6 +57,28 @@ async fn with_store_mut<T: Send + 'static>(
     .map_err(|e| ApiError::internal(format!("request failed: {e}")))?
 }
 
+/// A positive numeric id from a path (`what` names it in the error: "webhook", "key").
+fn numeric_id(text: &str, what: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::invalid("id", format!("`{text}` is not a {what} id")))
+}
+
+/// The `after` and `limit` of a paged log (the change feed, the audit trail): `after` at least 0 (default 0),
+/// `limit` 1 to 10,000 (default `default_limit`).
+fn page_params(after: Option<i64>, limit: Option<usize>, default_limit: usize) -> Result<(i64, usize), ApiError> {
+    let after = after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::invalid("after", "after must be 0 or a sequence number"));
+    }
+    let limit = limit.unwrap_or(default_limit);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit must be between 1 and 10000"));
+    }
+    Ok((after, limit))
+}
+
 /// The routes of the API.
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()

@@ -109,6 +109,18 @@ pub trait Store {
     fn audit(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
     /// Every audit entry in order, one at a time.
     fn for_each_audit(&self, f: &mut dyn FnMut(AuditEntry) -> Result<()>) -> Result<()>;
+    /// Checks the audit trail's hash chain: the number of entries, or where it breaks.
+    fn verify_audit(&self) -> Result<Result<i64, govern::audit::Broken>> {
+        let mut verifier = govern::audit::Verifier::default();
+        let mut broken = None;
+        self.for_each_audit(&mut |entry| {
+            if broken.is_none() {
+                broken = verifier.check(&entry.fields(), &entry.hash).err();
+            }
+            Ok(())
+        })?;
+        Ok(broken.map_or(Ok(verifier.checked()), Err))
+    }
     /// Stores an API key; `now` in seconds since the epoch.
     fn add_api_key(&mut self, key: &NewApiKey, now: i64) -> Result<ApiKey>;
     /// One API key.

@@ -32,20 +32,10 @@ enum Action {
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let (_, store) = config_file::load_with_store(config)?;
     match args.action {
-        Action::Verify => {
-            let mut verifier = govern::audit::Verifier::default();
-            let mut broken = None;
-            store.for_each_audit(&mut |entry| {
-                if broken.is_none() {
-                    broken = verifier.check(&entry.fields(), &entry.hash).err();
-                }
-                Ok(())
-            })?;
-            match broken {
-                Some(b) => anyhow::bail!("the audit trail was tampered with: {b}"),
-                None => println!("audit trail intact: {} entries, hash chain verified", verifier.checked()),
-            }
-        }
+        Action::Verify => match store.verify_audit()? {
+            Err(b) => anyhow::bail!("the audit trail was tampered with: {b}"),
+            Ok(n) => println!("audit trail intact: {n} entries, hash chain verified"),
+        },
         Action::List { after, limit } => {
             for e in store.audit(after, limit)? {
                 println!(

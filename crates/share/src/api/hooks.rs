@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::writes::body;
-use super::{ApiState, with_store_mut};
+use super::{ApiState, numeric_id, with_store_mut};
 use crate::webhooks::{WebhookError, check_events, check_secret, check_url, new_secret};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -175,7 +175,7 @@ pub async fn show(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookResponse>, ApiError> {
-    let id = webhook_id(&id)?;
+    let id = numeric_id(&id, "webhook")?;
     with_store_mut(&state, move |store, _| {
         let hook = store.webhook(id)?.ok_or_else(|| ApiError::not_found(format!("no webhook {id}")))?;
         Ok(Json(response(hook, store.feed_head()?)))
@@ -196,17 +196,10 @@ pub async fn show(
     )
 )]
 pub async fn remove(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let id = webhook_id(&id)?;
+    let id = numeric_id(&id, "webhook")?;
     with_store_mut(&state, move |store, _| match store.remove_webhook(id)? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::not_found(format!("no webhook {id}"))),
     })
     .await
-}
-
-fn webhook_id(text: &str) -> Result<i64, ApiError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::invalid("id", format!("`{text}` is not a webhook id")))
 }

@@ -4,7 +4,7 @@
 use super::auth::Principal;
 use super::error::ApiError;
 use super::writes::body;
-use super::{ApiState, with_store_mut};
+use super::{ApiState, numeric_id, page_params, with_store_mut};
 use crate::api_keys::{DEFAULT_DAYS, IssueError, KeyRequest, issue};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -139,11 +139,7 @@ pub async fn list(State(state): State<Arc<ApiState>>) -> Result<Json<ApiKeyList>
     )
 )]
 pub async fn revoke(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let id = id
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::invalid("id", format!("`{id}` is not a key id")))?;
+    let id = numeric_id(&id, "key")?;
     with_store_mut(&state, move |store, _| match store.revoke_api_key(id, crate::clock::now())? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::not_found(format!("no active API key {id}"))),
@@ -222,14 +218,7 @@ pub async fn audit(
     State(state): State<Arc<ApiState>>,
     Query(params): Query<AuditParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let after = params.after.unwrap_or(0);
-    if after < 0 {
-        return Err(ApiError::invalid("after", "after must be 0 or a sequence number"));
-    }
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=10_000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit must be between 1 and 10000"));
-    }
+    let (after, limit) = page_params(params.after, params.limit, 100)?;
     with_store_mut(&state, move |store, _| {
         let entries: Vec<AuditEntryResponse> = store.audit(after, limit)?.into_iter().map(Into::into).collect();
         let last = entries.last().map_or(after, |e| e.seq);

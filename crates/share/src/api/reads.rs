@@ -218,14 +218,7 @@ pub async fn feed(
     State(state): State<Arc<ApiState>>,
     Query(params): Query<FeedParams>,
 ) -> Result<Json<FeedResponse>, ApiError> {
-    let after = params.after.unwrap_or(0);
-    if after < 0 {
-        return Err(ApiError::invalid("after", "after must be 0 or a sequence number"));
-    }
-    let limit = params.limit.unwrap_or(1000);
-    if !(1..=10_000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit must be between 1 and 10000"));
-    }
+    let (after, limit) = super::page_params(params.after, params.limit, 1000)?;
     with_store(&state, move |store, _| {
         let events: Vec<FeedEventResponse> =
             store.feed(after, limit)?.into_iter().map(FeedEventResponse::from).collect();
