@@ -6,6 +6,7 @@ pub mod demo;
 pub mod eval;
 pub mod explain;
 pub mod export;
+pub mod gdpr;
 pub mod ingest;
 pub mod init;
 pub mod quarantine;

@@ -55,6 +55,8 @@ enum Command {
     ApiKeys(commands::api_keys::Args),
     /// Verify the audit trail's hash chain, or list its entries.
     Audit(commands::audit::Args),
+    /// A person's rights: export everything held about them, erase it, list the erasure receipts.
+    Gdpr(commands::gdpr::Args),
     /// Explain the match score of two source records (source:id source:id).
     Explain(commands::explain::Args),
     /// Print the trained match model, or move it between hubs (`--export FILE`, `--import FILE`).
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(&cli.config, args),
         Command::Audit(args) => commands::audit::run(&cli.config, args),
         Command::ApiKeys(args) => commands::api_keys::run(&cli.config, args),
+        Command::Gdpr(args) => commands::gdpr::run(&cli.config, args),
         Command::Explain(args) => commands::explain::run(&cli.config, args),
         Command::Model(args) => commands::explain::run_model(&cli.config, args),
         Command::Eval(args) => commands::eval::run(&cli.config, args),

@@ -34,6 +34,8 @@ pub struct IngestSummary {
     pub quarantined_records: u64,
     /// Values dropped from otherwise usable records.
     pub quarantined_values: u64,
+    /// Records skipped because they were erased and put on the suppression list.
+    pub suppressed: u64,
     /// Wall seconds of the whole source.
     pub seconds: f64,
     /// Seconds spent mapping, cleaning and encoding (overlapping reading and the store writes).
@@ -62,6 +64,7 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
     let cleaner = SourceCleaner::new(source, share::clock::today())?;
     store.register_source(&source.name, &format, &path.display().to_string(), source.trust)?;
     store.clear_quarantine(&source.name)?;
+    let suppression = store.suppression()?;
     let bar = progress::counter(quiet, &format!("ingest {}", source.name));
     let mut summary = IngestSummary { source: source.name.clone(), ..IngestSummary::default() };
     let started = now();
@@ -95,8 +98,17 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
             busy
         });
         for prepared in receiver.iter() {
-            let Prepared { read, records, entries } = prepared?;
+            let Prepared { read, mut records, mut entries } = prepared?;
             summary.read += read;
+            if !suppression.0.is_empty() {
+                // Erased records stay erased: neither they nor their quarantine entries are stored again.
+                let before = records.len();
+                records.retain(|r| !suppression.contains(&r.key));
+                summary.suppressed += (before - records.len()) as u64;
+                entries.retain(|e| {
+                    e.source_id.as_ref().is_none_or(|id| !suppression.contains(&RecordKey::new(&e.source, id)))
+                });
+            }
             summary.quarantined_records += entries.iter().filter(|e| e.severity == "record").count() as u64;
             summary.quarantined_values += entries.iter().filter(|e| e.severity == "value").count() as u64;
             let counts = store.upsert_records(&records, started)?;

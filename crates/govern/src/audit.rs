@@ -1,5 +1,10 @@
 //! The audit trail's hash chain: each entry's hash covers its own fields and the hash of the entry before, so
 //! editing, removing or reordering any stored entry breaks every hash after it, which [`verify`] finds.
+//!
+//! Entries of the current form ([`FORM`]) cover their target by its SHA-256 digest: when an erasure redacts a
+//! target that named the person, the entry keeps that digest and the chain still verifies. Entries of the first
+//! form covered the target itself; one of them redacted can no longer be checked on its own (the chain still
+//! links through it), and the verifier counts it.
 
 use sha2::{Digest, Sha256};
 
@@ -23,12 +28,24 @@ pub struct AuditFields<'a> {
     pub origin: &'a str,
     /// The outcome (an HTTP status, or 0 for a command that succeeded).
     pub status: i64,
+    /// How the hash covers the fields: 1 (the target itself) or 2 ([`FORM`]: the target's digest).
+    pub form: i64,
+    /// The SHA-256 of the target as it was written, kept when the target was redacted.
+    pub target_digest: Option<&'a str>,
 }
+
+/// The form new entries are written in.
+pub const FORM: i64 = 2;
 
 /// The hash of an entry following the entry whose hash is `previous`: SHA-256 (hex) over the previous hash and
 /// the entry's fields encoded as a JSON array (unambiguous, whatever the texts contain).
 pub fn chain_hash(previous: &str, e: &AuditFields<'_>) -> String {
-    let fields = serde_json::json!([e.seq, e.at, e.actor, e.action, e.target, e.origin, e.status]).to_string();
+    let target = match (e.form, e.target_digest) {
+        (1, _) => e.target.to_string(),
+        (_, Some(digest)) => digest.to_string(),
+        (_, None) => crate::erasure::sha256_hex(e.target.as_bytes()),
+    };
+    let fields = serde_json::json!([e.seq, e.at, e.actor, e.action, target, e.origin, e.status]).to_string();
     let mut hasher = Sha256::new();
     hasher.update(previous.as_bytes());
     hasher.update(b"\n");
@@ -51,11 +68,12 @@ pub struct Broken {
 pub struct Verifier {
     previous: String,
     next_seq: i64,
+    unverifiable: i64,
 }
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier { previous: GENESIS.to_string(), next_seq: 1 }
+        Verifier { previous: GENESIS.to_string(), next_seq: 1, unverifiable: 0 }
     }
 }
 
@@ -67,6 +85,14 @@ impl Verifier {
                 seq: fields.seq,
                 reason: format!("expected entry {} here: entries were removed or reordered", self.next_seq),
             });
+        }
+        if fields.form == 1 && fields.target_digest.is_some() {
+            // A first-form entry whose target was redacted: its hash covered the erased text, so only its place
+            // in the chain can be checked (the next entry's hash covers this one's).
+            self.unverifiable += 1;
+            self.previous = stored_hash.to_string();
+            self.next_seq += 1;
+            return Ok(());
         }
         let expected = chain_hash(&self.previous, fields);
         if expected != stored_hash {
@@ -83,6 +109,11 @@ impl Verifier {
     /// Entries checked so far.
     pub fn checked(&self) -> i64 {
         self.next_seq - 1
+    }
+
+    /// Of those, first-form entries with a redacted target, whose own content could not be checked.
+    pub fn unverifiable(&self) -> i64 {
+        self.unverifiable
     }
 }
 
@@ -112,6 +143,8 @@ mod tests {
                 target: &target,
                 origin: "10.0.0.1",
                 status: 200,
+                form: FORM,
+                target_digest: None,
             };
             previous = chain_hash(&previous, &fields);
             out.push((target, previous.clone(), "key:1:ann".to_string()));
@@ -126,7 +159,17 @@ mod tests {
             .map(|(i, (target, hash, actor))| {
                 let seq = i as i64 + 1;
                 (
-                    AuditFields { seq, at: 100 + seq, actor, action: "read", target, origin: "10.0.0.1", status: 200 },
+                    AuditFields {
+                        seq,
+                        at: 100 + seq,
+                        actor,
+                        action: "read",
+                        target,
+                        origin: "10.0.0.1",
+                        status: 200,
+                        form: FORM,
+                        target_digest: None,
+                    },
                     hash.as_str(),
                 )
             })
@@ -157,8 +200,63 @@ mod tests {
             target: &rehashed[1].0,
             origin: "10.0.0.1",
             status: 200,
+            form: FORM,
+            target_digest: None,
         };
         rehashed[1].1 = chain_hash(&good[0].1, &f);
         assert_eq!(verify(entries(&rehashed)).map_err(|b| b.seq), Err(3));
+    }
+
+    #[test]
+    fn a_redacted_target_keeps_the_chain_whole_through_its_digest() {
+        let good = chain(3);
+        let digest = crate::erasure::sha256_hex(good[1].0.as_bytes());
+        let mut list = entries(&good);
+        list[1].0.target = crate::erasure::REDACTED;
+        list[1].0.target_digest = Some(&digest);
+        assert_eq!(verify(list.clone()), Ok(3));
+        // A wrong digest is an alteration.
+        let wrong = crate::erasure::sha256_hex(b"GET /entities/E1");
+        list[1].0.target_digest = Some(&wrong);
+        assert_eq!(verify(list).map_err(|b| b.seq), Err(2));
+    }
+
+    #[test]
+    fn a_redacted_first_form_entry_is_linked_but_counted_as_unverifiable() {
+        let mut previous = GENESIS.to_string();
+        let mut hashes = Vec::new();
+        for seq in 1..=3 {
+            let f = AuditFields {
+                seq,
+                at: seq,
+                actor: "cli:ann",
+                action: "change",
+                target: "resolve",
+                origin: "local",
+                status: 0,
+                form: 1,
+                target_digest: None,
+            };
+            previous = chain_hash(&previous, &f);
+            hashes.push(previous.clone());
+        }
+        let mut verifier = Verifier::default();
+        for (i, hash) in hashes.iter().enumerate() {
+            let seq = i as i64 + 1;
+            let redacted = seq == 2;
+            let f = AuditFields {
+                seq,
+                at: seq,
+                actor: "cli:ann",
+                action: "change",
+                target: if redacted { crate::erasure::REDACTED } else { "resolve" },
+                origin: "local",
+                status: 0,
+                form: 1,
+                target_digest: redacted.then_some("digest"),
+            };
+            assert_eq!(verifier.check(&f, hash), Ok(()));
+        }
+        assert_eq!((verifier.checked(), verifier.unverifiable()), (3, 1));
     }
 }

@@ -1,8 +1,10 @@
 //! Governance of access to customer data: roles and the permissions they grant, API keys (hashed with Argon2id,
-//! shown once), and the masking of personal data for callers who may not see it. Pure: no IO.
+//! shown once), the masking of personal data for callers who may not see it, and what an erasure decides (suppression keys,
+//! which audit entries name a person). Pure: no IO.
 
 pub mod api_key;
 pub mod audit;
+pub mod erasure;
 pub mod mask;
 pub mod roles;
 

@@ -27,11 +27,13 @@ pub enum Permission {
     AuditRead,
     /// Read the API's own documentation (`/openapi.json`, `/docs`).
     DocsRead,
+    /// Export everything held about a person, and erase it (the rights of access and to erasure).
+    SubjectsManage,
 }
 
 impl Permission {
     /// Every permission, in a fixed order.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::EntitiesRead,
         Permission::PiiRead,
         Permission::RecordsWrite,
@@ -41,6 +43,7 @@ impl Permission {
         Permission::KeysManage,
         Permission::AuditRead,
         Permission::DocsRead,
+        Permission::SubjectsManage,
     ];
 
     /// The name used in configuration and error messages: `entities.read`.
@@ -55,6 +58,7 @@ impl Permission {
             Permission::KeysManage => "keys.manage",
             Permission::AuditRead => "audit.read",
             Permission::DocsRead => "docs.read",
+            Permission::SubjectsManage => "subjects.manage",
         }
     }
 }

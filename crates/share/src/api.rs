@@ -1,6 +1,7 @@
 //! The HTTP API (`cdihub serve`): push source records (each matched and merged at once), let stewards merge and
 //! unmerge, and read the 360° view — an entity with its golden record, provenance and member records, its
-//! history, lookup by any source key, search, match explanations and the change feed —
+//! history, lookup by any source key, search, match explanations and the change feed — and a person's rights of
+//! access and erasure,
 //! documented by an OpenAPI 3 spec generated from the code (`/openapi.json`, readable at `/docs`). JSON in and
 //! out; every error is `{code, message, field}`.
 
@@ -11,6 +12,7 @@ mod hooks;
 mod keys;
 mod reads;
 mod stream;
+mod subjects;
 mod types;
 mod writes;
 
@@ -96,6 +98,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api-keys", post(keys::create).get(keys::list))
         .route("/api-keys/{id}", axum::routing::delete(keys::revoke))
         .route("/audit", get(keys::audit))
+        .route("/subjects/{id}/export", get(subjects::export))
+        .route("/subjects/{id}/erase", post(subjects::erase))
+        .route("/erasures", get(subjects::receipts))
         .route("/lookup", get(reads::lookup))
         .route("/search", get(reads::search))
         .route("/explain", get(reads::explain))

@@ -10,6 +10,7 @@ pub mod explain;
 mod export;
 pub mod ingest;
 pub mod realtime;
+pub mod subject;
 pub mod webhooks;
 
 pub use export::{ExportFormat, export_golden, export_members};

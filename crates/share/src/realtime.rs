@@ -17,7 +17,7 @@ use model::{BirthDate, CleanRecord, Config, EntityId, RecordKey, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use store::{Pin, RecordStatus, Store, Tx, WriteKind};
+use store::{ErasureOutcome, ErasureRequest, Pin, RecordStatus, Store, Tx, WriteKind};
 
 /// Why a real-time operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +62,7 @@ pub type Result<T, E = HubError> = std::result::Result<T, E>;
 pub struct RecordOutcome {
     /// `source:id`.
     pub record: String,
-    /// `inserted`, `updated`, `unchanged` or `deleted`.
+    /// `inserted`, `updated`, `unchanged`, `deleted` or `suppressed` (erased before; not stored).
     pub write: &'static str,
     /// Where the record stands now.
     pub status: RecordStatus,
@@ -233,6 +233,18 @@ impl Hub {
                 let Some(incoming) = &p.record else { continue };
                 let issues: Vec<String> = p.entries.iter().map(|e| e.reason.clone()).collect();
                 let key = &incoming.key;
+                if tx.is_suppressed(key)? {
+                    // Erased, and kept from coming back: nothing of it is stored.
+                    outcomes.push(RecordOutcome {
+                        record: key.to_string(),
+                        write: "suppressed",
+                        status: RecordStatus::Erased,
+                        entity: None,
+                        issues: Vec::new(),
+                        events: Vec::new(),
+                    });
+                    continue;
+                }
                 let state = tx.record_state(key)?;
                 let unchanged = state
                     .as_ref()
@@ -424,6 +436,29 @@ impl Hub {
             Ok(())
         })?;
         outcome.ok_or_else(|| HubError::Invalid("the unmerge did not run".into()))
+    }
+
+    /// Erases a person (the right to be forgotten; see [`Store::erase_subject`]) and forgets their records'
+    /// features and index keys. `None` when `id` is no live entity.
+    pub fn erase(
+        &mut self,
+        store: &mut dyn Store,
+        id: EntityId,
+        request: &ErasureRequest,
+    ) -> Result<Option<ErasureOutcome>> {
+        self.refresh(store)?;
+        let Some(outcome) = store.erase_subject(id, request, crate::clock::now(), Some(&self.claim))? else {
+            return Ok(None);
+        };
+        // Committed: the removals below are not rolled back (a failure leaves the claim to be rebuilt).
+        self.memory.begin();
+        for rid in &outcome.rids {
+            if let Some(features) = self.memory.features(*rid).cloned() {
+                self.reindex(*rid, Some(&features), None)?;
+            }
+        }
+        self.memory.begin();
+        Ok(Some(outcome))
     }
 
     /// Runs `work` in one store transaction; hub errors roll it back and come out as they went in. Changes to

@@ -22,6 +22,10 @@ pub struct AuditEntry {
     pub status: i64,
     /// SHA-256 over the previous entry's hash and this entry's fields (hex).
     pub hash: String,
+    /// How the hash covers the fields (`govern::audit::FORM`).
+    pub form: i64,
+    /// When the target was redacted by an erasure: the SHA-256 of what it was.
+    pub target_digest: Option<String>,
 }
 
 impl AuditEntry {
@@ -35,6 +39,8 @@ impl AuditEntry {
             target: &self.target,
             origin: &self.origin,
             status: self.status,
+            form: self.form,
+            target_digest: self.target_digest.as_deref(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod clean_codec;
 mod error;
 pub mod realtime;
 pub mod sqlite;
+mod subject;
 mod types;
 mod webhook;
 
@@ -18,6 +19,7 @@ pub use audit::{AuditEntry, NewAuditEntry};
 pub use error::{Error, Result};
 pub use realtime::*;
 pub use sqlite::SqliteStore;
+pub use subject::*;
 pub use types::*;
 pub use webhook::*;
 
@@ -103,6 +105,23 @@ pub trait Store {
     fn pins(&self) -> Result<Vec<Pin>>;
     /// The newest feed sequence (0 when the feed is empty).
     fn feed_head(&self) -> Result<i64>;
+    /// Everything held about the person whose entity (or a former id of it) is `id`; `None` when there is no such
+    /// live entity.
+    fn subject(&self, id: EntityId) -> Result<Option<SubjectData>>;
+    /// Erases that person in one transaction (see `sqlite/subject.rs` for what goes), leaving a receipt and a
+    /// `subject.erased` feed event. The blocking index is marked out of date unless the hub whose claim is
+    /// `keep_claim` holds it (that hub forgets the records itself). `None` when there is no such live entity.
+    fn erase_subject(
+        &mut self,
+        id: EntityId,
+        request: &ErasureRequest,
+        now: i64,
+        keep_claim: Option<&str>,
+    ) -> Result<Option<ErasureOutcome>>;
+    /// Every erasure receipt, oldest first.
+    fn erasures(&self) -> Result<Vec<Erasure>>;
+    /// The suppression list (source records erased that ingesting skips).
+    fn suppression(&self) -> Result<Suppression>;
     /// Appends an audit entry at `now`; returns its sequence number.
     fn append_audit(&mut self, entry: &NewAuditEntry, now: i64) -> Result<i64>;
     /// Audit entries after sequence `after`, oldest first, at most `limit`.

@@ -17,6 +17,8 @@ pub enum RecordStatus {
     Quarantined,
     /// Deleted at its source: kept with its versions, not matched.
     Deleted,
+    /// Erased (right to be forgotten) and suppressed: never stored, only told in answers.
+    Erased,
 }
 
 impl RecordStatus {
@@ -26,6 +28,7 @@ impl RecordStatus {
             RecordStatus::Active => "active",
             RecordStatus::Quarantined => "quarantined",
             RecordStatus::Deleted => "deleted",
+            RecordStatus::Erased => "erased",
         }
     }
 
@@ -135,6 +138,8 @@ pub struct LocalChange {
 pub trait Tx {
     /// A record's current state.
     fn record_state(&self, key: &RecordKey) -> Result<Option<RecordState>>;
+    /// True when the record was erased and is on the suppression list (it must not be stored again).
+    fn is_suppressed(&self, key: &RecordKey) -> Result<bool>;
     /// Inserts a record or a new version of it (the same content is a no-op); returns its id.
     fn write_record(&mut self, record: &IncomingRecord, now: i64) -> Result<(i64, WriteKind)>;
     /// Marks a record deleted at its source (a new, empty version); returns its id, or `None` when unknown or

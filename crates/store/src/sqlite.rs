@@ -7,11 +7,13 @@ mod bulk;
 mod feed;
 mod realtime;
 mod schema;
+mod subject;
 mod webhooks;
 
 pub use realtime::Checkpointer;
 
 use crate::realtime::*;
+use crate::subject::*;
 use crate::types::*;
 use crate::webhook::{Delivery, NewWebhook, Webhook};
 use crate::{ActiveSet, ApiKey, AuditEntry, Error, NewApiKey, NewAuditEntry, Result, Store};
@@ -51,6 +53,9 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -65536)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted and overwritten content is zeroed in the file, so what an erasure removes (and earlier versions
+        // of rows, replaced in real time) cannot be read from free space.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_handler(Some(wait_for_lock))?;
         // Plans do not depend on bound values: without this, SQLite re-prepares a statement on every new binding of
         // a parameter it could plan around (LIMIT ?, comparisons against partial-index conditions), which cost a
@@ -694,6 +699,28 @@ impl Store for SqliteStore {
 
     fn feed_head(&self) -> Result<i64> {
         webhooks::feed_head(&self.conn)
+    }
+
+    fn subject(&self, id: EntityId) -> Result<Option<SubjectData>> {
+        subject::gather(&self.conn, id)
+    }
+
+    fn erase_subject(
+        &mut self,
+        id: EntityId,
+        request: &ErasureRequest,
+        now: i64,
+        keep_claim: Option<&str>,
+    ) -> Result<Option<ErasureOutcome>> {
+        subject::erase(&mut self.conn, id, request, now, keep_claim)
+    }
+
+    fn erasures(&self) -> Result<Vec<Erasure>> {
+        subject::receipts(&self.conn)
+    }
+
+    fn suppression(&self) -> Result<Suppression> {
+        subject::suppression(&self.conn)
     }
 
     fn append_audit(&mut self, entry: &NewAuditEntry, now: i64) -> Result<i64> {

@@ -158,8 +158,15 @@ pub struct Resolved {
 }
 
 /// Every kind of change-feed event.
-pub const FEED_KINDS: &[&str] =
-    &["entity.created", "entity.updated", "entity.split", "entity.merged", "entity.retired", "record.quarantined"];
+pub const FEED_KINDS: &[&str] = &[
+    "entity.created",
+    "entity.updated",
+    "entity.split",
+    "entity.merged",
+    "entity.retired",
+    "record.quarantined",
+    "subject.erased",
+];
 
 /// One event of the change feed.
 #[derive(Debug, Clone, PartialEq, Serialize)]

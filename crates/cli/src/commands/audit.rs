@@ -50,14 +50,18 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
 
 /// Records a change made by a command (`target` says what) as the operating-system user running it.
 pub fn record(store: &mut dyn Store, target: String) -> Result<()> {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
-    let entry = NewAuditEntry {
-        actor: format!("cli:{user}"),
-        action: "change".into(),
-        target,
-        origin: "local".into(),
-        status: 0,
-    };
+    record_as(store, "change", target)
+}
+
+/// Records what a command did (`change`, or `read` of personal data unmasked) as the operating-system user.
+pub fn record_as(store: &mut dyn Store, action: &str, target: String) -> Result<()> {
+    let entry = NewAuditEntry { actor: actor(), action: action.into(), target, origin: "local".into(), status: 0 };
     store.append_audit(&entry, now())?;
     Ok(())
+}
+
+/// How the audit trail and lineage name the operating-system user running a command: `cli:alice`.
+pub fn actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
 }

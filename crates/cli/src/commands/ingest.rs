@@ -38,6 +38,9 @@ pub fn print_ingest(s: &pipeline::IngestSummary) {
         s.quarantined_records,
         s.quarantined_values
     );
+    if s.suppressed > 0 {
+        println!("  skipped {} erased records on the suppression list", s.suppressed);
+    }
     println!(
         "  time: {:.2}s (clean and encode {:.2}s, overlapping reading and the store writes)",
         s.seconds, s.clean_seconds

@@ -26,6 +26,7 @@ fn grants(role: &str, permission: &str) -> bool {
 fn request_for(method: &str, path: &str, entity: &str) -> (String, Option<String>) {
     let concrete = path
         .replace("/entities/{id}", &format!("/entities/{entity}"))
+        .replace("/subjects/{id}", &format!("/subjects/{entity}"))
         .replace("/sources/{source}/records/{id}", "/sources/crm/records/K999999")
         .replace("/sources/{source}", "/sources/crm")
         .replace("/webhooks/{id}", "/webhooks/999")
@@ -121,7 +122,7 @@ fn every_endpoint_answers_every_role_as_declared() {
             operations.push((method.to_uppercase(), path.clone(), declared));
         }
     }
-    assert_eq!(operations.len(), 23, "{operations:?}");
+    assert_eq!(operations.len(), 26, "{operations:?}");
     let public: Vec<&str> = operations.iter().filter(|o| o.2.is_none()).map(|o| o.1.as_str()).collect();
     assert_eq!(public, ["/health"], "only health needs no credential");
 
@@ -156,7 +157,7 @@ fn every_endpoint_answers_every_role_as_declared() {
             checked += 1;
         }
     }
-    assert!(checked >= 23 * 12, "{checked}");
+    assert!(checked >= 26 * 12, "{checked}");
 
     // The body of a refusal says why.
     let analyst = &keys[2].1;

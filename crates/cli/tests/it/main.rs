@@ -6,6 +6,7 @@ mod febrl;
 mod http;
 mod malformed;
 mod multi_source;
+mod privacy;
 mod realtime;
 mod serve;
 mod webhooks;

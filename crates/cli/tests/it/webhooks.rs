@@ -20,13 +20,14 @@ struct Received {
 }
 
 /// A webhook receiver on a free port: answers the first `failures` requests with 503, the rest with 204.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    /// Where it listens.
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    fn start(failures: usize) -> Receiver {
+    pub(crate) fn start(failures: usize) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}/hook", listener.local_addr().expect("address"));
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -66,6 +67,11 @@ impl Receiver {
         self.got.lock().expect("log").clone()
     }
 
+    /// The events accepted (answered 2xx), in arrival order.
+    pub(crate) fn accepted_events(&self) -> Vec<Value> {
+        self.received().iter().filter(|r| r.status < 300).flat_map(|r| events(&r.body)).collect()
+    }
+
     /// The sequence numbers of the events accepted (answered 2xx), in arrival order.
     fn accepted(&self) -> Vec<i64> {
         self.received()
@@ -76,13 +82,13 @@ impl Receiver {
     }
 }
 
-fn events(body: &str) -> Vec<Value> {
+pub(crate) fn events(body: &str) -> Vec<Value> {
     let body: Value = serde_json::from_str(body).expect("a delivery is JSON");
     body["events"].as_array().expect("events").clone()
 }
 
 /// Waits up to 30 s for `done`.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

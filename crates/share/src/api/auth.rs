@@ -51,6 +51,9 @@ pub const ENDPOINTS: &[(&str, &str, Access)] = {
         ("GET", "/api-keys", Needs(KeysManage)),
         ("DELETE", "/api-keys/{id}", Needs(KeysManage)),
         ("GET", "/audit", Needs(AuditRead)),
+        ("GET", "/subjects/{id}/export", Needs(SubjectsManage)),
+        ("POST", "/subjects/{id}/erase", Needs(SubjectsManage)),
+        ("GET", "/erasures", Needs(AuditRead)),
         ("GET", "/openapi.json", Needs(DocsRead)),
         ("GET", "/docs", Needs(DocsRead)),
     ]
@@ -142,7 +145,9 @@ pub async fn authorize(State(state): State<Arc<ApiState>>, mut request: Request,
 fn audit_action(method: &Method, needed: Permission, principal: &Principal) -> Option<&'static str> {
     if method != Method::GET {
         Some("change")
-    } else if principal.sees_pii() && matches!(needed, Permission::EntitiesRead | Permission::FeedRead) {
+    } else if principal.sees_pii()
+        && matches!(needed, Permission::EntitiesRead | Permission::FeedRead | Permission::SubjectsManage)
+    {
         Some("read")
     } else {
         None

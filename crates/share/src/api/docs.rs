@@ -2,7 +2,7 @@
 //! external assets: the page works offline).
 
 use super::auth::{Access, access};
-use super::{hooks, keys, reads, stream, writes};
+use super::{hooks, keys, reads, stream, subjects, writes};
 use axum::Json;
 use axum::response::Html;
 use serde_json::Value;
@@ -41,7 +41,10 @@ use utoipa::OpenApi;
         keys::create,
         keys::list,
         keys::revoke,
-        keys::audit
+        keys::audit,
+        subjects::export,
+        subjects::erase,
+        subjects::receipts
     ),
     components(schemas(super::types::WebhookDelivery)),
     tags(
@@ -54,6 +57,8 @@ use utoipa::OpenApi;
                                             with backoff, at least once, in order per entity; the body is a \
                                             WebhookDelivery"),
         (name = "access", description = "API keys (issued, shown once; listed; revoked) and the audit trail"),
+        (name = "privacy", description = "A person's rights: everything held about them (access), erasure, and \
+                                           the receipts erasures leave"),
         (name = "service", description = "The service itself"),
     )
 )]

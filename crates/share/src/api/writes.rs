@@ -24,7 +24,7 @@ pub const MAX_BATCH: usize = 10_000;
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// Runs `f` with the hub and the store on a blocking thread, one change at a time.
-async fn with_hub<T: Send + 'static>(
+pub(super) async fn with_hub<T: Send + 'static>(
     state: &Arc<ApiState>,
     f: impl FnOnce(&mut crate::realtime::Hub, &mut dyn store::Store) -> Result<T, HubError> + Send + 'static,
 ) -> Result<T, ApiError> {

@@ -3,10 +3,10 @@
 
 use crate::Result;
 use crate::audit::{AuditEntry, NewAuditEntry};
-use govern::audit::{AuditFields, GENESIS, chain_hash};
+use govern::audit::{AuditFields, FORM, GENESIS, chain_hash};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-const COLUMNS: &str = "seq, at, actor, action, target, origin, status, hash";
+const COLUMNS: &str = "seq, at, actor, action, target, origin, status, hash, form, target_digest";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     Ok(AuditEntry {
@@ -18,6 +18,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
         origin: r.get(5)?,
         status: r.get(6)?,
         hash: r.get(7)?,
+        form: r.get(8)?,
+        target_digest: r.get(9)?,
     })
 }
 
@@ -37,10 +39,12 @@ pub(super) fn append(conn: &mut Connection, entry: &NewAuditEntry, now: i64) -> 
         target: &entry.target,
         origin: &entry.origin,
         status: entry.status,
+        form: FORM,
+        target_digest: None,
     };
     let hash = chain_hash(&previous, &fields);
-    tx.prepare_cached(&format!("INSERT INTO audit ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?
-        .execute(params![seq, now, entry.actor, entry.action, entry.target, entry.origin, entry.status, hash])?;
+    tx.prepare_cached(&format!("INSERT INTO audit ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)"))?
+        .execute(params![seq, now, entry.actor, entry.action, entry.target, entry.origin, entry.status, hash, FORM])?;
     tx.commit()?;
     Ok(seq)
 }
@@ -58,5 +62,14 @@ pub(super) fn for_each(conn: &Connection, f: &mut dyn FnMut(AuditEntry) -> Resul
     while let Some(r) = rows.next()? {
         f(row(r)?)?;
     }
+    Ok(())
+}
+
+/// Replaces an entry's target by [`govern::erasure::REDACTED`], keeping the digest of what it was (so the chain
+/// still verifies); the trigger allows no other update.
+pub(super) fn redact(conn: &Connection, entry: &AuditEntry) -> Result<()> {
+    let digest = govern::erasure::sha256_hex(entry.target.as_bytes());
+    conn.prepare_cached("UPDATE audit SET target = ?2, target_digest = ?3 WHERE seq = ?1 AND target_digest IS NULL")?
+        .execute(params![entry.seq, govern::erasure::REDACTED, digest])?;
     Ok(())
 }

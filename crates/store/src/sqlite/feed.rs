@@ -194,13 +194,13 @@ pub(super) fn of_entity(conn: &Connection, id: EntityId) -> Result<Vec<FeedEvent
     rows.map(|r| r.map_err(Error::from).and_then(decode)).collect()
 }
 
-type Row = (i64, i64, String, Option<i64>, String);
+pub(super) type Row = (i64, i64, String, Option<i64>, String);
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+pub(super) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
-fn decode((seq, at, kind, entity, payload): Row) -> Result<FeedEvent> {
+pub(super) fn decode((seq, at, kind, entity, payload): Row) -> Result<FeedEvent> {
     Ok(FeedEvent {
         seq,
         at,

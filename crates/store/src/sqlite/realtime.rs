@@ -257,6 +257,10 @@ impl Tx for SqliteTx<'_> {
         index_claim(self.conn)
     }
 
+    fn is_suppressed(&self, key: &RecordKey) -> Result<bool> {
+        super::subject::is_suppressed(self.conn, key)
+    }
+
     fn entities_of(&self, rids: &[i64]) -> Result<HashMap<i64, (i64, i64)>> {
         let mut stmt = self.conn.prepare_cached("SELECT entity_id, since FROM memberships WHERE rid = ?1")?;
         let mut out = HashMap::with_capacity(rids.len());

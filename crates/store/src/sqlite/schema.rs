@@ -206,4 +206,35 @@ CREATE TABLE audit (
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 "#,
+    // Erasure (the right to be forgotten): a receipt per erasure, the suppression list that keeps erased source
+    // records from coming back, and audit entries whose target can be redacted. New audit entries (form 2) hash
+    // their target's digest, which a redacted entry keeps, so the chain still verifies; the update trigger now
+    // allows exactly that redaction and nothing else.
+    r#"
+ALTER TABLE audit ADD COLUMN form INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE audit ADD COLUMN target_digest TEXT;
+DROP TRIGGER audit_no_update;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+WHEN NOT (NEW.seq IS OLD.seq AND NEW.at IS OLD.at AND NEW.actor IS OLD.actor AND NEW.action IS OLD.action
+    AND NEW.origin IS OLD.origin AND NEW.status IS OLD.status AND NEW.hash IS OLD.hash AND NEW.form IS OLD.form
+    AND OLD.target_digest IS NULL AND NEW.target_digest IS NOT NULL AND NEW.target = '[erased]')
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: an erasure may only redact a target'); END;
+CREATE TABLE erasures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity_id INTEGER NOT NULL,
+    entities TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    reason TEXT,
+    records INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    suppressed INTEGER NOT NULL
+);
+CREATE TABLE suppressed (
+    key TEXT PRIMARY KEY,
+    erasure INTEGER NOT NULL REFERENCES erasures (id),
+    at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];

@@ -357,3 +357,76 @@ fn the_audit_trail_is_chained_append_only_and_edits_are_found() {
         .expect("edit");
     assert_eq!(verify(&s).map_err(|b| b.seq), Err(2));
 }
+
+#[test]
+fn an_erasure_removes_the_person_everywhere_and_leaves_a_receipt() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let mut henk = incoming("crm", "K1", "Vries");
+    henk.raw = r#"{"email":"henk@example.nl","name":"Henk de Vries"}"#.into();
+    s.upsert_records(&[henk, incoming("shop", "W1", "Vries"), incoming("crm", "K2", "Bos")], 10).expect("upsert");
+    s.quarantine(&[QuarantineEntry {
+        source: "crm".into(),
+        source_id: Some("K1".into()),
+        line: 2,
+        severity: "value".into(),
+        field: Some("phone".into()),
+        value: Some("0612".into()),
+        reason: "`0612` is too short".into(),
+        at: 10,
+    }])
+    .expect("quarantine");
+    // Two entities first, then one: E1 (K1) is merged into E... whichever survives.
+    let first = resolve(&mut s, vec![vec![1], vec![2], vec![3]], 20);
+    let merged = resolve(&mut s, vec![vec![1, 2], vec![3]], 30);
+    assert_eq!(merged[0], first[0]);
+    let audit = |target: &str| NewAuditEntry {
+        actor: "key:1:ann".into(),
+        action: "read".into(),
+        target: target.into(),
+        origin: "127.0.0.1".into(),
+        status: 200,
+    };
+    for t in ["GET /entities/E2", "GET /lookup?source=crm&id=K1", "GET /entities/E3", "GET /search?q=henk%40example.nl"]
+    {
+        s.append_audit(&audit(t), 40).expect("audit");
+    }
+    let data = s.subject(EntityId(2)).expect("gather").expect("redirects to the survivor");
+    assert_eq!(data.entity, first[0]);
+    assert_eq!(data.entities, [EntityId(1), EntityId(2)]);
+    assert_eq!(data.records.iter().map(|r| r.key.to_string()).collect::<Vec<_>>(), ["crm:K1", "shop:W1"]);
+    assert_eq!(data.quarantine.len(), 1);
+    assert_eq!(data.records[0].versions[0].raw["email"], "henk@example.nl");
+    // The entry about E3 is someone else's; the e-mail search is not found (the clean form has no e-mail here).
+    assert_eq!(data.audit.iter().map(|a| a.seq).collect::<Vec<_>>(), [1, 2]);
+
+    let request = ErasureRequest {
+        actor: "cli:dpo".into(),
+        requested_by: "ticket 4711".into(),
+        reason: Some("art. 17".into()),
+        suppress: true,
+    };
+    let done = s.erase_subject(EntityId(2), &request, 50, None).expect("erase").expect("found");
+    assert_eq!((done.receipt.records, done.receipt.suppressed, done.receipt.entity), (2, 2, first[0]));
+    assert_eq!(done.receipt.digest.len(), 64);
+    assert_eq!(s.erasures().expect("receipts"), std::slice::from_ref(&done.receipt));
+    assert!(s.subject(first[0]).expect("gather").is_none(), "nothing left to export");
+    assert!(s.entity(first[0]).expect("read").is_none());
+    let count = |sql: &str| -> i64 { s.conn.query_row(sql, [], |r| r.get(0)).expect("count") };
+    assert_eq!(count("SELECT COUNT(*) FROM records"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM record_versions WHERE raw LIKE '%henk%'"), 0);
+    assert_eq!(count("SELECT COUNT(*) FROM quarantine"), 0);
+    assert_eq!(count("SELECT COUNT(*) FROM feed WHERE payload LIKE '%K1%' OR payload LIKE '%W1%'"), 0);
+    assert_eq!(count("SELECT COUNT(*) FROM audit WHERE target = '[erased]'"), 2);
+    assert_eq!(s.verify_audit().expect("read"), Ok(4), "the chain still verifies after the redaction");
+    let last = s.feed(0, 100).expect("feed").pop().expect("an event");
+    assert_eq!(last.kind, "subject.erased");
+    assert_eq!(last.payload["receipt"], done.receipt.id);
+    // The suppression list blocks the erased records, and only them.
+    let list = s.suppression().expect("list");
+    assert!(list.contains(&RecordKey::new("crm", "K1")) && list.contains(&RecordKey::new("shop", "W1")));
+    assert!(!list.contains(&RecordKey::new("crm", "K2")));
+    // Only a redaction may change an audit entry.
+    let refused = s.conn.execute("UPDATE audit SET target = 'GET /health' WHERE seq = 3", []);
+    assert!(refused.is_err_and(|e| e.to_string().contains("append-only")));
+    assert!(s.erase_subject(first[0], &request, 60, None).expect("erase").is_none(), "erased once");
+}

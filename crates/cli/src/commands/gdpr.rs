@@ -1,0 +1,121 @@
+//! `cdihub gdpr`: a person's rights — `export` everything held about them as one JSON document (right of
+//! access), `erase` it (right to be forgotten, leaving a receipt), and list the `erasures` done.
+
+use crate::commands::audit::record_as;
+use crate::config_file::{self, now};
+use anyhow::{Context, Result, bail};
+use model::{EntityId, RecordKey};
+use share::subject::SubjectExport;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use store::{ErasureRequest, Store};
+
+/// Arguments of `gdpr`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Everything held about a person (golden record, every source record and version, quarantine entries,
+    /// history, pairs, stewards' decisions, audit entries naming them) as one JSON document.
+    Export {
+        /// The person: an entity id (E12) or one of their source records (source:id).
+        subject: String,
+        /// Write the document to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Erase a person everywhere the hub keeps them, and keep only a receipt. Irreversible.
+    Erase {
+        /// The person: an entity id (E12) or one of their source records (source:id).
+        subject: String,
+        /// On whose behalf or under which request (a ticket number; kept in the receipt).
+        #[arg(long)]
+        requested_by: String,
+        /// Why (kept in the receipt).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Do not put the source records on the suppression list (ingesting them again would bring them back).
+        #[arg(long)]
+        no_suppress: bool,
+    },
+    /// List the erasure receipts.
+    Erasures,
+}
+
+/// Runs `gdpr`.
+pub fn run(config: &Path, args: Args) -> Result<()> {
+    let (_, mut store) = config_file::load_with_store(config)?;
+    match args.action {
+        Action::Export { subject, output } => {
+            let id = subject_id(&store, &subject)?;
+            let data = store.subject(id)?.with_context(|| format!("no live entity {id}"))?;
+            let document = serde_json::to_string_pretty(&SubjectExport::new(&data, now()))?;
+            match &output {
+                Some(path) => {
+                    std::fs::write(path, document + "\n").with_context(|| format!("cannot write {}", path.display()))?
+                }
+                None => writeln!(std::io::stdout().lock(), "{document}")?,
+            }
+            record_as(&mut store, "read", format!("gdpr export {id}"))?;
+            if let Some(path) = output {
+                eprintln!("exported {id}: {} records to {}", data.records.len(), path.display());
+            }
+        }
+        Action::Erase { subject, requested_by, reason, no_suppress } => {
+            let id = subject_id(&store, &subject)?;
+            let requested_by = requested_by.trim().to_string();
+            if requested_by.is_empty() {
+                bail!("--requested-by must say on whose behalf (a ticket or case number)");
+            }
+            let request = ErasureRequest {
+                actor: crate::commands::audit::actor(),
+                requested_by,
+                reason: reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
+                suppress: !no_suppress,
+            };
+            let outcome =
+                store.erase_subject(id, &request, now(), None)?.with_context(|| format!("no live entity {id}"))?;
+            record_as(&mut store, "change", format!("gdpr erase {id}"))?;
+            let r = &outcome.receipt;
+            let entities: Vec<String> = r.entities.iter().map(ToString::to_string).collect();
+            println!("erased {} (entities {}): {} source records", r.entity, entities.join(", "), r.records);
+            println!("  receipt {}  digest {}", r.id, r.digest);
+            println!("  suppressed {} source records; feed event {}", r.suppressed, outcome.event);
+            if !outcome.log_cleared {
+                println!(
+                    "  note: readers kept the write-ahead log busy; its old pages are cleared at the next checkpoint"
+                );
+            }
+        }
+        Action::Erasures => {
+            for r in store.erasures()? {
+                println!(
+                    "{:>5}  {}  {:<8} {:>3} records  {:<20} {:<24} {}",
+                    r.id,
+                    r.at,
+                    r.entity.to_string(),
+                    r.records,
+                    r.actor,
+                    r.requested_by,
+                    r.digest
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The entity a subject argument names: `E12`, or the entity of a source record.
+fn subject_id(store: &dyn Store, text: &str) -> Result<EntityId> {
+    match (text.parse::<EntityId>(), RecordKey::parse(text)) {
+        (Ok(id), _) => Ok(id),
+        (_, Some(key)) => store
+            .entity_of(&key)?
+            .with_context(|| format!("record {key} is in no entity (unknown, quarantined, or not resolved yet)")),
+        _ => bail!("`{text}` is neither an entity id (E12) nor a source record (source:id)"),
+    }
+}

@@ -1,0 +1,228 @@
+//! A person's rights end to end, against the real server and the real SQLite file: everything held about them as
+//! one document, erasure (over the API and from the command line) after which a byte scan of the database files
+//! and the change feed finds none of their identifiers, the erasure event reaching a webhook, and the suppression
+//! list keeping the erased records out when they are pushed or ingested again.
+
+use crate::http::Server;
+use crate::webhooks::{Receiver, eventually};
+use crate::{fails, ok};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// The identifying values of a subject export: source ids, emails and phone numbers as stored (clean and raw).
+fn identifiers(export: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    for record in export["data"]["records"].as_array().expect("records") {
+        found.push(record["key"]["source_id"].as_str().expect("id").to_string());
+        let clean = &record["clean"];
+        for list in ["emails", "phones"] {
+            for v in clean[list].as_array().into_iter().flatten() {
+                found.push(v.as_str().expect("text").to_string());
+            }
+        }
+        for version in record["versions"].as_array().expect("versions") {
+            for (column, value) in version["raw"].as_object().expect("raw") {
+                let column = column.to_lowercase();
+                let identifying = ["mail", "phone", "telefoon", "tel"].iter().any(|c| column.contains(c));
+                if identifying && value.as_str().is_some_and(|v| v.len() >= 6) {
+                    found.push(value.as_str().expect("text").to_string());
+                }
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Of `identifiers`, those no other person's records contain (a household may share a phone).
+fn own_only(dir: &Path, identifiers: Vec<String>, keys: &[String]) -> Vec<String> {
+    let db = rusqlite::Connection::open(dir.join("cdihub.db")).expect("open");
+    identifiers
+        .into_iter()
+        .filter(|id| {
+            let mut stmt = db
+                .prepare(
+                    "SELECT r.source || ':' || r.source_id FROM record_versions v JOIN records r ON r.rid = v.rid
+                     WHERE instr(v.raw, ?1) > 0",
+                )
+                .expect("prepare");
+            let holders: Vec<String> =
+                stmt.query_map([id], |r| r.get(0)).expect("query").map(|r| r.expect("row")).collect();
+            holders.iter().all(|h| keys.contains(h))
+        })
+        .collect()
+}
+
+fn record_keys(export: &Value) -> Vec<String> {
+    export["data"]["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            format!("{}:{}", r["key"]["source"].as_str().expect("source"), r["key"]["source_id"].as_str().expect("id"))
+        })
+        .collect()
+}
+
+/// Every file of the database (the file, its write-ahead log, the log's index) that holds any of `needles`.
+fn scan(dir: &Path, needles: &[String]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for name in ["cdihub.db", "cdihub.db-wal", "cdihub.db-shm"] {
+        let Ok(bytes) = std::fs::read(dir.join(name)) else { continue };
+        for needle in needles {
+            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                hits.push(format!("{needle} in {name}"));
+            }
+        }
+    }
+    hits
+}
+
+/// The whole change feed as text, read over the API.
+fn feed_text(server: &Server) -> String {
+    let mut all = String::new();
+    let mut after = 0;
+    loop {
+        let (status, page) = server.get(&format!("/feed?after={after}&limit=10000"));
+        assert_eq!(status, 200, "{page}");
+        let events = page["events"].as_array().expect("events").clone();
+        let Some(last) = events.last() else { return all };
+        after = last["seq"].as_i64().expect("seq");
+        all.push_str(&Value::Array(events).to_string());
+    }
+}
+
+#[test]
+fn a_person_is_exported_then_erased_everywhere_and_stays_erased() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(d, &["generate", "--out", ".", "--records", "500", "--seed", "11"]);
+    ok(d, &["-q", "ingest"]);
+    ok(d, &["-q", "resolve"]);
+    let server = Server::start(d);
+    let shown: Value = serde_json::from_str(&ok(d, &["show", "crm:K000002", "--json"])).expect("show");
+    let entity = format!("E{}", shown["id"]);
+
+    // Real-time activity first: a changed record (a new version, a new golden record), an audited lookup and a
+    // search by e-mail.
+    let (status, export) = server.get(&format!("/subjects/{entity}/export"));
+    assert_eq!(status, 200, "{export}");
+    let crm = export["data"]["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["key"]["source_id"] == "K000002")
+        .expect("the crm record")
+        .clone();
+    let mut changed = crm["versions"][0]["raw"].clone();
+    changed["email"] = json!("erase.me.please@example.org");
+    changed.as_object_mut().expect("raw").remove("klantnr");
+    let (status, put) = server.send("PUT", "/sources/crm/records/K000002", &changed);
+    assert_eq!(status, 200, "{put}");
+    assert_eq!(server.get("/lookup?source=crm&id=K000002").0, 200);
+    assert_eq!(server.get("/search?q=erase.me.please%40example.org").0, 200);
+    let receiver = Receiver::start(0);
+    let (status, hook) = server.send("POST", "/webhooks", &json!({"url": receiver.url, "events": ["subject.erased"]}));
+    assert_eq!(status, 201, "{hook}");
+
+    // Right of access: one document with everything.
+    let (status, export) = server.get(&format!("/subjects/{entity}/export"));
+    assert_eq!(status, 200, "{export}");
+    assert_eq!(export["format"], "cdihub.subject-export/1");
+    assert_eq!(export["subject"], entity);
+    let data = &export["data"];
+    let crm = data["records"].as_array().expect("records").iter().find(|r| r["key"]["source_id"] == "K000002");
+    assert_eq!(crm.expect("crm record")["versions"].as_array().map(Vec::len), Some(2), "both versions");
+    assert!(data["golden"]["values"].as_array().is_some_and(|v| !v.is_empty()));
+    assert!(data["history"].as_array().is_some_and(|h| h.iter().any(|e| e["kind"] == "entity.created")));
+    let audited: Vec<&str> =
+        data["audit"].as_array().expect("audit").iter().filter_map(|a| a["target"].as_str()).collect();
+    assert!(audited.iter().any(|t| t.starts_with("GET /lookup?source=crm&id=K000002")), "{audited:?}");
+    assert!(audited.iter().any(|t| t.starts_with("GET /search?q=erase.me.please")), "{audited:?}");
+    assert!(audited.iter().any(|t| t.starts_with("PUT /sources/crm/records/K000002")), "{audited:?}");
+
+    let keys = record_keys(&export);
+    let mut needles = identifiers(&export);
+    assert!(needles.contains(&"erase.me.please@example.org".to_string()), "{needles:?}");
+    needles = own_only(d, needles, &keys);
+    assert!(needles.len() >= 3, "enough identifiers to look for: {needles:?}");
+    assert!(!scan(d, &needles).is_empty(), "the scan finds them before the erasure");
+
+    // Erasure over the API.
+    let (status, bad) = server.send("POST", &format!("/subjects/{entity}/erase"), &json!({}));
+    assert_eq!((status, bad["code"].as_str()), (400, Some("invalid")), "{bad}");
+    let (status, receipt) = server.send(
+        "POST",
+        &format!("/subjects/{entity}/erase"),
+        &json!({"requested_by": "DSR-2026-0042", "reason": "art. 17 request"}),
+    );
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["records"].as_i64(), Some(keys.len() as i64), "{receipt}");
+    assert_eq!(receipt["suppressed"], receipt["records"]);
+    assert_eq!(receipt["digest"].as_str().map(str::len), Some(64));
+    assert_eq!(receipt["log_cleared"], true, "{receipt}");
+
+    let found = scan(d, &needles);
+    assert!(found.is_empty(), "after the erasure the database files still hold: {found:?}");
+    let feed = feed_text(&server);
+    for needle in needles.iter().chain(&keys) {
+        assert!(!feed.contains(needle.as_str()), "the feed still names {needle}");
+    }
+    assert!(feed.contains("subject.erased"));
+    assert_eq!(server.get(&format!("/entities/{entity}")).0, 404);
+    assert_eq!(server.get(&format!("/subjects/{entity}/export")).0, 404);
+    assert_eq!(server.get("/lookup?source=crm&id=K000002").0, 404);
+    let (_, hits) = server.get("/search?q=erase.me.please%40example.org");
+    assert_eq!(hits["hits"].as_array().map(Vec::len), Some(0), "{hits}");
+    eventually("the erasure event at the webhook", || {
+        receiver
+            .accepted_events()
+            .iter()
+            .any(|e| e["kind"] == "subject.erased" && e["payload"]["receipt"] == receipt["receipt"])
+    });
+    let (status, receipts) = server.get("/erasures");
+    assert_eq!(status, 200);
+    assert_eq!(receipts[0]["requested_by"], "DSR-2026-0042", "{receipts}");
+
+    // Suppressed: ingested again from the files, skipped; pushed again, nothing is stored (the audit trail
+    // records the attempt, naming the record by its key, as it records every change request).
+    let ingest = ok(d, &["-q", "ingest"]);
+    assert!(ingest.contains("skipped") && ingest.contains("erased records"), "{ingest}");
+    let found = scan(d, &needles);
+    assert!(found.is_empty(), "after re-ingesting: {found:?}");
+    let (status, again) = server.send("PUT", "/sources/crm/records/K000002", &changed);
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["write"], "suppressed", "{again}");
+    assert_eq!(server.get("/lookup?source=crm&id=K000002").0, 404);
+    let values: Vec<String> =
+        needles.iter().filter(|n| !keys.iter().any(|k| k.ends_with(n.as_str()))).cloned().collect();
+    let found = scan(d, &values);
+    assert!(found.is_empty(), "after pushing it again: {found:?}");
+    drop(server);
+    assert!(ok(d, &["audit", "verify"]).contains("intact"), "redacted entries keep the chain whole");
+    let trail = ok(d, &["audit", "list", "--limit", "100000"]);
+    let after_erasure = trail.split("gdpr").next().unwrap_or_default();
+    assert!(trail.contains("[erased]") && !after_erasure.contains("GET /lookup?source=crm&id=K000002"), "{trail}");
+
+    // From the command line: export to a file, then erase by a source key.
+    let shown: Value = serde_json::from_str(&ok(d, &["show", "crm:K000003", "--json"])).expect("show");
+    let second = format!("E{}", shown["id"]);
+    ok(d, &["gdpr", "export", "crm:K000003", "-o", "subject.json"]);
+    let export: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("subject.json")).expect("file")).expect("json");
+    assert_eq!(export["subject"], second);
+    let keys = record_keys(&export);
+    let needles = own_only(d, identifiers(&export), &keys);
+    assert!(!needles.is_empty());
+    std::fs::remove_file(d.join("subject.json")).expect("remove");
+    let error = fails(d, &["gdpr", "erase", &second, "--requested-by", " "]);
+    assert!(error.contains("requested-by"), "{error}");
+    let erased = ok(d, &["gdpr", "erase", "crm:K000003", "--requested-by", "DSR-2026-0043"]);
+    assert!(erased.contains("receipt 2"), "{erased}");
+    let found = scan(d, &needles);
+    assert!(found.is_empty(), "after the command-line erasure: {found:?}");
+    assert!(fails(d, &["gdpr", "export", &second]).contains("no live entity"));
+    let receipts = ok(d, &["gdpr", "erasures"]);
+    assert!(receipts.contains("DSR-2026-0042") && receipts.contains("DSR-2026-0043"), "{receipts}");
+}
