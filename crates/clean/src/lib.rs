@@ -5,6 +5,7 @@
 //! `address`). Bad values are dropped with an issue, never silently, and nothing here panics on any input.
 
 pub mod address;
+pub mod consent;
 pub mod country;
 pub mod date;
 pub mod email;

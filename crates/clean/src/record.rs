@@ -157,6 +157,14 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
             out.attributes.insert(k.clone(), v);
         }
     }
+    for (purpose, answer) in &raw.consent {
+        match crate::consent::parse_consent(answer) {
+            Ok(granted) => {
+                out.consent.insert(purpose.clone(), granted);
+            }
+            Err(reason) => issues.push(Issue::value(format!("consent.{purpose}"), answer, reason)),
+        }
+    }
     validate(&out, ctx, &mut issues);
     (out, issues)
 }

@@ -8,6 +8,7 @@ pub struct Mapper {
     fields: Vec<(Field, Vec<String>)>,
     identifiers: Vec<(String, String)>,
     attributes: Vec<(String, String)>,
+    consent: Vec<(String, String)>,
 }
 
 impl Mapper {
@@ -20,6 +21,7 @@ impl Mapper {
             fields: config.mapping()?,
             identifiers: pairs(&config.identifiers),
             attributes: pairs(&config.attributes),
+            consent: pairs(&config.consent),
         })
     }
 
@@ -41,6 +43,11 @@ impl Mapper {
         for (name, column) in &self.attributes {
             if let Some(v) = values_at(record, column).next().map(str::trim).filter(|v| !v.is_empty()) {
                 out.attributes.insert(name.clone(), v.to_string());
+            }
+        }
+        for (purpose, column) in &self.consent {
+            if let Some(v) = values_at(record, column).next().map(str::trim).filter(|v| !v.is_empty()) {
+                out.consent.insert(purpose.clone(), v.to_string());
             }
         }
         out

@@ -107,7 +107,38 @@ pub fn golden_view<'a>(entity: EntityId, members: &'a [Member<'a>], config: &Sur
     if has_extras {
         extras(members, config, &mut values);
     }
+    if members.iter().any(|m| !m.record.consent.is_empty()) {
+        consents(members, &mut values);
+    }
     GoldenView { entity, values }
+}
+
+/// The survivorship rule of consent, as provenance names it.
+pub const RESTRICTIVE: &str = "restrictive";
+
+/// Consent per purpose (`consent.email_marketing`), the most restrictive answer winning: `refused` when any
+/// member refuses (the most recent refusal is named as the source), `granted` only when every member that
+/// answers grants (the most recent grant is named).
+fn consents<'a>(members: &'a [Member<'a>], values: &mut Vec<GoldenValueView<'a>>) {
+    let mut purposes: Vec<&'a str> = members.iter().flat_map(|m| m.record.consent.keys().map(String::as_str)).collect();
+    purposes.sort_unstable();
+    purposes.dedup();
+    for purpose in purposes {
+        let answers = || members.iter().filter_map(|m| m.record.consent.get(purpose).map(|granted| (*granted, m)));
+        let refused = answers().any(|(granted, _)| !granted);
+        let deciding = answers()
+            .filter(|(granted, _)| *granted != refused)
+            .map(|(_, m)| m)
+            .max_by(|a, b| a.recency.cmp(&b.recency).then(b.key.cmp(a.key)));
+        if let Some(m) = deciding {
+            values.push(GoldenValueView {
+                attribute: Cow::Owned(format!("consent.{purpose}")),
+                value: Cow::Borrowed(if refused { "refused" } else { "granted" }),
+                from: m.key,
+                rule: RESTRICTIVE,
+            });
+        }
+    }
 }
 
 /// Identifiers and extra attributes, each decided on its own.
@@ -204,6 +235,44 @@ fn count_distinct(mut values: Vec<&String>) -> usize {
     values.sort();
     values.dedup();
     values.len()
+}
+
+#[cfg(test)]
+mod consent_tests {
+    use super::*;
+
+    fn member<'a>(key: &'a RecordKey, recency: i64, record: &'a CleanRecord) -> Member<'a> {
+        Member { key, trust: 0, recency, record }
+    }
+
+    fn answering(answers: &[(&str, bool)]) -> CleanRecord {
+        CleanRecord { consent: answers.iter().map(|(p, g)| (p.to_string(), *g)).collect(), ..CleanRecord::default() }
+    }
+
+    #[test]
+    fn the_most_restrictive_answer_wins_and_names_its_source() {
+        let (crm, shop, bill) = (RecordKey::new("crm", "1"), RecordKey::new("shop", "2"), RecordKey::new("bill", "3"));
+        let a = answering(&[("email_marketing", true), ("profiling", true)]);
+        let b = answering(&[("email_marketing", false), ("profiling", true)]);
+        let c = answering(&[("email_marketing", true)]);
+        let members = [member(&crm, 300, &a), member(&shop, 100, &b), member(&bill, 200, &c)];
+        let g = golden(EntityId(1), &members, &SurvivorshipConfig::default());
+        let consent = |purpose: &str| g.values.iter().find(|v| v.attribute == format!("consent.{purpose}")).cloned();
+        let email = consent("email_marketing").expect("email consent");
+        // One refusal outweighs two grants, however recent they are.
+        assert_eq!(
+            (email.value.as_str(), email.from.to_string(), email.rule.as_str()),
+            ("refused", "shop:2".into(), "restrictive")
+        );
+        let profiling = consent("profiling").expect("profiling consent");
+        // All who answer grant: the most recent grant is the source.
+        assert_eq!((profiling.value.as_str(), profiling.from.to_string()), ("granted", "crm:1".into()));
+        assert!(consent("sms").is_none(), "no answer, no consent value");
+        let silent = CleanRecord::default();
+        let none = [member(&crm, 1, &silent)];
+        let g = golden(EntityId(2), &none, &SurvivorshipConfig::default());
+        assert!(!g.values.iter().any(|v| v.attribute.starts_with("consent.")));
+    }
 }
 
 #[cfg(test)]

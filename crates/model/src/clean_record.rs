@@ -92,4 +92,7 @@ pub struct CleanRecord {
     /// When the source last changed the record, as seconds since the Unix epoch, if the source says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<i64>,
+    /// Consent by purpose (`email_marketing`): true granted, false refused.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub consent: BTreeMap<String, bool>,
 }

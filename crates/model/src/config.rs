@@ -40,6 +40,9 @@ pub struct Config {
     /// Custom roles by name, beside the built-in admin, steward, analyst, ingest-service and auditor.
     #[serde(default)]
     pub roles: BTreeMap<String, crate::RoleConfig>,
+    /// How `cdihub serve` serves (TLS).
+    #[serde(default)]
+    pub server: ServerConfig,
     /// Directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -147,6 +150,10 @@ pub struct SourceConfig {
     /// Extra attribute name → source column.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Consent purpose (and channel) → source column holding the customer's answer: `email_marketing =
+    /// "newsletter_opt_in"`. Answers are yes/no, true/false, 1/0, opt-in/opt-out and the like.
+    #[serde(default)]
+    pub consent: BTreeMap<String, String>,
     /// Canonical fields a record must have; records without them are quarantined.
     #[serde(default)]
     pub required: Vec<String>,
@@ -271,6 +278,19 @@ impl Default for WebhookConfig {
     fn default() -> Self {
         WebhookConfig { batch: 100, timeout_ms: 10_000, first_retry_ms: 1_000, max_retry_ms: 600_000, poll_ms: 200 }
     }
+}
+
+/// How `cdihub serve` serves: with a certificate and its key (PEM files, relative to the config file), over TLS
+/// only; without, plain HTTP.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The certificate chain, leaf first (PEM).
+    #[serde(default)]
+    pub tls_cert: Option<String>,
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub tls_key: Option<String>,
 }
 
 /// A survivorship rule: how to choose among the members' values of one attribute.
@@ -400,6 +420,16 @@ impl Config {
             }
             s.mapping()?;
             s.delimiter_byte()?;
+            for purpose in s.consent.keys() {
+                if purpose.is_empty()
+                    || !purpose.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                {
+                    return invalid(format!(
+                        "source `{}`: consent purpose `{purpose}` may use only lower-case letters, digits and `_`",
+                        s.name
+                    ));
+                }
+            }
             for r in &s.required {
                 r.parse::<Field>().map_err(|e| ConfigError::Invalid(format!("source `{}`: required: {e}", s.name)))?;
             }
@@ -426,6 +456,9 @@ impl Config {
         }
         if w.max_retry_ms < w.first_retry_ms {
             return invalid("webhooks: max_retry_ms must not be below first_retry_ms".into());
+        }
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return invalid("server: tls_cert and tls_key go together: give both, or neither for plain HTTP".into());
         }
         Ok(())
     }

@@ -13,6 +13,9 @@ pub struct CustomerRecord {
     pub identifiers: BTreeMap<String, String>,
     /// Free extra attributes the schema lacks, kept for the golden record.
     pub attributes: BTreeMap<String, String>,
+    /// The customer's consent answers by purpose (`email_marketing`), as the source wrote them.
+    #[serde(default)]
+    pub consent: BTreeMap<String, String>,
 }
 
 impl CustomerRecord {

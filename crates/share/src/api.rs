@@ -13,6 +13,7 @@ mod keys;
 mod reads;
 mod stream;
 mod subjects;
+pub mod tls;
 mod types;
 mod writes;
 
@@ -112,13 +113,17 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+/// Serves the API on `listener` (plain TCP, or [`tls::TlsListener`]) until `shutdown` completes.
+pub async fn serve<L>(
+    listener: L,
     state: Arc<ApiState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    tls::Peer: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    let app = router(state).into_make_service_with_connect_info::<tls::Peer>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 

@@ -32,8 +32,21 @@ pub const CSV_COLUMNS: &[&str] = &[
     "organisation",
 ];
 
-/// Writes every golden record; returns how many.
-pub fn export_golden(store: &dyn Store, format: ExportFormat, out: &mut dyn Write) -> Result<u64> {
+/// True when the golden record's consent for `purpose` is granted (see `master::survive`: the most restrictive
+/// answer of the members wins; no answer is no consent).
+pub fn consents_to(golden: &Golden, purpose: &str) -> bool {
+    golden.values.iter().any(|v| v.attribute.strip_prefix("consent.") == Some(purpose) && v.value == "granted")
+}
+
+/// Writes every golden record — or, with `consent`, only those whose consent for that purpose is granted;
+/// returns how many.
+pub fn export_golden(
+    store: &dyn Store,
+    format: ExportFormat,
+    consent: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let wanted = |g: &Golden| consent.is_none_or(|purpose| consents_to(g, purpose));
     match format {
         ExportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(out);
@@ -41,20 +54,24 @@ pub fn export_golden(store: &dyn Store, format: ExportFormat, out: &mut dyn Writ
             header.extend_from_slice(CSV_COLUMNS);
             header.push("extra");
             writer.write_record(&header)?;
-            let count = each_golden(store, |g| Ok(writer.write_record(csv_row(g))?))?;
+            let count = each_golden(store, wanted, |g| Ok(writer.write_record(csv_row(g))?))?;
             writer.flush()?;
             Ok(count)
         }
-        ExportFormat::Ndjson => each_golden(store, |g| {
+        ExportFormat::Ndjson => each_golden(store, wanted, |g| {
             serde_json::to_writer(&mut *out, g)?;
             Ok(out.write_all(b"\n")?)
         }),
     }
 }
 
-/// Calls `write` with every golden record; returns how many.
-fn each_golden(store: &dyn Store, mut write: impl FnMut(&Golden) -> Result<()>) -> Result<u64> {
-    walk(|visit| store.for_each_golden(&mut |g| visit(write(g))))
+/// Calls `write` with every golden record that is `wanted`; returns how many.
+fn each_golden(
+    store: &dyn Store,
+    wanted: impl Fn(&Golden) -> bool,
+    mut write: impl FnMut(&Golden) -> Result<()>,
+) -> Result<u64> {
+    walk(|visit| store.for_each_golden(&mut |g| if wanted(g) { visit(write(g)) } else { Ok(()) }))
 }
 
 /// Runs a store walk whose visits may fail with a write error: the walk is stopped at the first failure and that

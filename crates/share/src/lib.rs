@@ -13,7 +13,7 @@ pub mod realtime;
 pub mod subject;
 pub mod webhooks;
 
-pub use export::{ExportFormat, export_golden, export_members};
+pub use export::{ExportFormat, consents_to, export_golden, export_members};
 
 /// What can go wrong while exporting.
 #[derive(Debug, thiserror::Error)]

@@ -6,12 +6,18 @@
 //! then each present part in that order: a text as a LEB128 length and its UTF-8 bytes; the birth date as year (`u16` LE), month, day;
 //! updated-at as a zig-zag LEB128 integer; a list as a LEB128 count and its texts; a map as a count and
 //! key-value texts in key order.
+//!
+//! A record with consent answers is written with the tag [`TAG_CONSENT`] instead: the same layout, then the
+//! consent as a LEB128 count and, in purpose order, each purpose's text and a byte (1 granted, 0 refused).
 
 use model::{BirthDate, CleanRecord};
 use std::collections::BTreeMap;
 
 /// First byte of the binary form (JSON starts with `{`).
 const TAG: u8 = 0xC1;
+
+/// First byte of the binary form followed by consent answers.
+const TAG_CONSENT: u8 = 0xC2;
 
 /// Optional texts, bits 0–10 in stored order.
 const TEXTS: usize = 11;
@@ -103,7 +109,7 @@ pub fn encode_into(record: &CleanRecord, out: &mut Vec<u8>) {
             present |= bit;
         }
     }
-    out.push(TAG);
+    out.push(if record.consent.is_empty() { TAG } else { TAG_CONSENT });
     out.extend_from_slice(&present.to_le_bytes());
     for t in texts(record).iter().copied().flatten() {
         put_text(out, t);
@@ -130,12 +136,20 @@ pub fn encode_into(record: &CleanRecord, out: &mut Vec<u8>) {
             }
         }
     }
+    if !record.consent.is_empty() {
+        put_varint(out, record.consent.len() as u64);
+        for (purpose, granted) in &record.consent {
+            put_text(out, purpose);
+            out.push(u8::from(*granted));
+        }
+    }
 }
 
 /// Decodes a stored clean form: the binary form, or JSON as earlier versions wrote it.
 pub fn decode(bytes: &[u8]) -> Result<CleanRecord, DecodeError> {
     match bytes.first() {
-        Some(&TAG) => decode_binary(&bytes[1..]),
+        Some(&TAG) => decode_binary(&bytes[1..], false),
+        Some(&TAG_CONSENT) => decode_binary(&bytes[1..], true),
         Some(b'{') => Ok(serde_json::from_slice(bytes)?),
         Some(other) => Err(DecodeError::UnknownFormat(*other)),
         None => Err(DecodeError::Truncated),
@@ -146,12 +160,12 @@ pub fn decode(bytes: &[u8]) -> Result<CleanRecord, DecodeError> {
 /// may have any).
 pub fn may_have_identifiers(bytes: &[u8]) -> bool {
     match bytes {
-        [TAG, low, high, ..] => u16::from_le_bytes([*low, *high]) & MAPS != 0,
+        [TAG | TAG_CONSENT, low, high, ..] => u16::from_le_bytes([*low, *high]) & MAPS != 0,
         _ => true,
     }
 }
 
-fn decode_binary(bytes: &[u8]) -> Result<CleanRecord, DecodeError> {
+fn decode_binary(bytes: &[u8], with_consent: bool) -> Result<CleanRecord, DecodeError> {
     let mut r = Reader { bytes };
     let present = u16::from_le_bytes([r.byte()?, r.byte()?]);
     let mut record = CleanRecord::default();
@@ -180,6 +194,13 @@ fn decode_binary(bytes: &[u8]) -> Result<CleanRecord, DecodeError> {
     if present & MAPS != 0 {
         record.identifiers = r.map()?;
         record.attributes = r.map()?;
+    }
+    if with_consent {
+        for _ in 0..r.count()? {
+            let purpose = r.text()?;
+            let granted = r.byte()? != 0;
+            record.consent.insert(purpose, granted);
+        }
     }
     match r.bytes.len() {
         0 => Ok(record),
@@ -278,6 +299,7 @@ mod tests {
             },
             identifiers: [("kvk".to_string(), "09123456".to_string())].into(),
             updated_at: Some(1_700_000_000),
+            consent: [("email_marketing".to_string(), false), ("profiling".to_string(), true)].into(),
             ..CleanRecord::default()
         }
     }
@@ -330,24 +352,28 @@ mod tests {
             proptest::collection::btree_map("\\PC{0,5}", "\\PC{0,5}", 0..3),
             proptest::collection::btree_map("\\PC{0,5}", "\\PC{0,5}", 0..3),
         );
-        (names, address, date, lists, maps, text(), proptest::option::of(any::<i64>())).prop_map(
-            |(n, a, date, (emails, phones), (identifiers, attributes), organisation, updated_at)| CleanRecord {
-                name: PersonName { given: n.0, initials: n.1, prefix: n.2, family: n.3 },
-                birth_date: date.map(|(year, month, day)| BirthDate { year, month, day }),
-                emails,
-                phones,
-                address: CleanAddress {
-                    street: a.0,
-                    house_number: a.1,
-                    addition: a.2,
-                    postcode: a.3,
-                    city: a.4,
-                    country: a.5,
-                },
-                organisation,
-                identifiers,
-                attributes,
-                updated_at,
+        let consent = proptest::collection::btree_map("[a-z_]{1,12}", any::<bool>(), 0..3);
+        (names, address, date, lists, maps, text(), proptest::option::of(any::<i64>()), consent).prop_map(
+            |(n, a, date, (emails, phones), (identifiers, attributes), organisation, updated_at, consent)| {
+                CleanRecord {
+                    name: PersonName { given: n.0, initials: n.1, prefix: n.2, family: n.3 },
+                    birth_date: date.map(|(year, month, day)| BirthDate { year, month, day }),
+                    emails,
+                    phones,
+                    address: CleanAddress {
+                        street: a.0,
+                        house_number: a.1,
+                        addition: a.2,
+                        postcode: a.3,
+                        city: a.4,
+                        country: a.5,
+                    },
+                    organisation,
+                    identifiers,
+                    attributes,
+                    updated_at,
+                    consent,
+                }
             },
         )
     }

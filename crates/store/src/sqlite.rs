@@ -178,7 +178,7 @@ const ATTRIBUTE_CODES: &[&str] = &[
 ];
 
 /// Survivorship rule names stored as their position here. Append only.
-const RULE_CODES: &[&str] = &["trust", "recent", "complete", "frequent"];
+const RULE_CODES: &[&str] = &["trust", "recent", "complete", "frequent", "restrictive"];
 
 /// A name as stored: its code in a table, or the name itself when the table has none (extra attributes).
 #[derive(serde::Serialize)]

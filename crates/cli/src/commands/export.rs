@@ -15,6 +15,9 @@ pub struct Args {
     /// One `source,source_id,entity_id` row per source record instead of golden records.
     #[arg(long)]
     pub members: bool,
+    /// Only entities whose consent for this purpose is granted (`email_marketing`; see `[source.consent]`).
+    #[arg(long, conflicts_with = "members")]
+    pub consent: Option<String>,
     /// Output file (default: standard output).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -33,7 +36,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
         share::export_members(&store, &mut out)?
     } else {
         let format = if args.format == "ndjson" { ExportFormat::Ndjson } else { ExportFormat::Csv };
-        share::export_golden(&store, format, &mut out)?
+        share::export_golden(&store, format, args.consent.as_deref(), &mut out)?
     };
     out.flush()?;
     if let Some(p) = &args.output {

@@ -42,6 +42,10 @@ city = "city"
 birth_date = "date_of_birth"
 [source.identifiers]
 # crm_number = "customer_id"
+# Consent per purpose and channel -> the column with the answer (yes/no, opt-in/opt-out, ...); one refusal
+# among an entity's records wins.
+# [source.consent]
+# email_marketing = "newsletter"
 
 [master]
 match_threshold = 0.7       # merge at or above this probability
@@ -69,6 +73,11 @@ poll_ms = 200               # how often an idle webhook looks for new events
 # (issue keys with `cdihub api-keys create --name NAME --role ROLE`).
 # [roles.marketing]
 # permissions = ["entities.read", "feed.read"]
+
+# HTTPS for `cdihub serve`: a certificate chain and its key (PEM). Without them it speaks plain HTTP.
+# [server]
+# tls_cert = "cert.pem"
+# tls_key = "key.pem"
 "#;
 
 /// Writes the starter configuration (unless one exists) and creates the database.

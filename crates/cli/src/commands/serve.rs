@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use model::Config;
 use share::api::ApiState;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Arguments of `serve`.
@@ -14,11 +14,22 @@ pub struct Args {
     /// Address to listen on; port 0 picks a free port (the address is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Serve over TLS with this certificate chain (PEM); overrides `[server] tls_cert`. Needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); overrides `[server] tls_key`.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Serves the API until interrupted.
 pub fn run(config: &Path, args: Args) -> Result<()> {
-    let (config, store) = config_file::load_with_store(config)?;
+    let (mut config, store) = config_file::load_with_store(config)?;
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p).display().to_string();
+        config.server.tls_cert = Some(absolute(cert));
+        config.server.tls_key = Some(absolute(key));
+    }
     serve(config, store, &args.listen)
 }
 
@@ -43,16 +54,30 @@ pub fn serve(config: Config, mut store: store::SqliteStore, listen: &str) -> Res
         Arc::new(move || Ok(Box::new(store::SqliteStore::open(&path)?) as Box<dyn store::Store + Send>));
     let _webhooks =
         share::webhooks::Dispatcher::start(hub.config().webhooks.clone(), open).context("starting webhook delivery")?;
+    let tls = match (&hub.config().server.tls_cert, &hub.config().server.tls_key) {
+        (Some(cert), Some(key)) => {
+            let (cert, key) = (hub.config().resolve(cert), hub.config().resolve(key));
+            Some(share::api::tls::server_config(&cert, &key).context("setting up TLS")?)
+        }
+        _ => None,
+    };
     let listen = listen.to_string();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server")?;
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
-        println!("cdihub serving http://{address} (API documentation: http://{address}/docs)");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("cdihub serving {scheme}://{address} (API documentation: {scheme}://{address}/docs)");
         std::io::stdout().flush()?;
         let state = Arc::new(ApiState::with_hub(Box::new(store), hub));
-        share::api::serve(listener, state, shutdown()).await.context("serving")
+        match tls {
+            Some(config) => {
+                let listener = share::api::tls::TlsListener::new(listener, config)?;
+                share::api::serve(listener, state, shutdown()).await.context("serving")
+            }
+            None => share::api::serve(listener, state, shutdown()).await.context("serving"),
+        }
     })
 }
 

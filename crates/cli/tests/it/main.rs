@@ -2,6 +2,7 @@
 
 mod access;
 mod commands;
+mod consent;
 mod febrl;
 mod http;
 mod malformed;
@@ -9,6 +10,7 @@ mod multi_source;
 mod privacy;
 mod realtime;
 mod serve;
+mod tls;
 mod webhooks;
 
 use std::path::{Path, PathBuf};

@@ -115,8 +115,8 @@ pub async fn authorize(State(state): State<Arc<ApiState>>, mut request: Request,
     let target = format!("{} {}", request.method(), request.uri());
     let origin = request
         .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+        .get::<axum::extract::ConnectInfo<super::tls::Peer>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.0.ip().to_string());
     let actor = principal.actor();
     request.extensions_mut().insert(principal);
     let response = next.run(request).await;

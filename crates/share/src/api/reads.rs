@@ -95,9 +95,12 @@ pub struct SearchParams {
     q: Option<String>,
     /// Most results to return (1 to 1000, default 20).
     limit: Option<usize>,
+    /// Only entities whose consent for this purpose is granted (`email_marketing`).
+    consent: Option<String>,
 }
 
-/// Entities whose names, emails, phones or postcodes resemble the query, best first.
+/// Entities whose names, emails, phones or postcodes resemble the query, best first; with `consent`, only those
+/// whose consent for that purpose is granted (the most restrictive answer of their records wins).
 #[utoipa::path(
     get,
     path = "/search",
@@ -117,9 +120,22 @@ pub async fn search(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "limit must be between 1 and 1000"));
     }
+    let consent = params.consent.filter(|c| !c.trim().is_empty());
     with_store(&state, move |store, _| {
-        let hits = store
-            .search(&q, limit)?
+        let mut hits = store.search(&q, if consent.is_some() { 1000 } else { limit })?;
+        if let Some(purpose) = &consent {
+            let mut kept = Vec::with_capacity(limit);
+            for hit in hits {
+                if kept.len() == limit {
+                    break;
+                }
+                if store.entity(hit.entity)?.is_some_and(|e| crate::consents_to(&e.golden, purpose)) {
+                    kept.push(hit);
+                }
+            }
+            hits = kept;
+        }
+        let hits = hits
             .into_iter()
             .map(|h| SearchHitResponse { entity: h.entity.to_string(), name: h.name, score: h.score })
             .collect();
