@@ -10,6 +10,7 @@ pub mod gdpr;
 pub mod ingest;
 pub mod init;
 pub mod quarantine;
+pub mod retention;
 pub mod review;
 pub mod search;
 pub mod serve;

@@ -55,6 +55,8 @@ enum Command {
     ApiKeys(commands::api_keys::Args),
     /// Verify the audit trail's hash chain, or list its entries.
     Audit(commands::audit::Args),
+    /// Purge records their source stopped sending, after the source's retention_days.
+    Retention(commands::retention::Args),
     /// A person's rights: export everything held about them, erase it, list the erasure receipts.
     Gdpr(commands::gdpr::Args),
     /// Explain the match score of two source records (source:id source:id).
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => commands::audit::run(&cli.config, args),
         Command::ApiKeys(args) => commands::api_keys::run(&cli.config, args),
         Command::Gdpr(args) => commands::gdpr::run(&cli.config, args),
+        Command::Retention(args) => commands::retention::run(&cli.config, args),
         Command::Explain(args) => commands::explain::run(&cli.config, args),
         Command::Model(args) => commands::explain::run_model(&cli.config, args),
         Command::Eval(args) => commands::eval::run(&cli.config, args),

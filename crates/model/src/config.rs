@@ -154,6 +154,10 @@ pub struct SourceConfig {
     /// "newsletter_opt_in"`. Answers are yes/no, true/false, 1/0, opt-in/opt-out and the like.
     #[serde(default)]
     pub consent: BTreeMap<String, String>,
+    /// Purge records this source has not sent (in a file ingest or over the API) for this many days; their
+    /// entities' golden records are recomputed. Absent: kept until deleted.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
     /// Canonical fields a record must have; records without them are quarantined.
     #[serde(default)]
     pub required: Vec<String>,
@@ -282,7 +286,7 @@ impl Default for WebhookConfig {
 
 /// How `cdihub serve` serves: with a certificate and its key (PEM files, relative to the config file), over TLS
 /// only; without, plain HTTP.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// The certificate chain, leaf first (PEM).
@@ -291,6 +295,20 @@ pub struct ServerConfig {
     /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
     #[serde(default)]
     pub tls_key: Option<String>,
+    /// How often a running server purges records past their source's `retention_days` (default 3,600 s; the
+    /// first run is at start).
+    #[serde(default = "default_retention_every")]
+    pub retention_every_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { tls_cert: None, tls_key: None, retention_every_seconds: default_retention_every() }
+    }
+}
+
+fn default_retention_every() -> u64 {
+    3_600
 }
 
 /// A survivorship rule: how to choose among the members' values of one attribute.
@@ -420,6 +438,9 @@ impl Config {
             }
             s.mapping()?;
             s.delimiter_byte()?;
+            if s.retention_days == Some(0) {
+                return invalid(format!("source `{}`: retention_days must be at least 1", s.name));
+            }
             for purpose in s.consent.keys() {
                 if purpose.is_empty()
                     || !purpose.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -456,6 +477,9 @@ impl Config {
         }
         if w.max_retry_ms < w.first_retry_ms {
             return invalid("webhooks: max_retry_ms must not be below first_retry_ms".into());
+        }
+        if self.server.retention_every_seconds == 0 {
+            return invalid("server: retention_every_seconds must be above 0".into());
         }
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return invalid("server: tls_cert and tls_key go together: give both, or neither for plain HTTP".into());

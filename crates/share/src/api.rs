@@ -127,6 +127,38 @@ where
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
+/// Purges the records past their source's retention now and then every `every`, for as long as the server runs
+/// (through the hub, as any change): each run that purged something is recorded in the audit trail and told on
+/// standard error; a failed run is told and tried again next time.
+pub async fn retention_schedule(state: Arc<ApiState>, every: std::time::Duration) {
+    loop {
+        let outcome = writes::with_hub(&state, |hub, store| {
+            let report = hub.purge_expired(store)?;
+            for (source, purged) in report.iter().filter(|(_, n)| *n > 0) {
+                let entry = store::NewAuditEntry {
+                    actor: "system:retention".into(),
+                    action: "change".into(),
+                    target: format!("retention: {purged} records of {source} purged"),
+                    origin: "local".into(),
+                    status: 0,
+                };
+                store.append_audit(&entry, crate::clock::now())?;
+            }
+            Ok(report)
+        })
+        .await;
+        match outcome {
+            Ok(report) => {
+                for (source, purged) in report.iter().filter(|(_, n)| *n > 0) {
+                    eprintln!("cdihub: retention purged {purged} records of {source}");
+                }
+            }
+            Err(e) => eprintln!("cdihub: retention failed (tried again later): {}", e.message),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// The OpenAPI document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     docs::document()

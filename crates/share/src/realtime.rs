@@ -74,6 +74,9 @@ pub struct RecordOutcome {
     pub events: Vec<i64>,
 }
 
+/// Records purged by retention in one transaction.
+pub const PURGE_BATCH: usize = 500;
+
 /// What a steward's merge or unmerge did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StewardOutcome {
@@ -250,6 +253,7 @@ impl Hub {
                     .as_ref()
                     .is_some_and(|s| s.content_hash == incoming.content_hash && s.status != RecordStatus::Deleted);
                 if let (true, Some(s)) = (unchanged, &state) {
+                    tx.mark_seen(s.rid, now)?;
                     outcomes.push(RecordOutcome {
                         record: key.to_string(),
                         write: "unchanged",
@@ -436,6 +440,49 @@ impl Hub {
             Ok(())
         })?;
         outcome.ok_or_else(|| HubError::Invalid("the unmerge did not run".into()))
+    }
+
+    /// Purges records for good (retention): each leaves its entity as a delete at its source would (the golden
+    /// record is recomputed, an entity left empty is retired, the feed says `by`), then its versions, quarantine
+    /// entries, pairs and pins are removed. One transaction; returns how many were purged.
+    pub fn purge(&mut self, store: &mut dyn Store, keys: &[RecordKey], by: &str) -> Result<usize> {
+        self.refresh(store)?;
+        let now = crate::clock::now();
+        let mut purged = 0;
+        self.in_transaction(store, &mut |hub, tx| {
+            purged = 0;
+            for key in keys {
+                let Some(state) = tx.record_state(key)? else { continue };
+                if let Some(rid) = tx.delete_record(key, now)? {
+                    let old = state.clean.as_ref().map(|c| hub.features(&key.source, c));
+                    let change = hub.reindex(rid, old.as_ref(), None)?;
+                    let entities = state.entity.map(|e| e.0 as i64).into_iter().collect();
+                    hub.rematch(tx, Some(change), entities, by, now)?;
+                }
+                tx.purge_record(state.rid, key)?;
+                purged += 1;
+            }
+            Ok(())
+        })?;
+        Ok(purged)
+    }
+
+    /// Purges, source by source, the records not seen for longer than the source's `retention_days` (in
+    /// transactions of [`PURGE_BATCH`] records). Returns (source, records purged) for each source with retention.
+    pub fn purge_expired(&mut self, store: &mut dyn Store) -> Result<Vec<(String, usize)>> {
+        let now = crate::clock::now();
+        let mut report = Vec::new();
+        let sources: Vec<(String, u32)> =
+            self.config.sources.iter().filter_map(|s| s.retention_days.map(|d| (s.name.clone(), d))).collect();
+        for (source, days) in sources {
+            let keys = store.expired_records(&source, now - i64::from(days) * 86_400)?;
+            let mut purged = 0;
+            for chunk in keys.chunks(PURGE_BATCH) {
+                purged += self.purge(store, chunk, "retention")?;
+            }
+            report.push((source, purged));
+        }
+        Ok(report)
     }
 
     /// Erases a person (the right to be forgotten; see [`Store::erase_subject`]) and forgets their records'

@@ -120,6 +120,9 @@ pub trait Store {
     ) -> Result<Option<ErasureOutcome>>;
     /// Every erasure receipt, oldest first.
     fn erasures(&self) -> Result<Vec<Erasure>>;
+    /// Records of `source` its source has not sent since `seen_before` (seconds since the epoch), by key: what
+    /// retention purges.
+    fn expired_records(&self, source: &str, seen_before: i64) -> Result<Vec<RecordKey>>;
     /// The suppression list (source records erased that ingesting skips).
     fn suppression(&self) -> Result<Suppression>;
     /// Appends an audit entry at `now`; returns its sequence number.

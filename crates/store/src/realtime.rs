@@ -145,6 +145,11 @@ pub trait Tx {
     /// Marks a record deleted at its source (a new, empty version); returns its id, or `None` when unknown or
     /// already deleted.
     fn delete_record(&mut self, key: &RecordKey, now: i64) -> Result<Option<i64>>;
+    /// Notes that the record's source still sends it (for retention), to the hour.
+    fn mark_seen(&mut self, rid: i64, now: i64) -> Result<()>;
+    /// Removes a record for good (retention): every version, its quarantine entries, pairs, pins, membership and
+    /// the record itself. The caller has taken it out of its entity first.
+    fn purge_record(&mut self, rid: i64, key: &RecordKey) -> Result<()>;
     /// Replaces a record's quarantine entries; a record-level entry also appends `record.quarantined` to the feed.
     fn replace_quarantine(&mut self, key: &RecordKey, entries: &[QuarantineEntry], now: i64) -> Result<()>;
     /// The claim of the hub whose blocking index follows the records (see [`crate::Store::claim_index`]), if any.

@@ -719,6 +719,15 @@ impl Store for SqliteStore {
         subject::receipts(&self.conn)
     }
 
+    fn expired_records(&self, source: &str, seen_before: i64) -> Result<Vec<RecordKey>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT source, source_id FROM records WHERE source = ?1 AND COALESCE(seen_at, ingested_at) < ?2
+             ORDER BY rid",
+        )?;
+        let rows = stmt.query_map(params![source, seen_before], |r| key_of(r, 0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn suppression(&self) -> Result<Suppression> {
         subject::suppression(&self.conn)
     }

@@ -9,6 +9,7 @@ mod malformed;
 mod multi_source;
 mod privacy;
 mod realtime;
+mod retention;
 mod serve;
 mod tls;
 mod webhooks;

@@ -20,6 +20,7 @@ pub(super) struct RecordWriter<'c> {
     insert: CachedStatement<'c>,
     update: CachedStatement<'c>,
     refresh: CachedStatement<'c>,
+    seen: CachedStatement<'c>,
     version: CachedStatement<'c>,
 }
 
@@ -34,15 +35,19 @@ impl<'c> RecordWriter<'c> {
             // New records (the common case when loading) take one statement: the insert is skipped on conflict
             // and only then is the existing row looked up.
             insert: conn.prepare_cached(
-                "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean)
-                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, source_id) DO NOTHING",
+                "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean,
+                 seen_at) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?4) ON CONFLICT (source, source_id) DO NOTHING",
             )?,
             update: conn.prepare_cached(
                 "UPDATE records SET version = ?2, content_hash = ?3, ingested_at = ?4, updated_at = ?5, status = ?6,
-                 clean = ?7 WHERE rid = ?1",
+                 clean = ?7, seen_at = ?4 WHERE rid = ?1",
             )?,
             refresh: conn.prepare_cached(
                 "UPDATE records SET status = ?2, clean = ?3 WHERE rid = ?1 AND (status IS NOT ?2 OR clean IS NOT ?3)",
+            )?,
+            // Notes that the source still sends a record, to the hour (seen again within the hour: not rewritten).
+            seen: conn.prepare_cached(
+                "UPDATE records SET seen_at = ?2 WHERE rid = ?1 AND (seen_at IS NULL OR seen_at < ?2 - 3600)",
             )?,
             version: conn.prepare_cached(
                 "INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, ?4)",
@@ -78,6 +83,7 @@ impl<'c> RecordWriter<'c> {
             if old == hash && old_status != RecordStatus::Deleted.as_str() {
                 // Same content: no new version; the clean form follows the current cleaning rules.
                 let refreshed = self.refresh.execute(params![rid, status, clean])? > 0;
+                self.seen.execute(params![rid, now])?;
                 (rid, WriteKind::Unchanged, refreshed)
             } else {
                 self.update.execute(params![rid, v + 1, hash, now, updated_at, status, clean])?;
@@ -244,6 +250,31 @@ impl Tx for SqliteTx<'_> {
             .prepare_cached("INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, 'null')")?
             .execute(params![rid, version + 1, now])?;
         Ok(Some(rid))
+    }
+
+    fn mark_seen(&mut self, rid: i64, now: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE records SET seen_at = ?2 WHERE rid = ?1 AND (seen_at IS NULL OR seen_at < ?2 - 3600)",
+            )?
+            .execute(params![rid, now])?;
+        Ok(())
+    }
+
+    fn purge_record(&mut self, rid: i64, key: &RecordKey) -> Result<()> {
+        for sql in [
+            "DELETE FROM memberships WHERE rid = ?1",
+            "DELETE FROM pairs WHERE a = ?1 OR b = ?1",
+            "DELETE FROM pins WHERE a = ?1 OR b = ?1",
+            "DELETE FROM record_versions WHERE rid = ?1",
+        ] {
+            self.conn.prepare_cached(sql)?.execute([rid])?;
+        }
+        self.conn
+            .prepare_cached("DELETE FROM quarantine WHERE source = ?1 AND source_id = ?2")?
+            .execute(params![key.source, key.source_id])?;
+        self.conn.prepare_cached("DELETE FROM records WHERE rid = ?1")?.execute([rid])?;
+        Ok(())
     }
 
     fn replace_quarantine(&mut self, key: &RecordKey, entries: &[QuarantineEntry], _now: i64) -> Result<()> {

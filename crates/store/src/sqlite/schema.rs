@@ -237,4 +237,10 @@ CREATE TABLE suppressed (
     at INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // Retention: when each record was last seen in its source (ingested or pushed, changed or not), so records a
+    // source stopped sending can be purged after its `retention_days`.
+    r#"
+ALTER TABLE records ADD COLUMN seen_at INTEGER;
+UPDATE records SET seen_at = ingested_at;
+"#,
 ];
