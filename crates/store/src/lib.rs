@@ -129,6 +129,8 @@ pub trait Store {
     fn append_audit(&mut self, entry: &NewAuditEntry, now: i64) -> Result<i64>;
     /// Audit entries after sequence `after`, oldest first, at most `limit`.
     fn audit(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// The newest audit entry's sequence number and hash, if any.
+    fn audit_head(&self) -> Result<Option<(i64, String)>>;
     /// Every audit entry in order, one at a time.
     fn for_each_audit(&self, f: &mut dyn FnMut(AuditEntry) -> Result<()>) -> Result<()>;
     /// Checks the audit trail's hash chain: the number of entries, or where it breaks.

@@ -740,6 +740,10 @@ impl Store for SqliteStore {
         audit::after(&self.conn, after, limit)
     }
 
+    fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        audit::head(&self.conn)
+    }
+
     fn for_each_audit(&self, f: &mut dyn FnMut(AuditEntry) -> Result<()>) -> Result<()> {
         audit::for_each(&self.conn, f)
     }

@@ -16,7 +16,14 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Action {
     /// Check the hash chain: exits with an error naming the first entry that was altered, removed or reordered.
-    Verify,
+    Verify {
+        /// An entry's `SEQ:HASH` noted earlier (`cdihub audit head`), kept away from the database: the trail must
+        /// still hold it, which catches the newest entries being cut off.
+        #[arg(long)]
+        anchor: Option<String>,
+    },
+    /// Print the newest entry's `SEQ:HASH`, to keep elsewhere as an anchor for `verify --anchor`.
+    Head,
     /// List entries, oldest first.
     List {
         /// Entries after this sequence number.
@@ -32,9 +39,33 @@ enum Action {
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let (_, store) = config_file::load_with_store(config)?;
     match args.action {
-        Action::Verify => match store.verify_audit()? {
-            Err(b) => anyhow::bail!("the audit trail was tampered with: {b}"),
-            Ok(n) => println!("audit trail intact: {n} entries, hash chain verified"),
+        Action::Verify { anchor } => {
+            let checked = match store.verify_audit()? {
+                Err(b) => anyhow::bail!("the audit trail was tampered with: {b}"),
+                Ok(n) => n,
+            };
+            if let Some(anchor) = anchor {
+                let (seq, hash) = anchor
+                    .split_once(':')
+                    .and_then(|(s, h)| s.parse::<i64>().ok().map(|s| (s, h)))
+                    .filter(|(s, h)| *s > 0 && h.len() == 64)
+                    .ok_or_else(|| anyhow::anyhow!("--anchor must be SEQ:HASH as `cdihub audit head` prints it"))?;
+                match store.audit(seq - 1, 1)?.first() {
+                    Some(e) if e.seq == seq && e.hash == hash => {}
+                    Some(e) if e.seq == seq => anyhow::bail!(
+                        "the audit trail was tampered with: entry {seq} no longer has the anchored hash (now {})",
+                        e.hash
+                    ),
+                    _ => anyhow::bail!(
+                        "the audit trail was tampered with: the anchored entry {seq} is gone (the trail ends at {checked})"
+                    ),
+                }
+            }
+            println!("audit trail intact: {checked} entries, hash chain verified");
+        }
+        Action::Head => match store.audit_head()? {
+            Some((seq, hash)) => println!("{seq}:{hash}"),
+            None => println!("0:{}", govern::audit::GENESIS),
         },
         Action::List { after, limit } => {
             for e in store.audit(after, limit)? {

@@ -247,6 +247,9 @@ fn changes_and_unmasked_reads_are_audited_and_tampering_is_found() {
     let (status, _) = server.send("PUT", "/sources/crm/records/K777777", &json!({"first_name": "Ada"}));
     assert!(status == 200 || status == 400, "{status}");
 
+    // Refusals are recorded too: no key at all, and a key whose role lacks the permission.
+    assert_eq!(server.request_as(None, "GET", "/feed", None).0, 401);
+    assert_eq!(server.request_as(Some(&steward), "GET", "/api-keys", None).0, 403);
     let (status, page) = server.request_as(Some(&auditor), "GET", "/audit?limit=1000", None);
     assert_eq!(status, 200, "{page}");
     let page: Value = serde_json::from_str(&page).expect("json");
@@ -259,11 +262,23 @@ fn changes_and_unmasked_reads_are_audited_and_tampering_is_found() {
     assert!(!find(":ana\""), "a masked read is not a read of personal data: {targets:#?}");
     assert!(find("\"change\" \"127.0.0.1\" \"PUT /sources/crm/records/K777777"), "{targets:#?}");
     assert!(!find(":aud\""), "reading the trail is not itself an unmasked read");
+    assert!(find("\"anonymous\" \"denied\" \"127.0.0.1\" \"GET /feed"), "{targets:#?}");
+    assert!(find(":stew\" \"denied\" \"127.0.0.1\" \"GET /api-keys"), "{targets:#?}");
     let seqs: Vec<i64> = entries.iter().map(|e| e["seq"].as_i64().expect("seq")).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     drop(server);
 
     assert!(ok(d, &["audit", "verify"]).contains("intact"));
+    // An anchor kept elsewhere catches the newest entries being cut off.
+    let anchor = ok(d, &["audit", "head"]).trim().to_string();
+    assert!(ok(d, &["audit", "verify", "--anchor", &anchor]).contains("intact"));
+    let db = rusqlite::Connection::open(d.join("cdihub.db")).expect("open");
+    let last: i64 = db.query_row("SELECT MAX(seq) FROM audit", [], |r| r.get(0)).expect("max");
+    db.execute_batch(&format!("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = {last}")).expect("truncate");
+    drop(db);
+    assert!(ok(d, &["audit", "verify"]).contains("intact"), "a cut-off tail alone still chains");
+    let error = fails(d, &["audit", "verify", "--anchor", &anchor]);
+    assert!(error.contains("is gone"), "{error}");
     let db = rusqlite::Connection::open(d.join("cdihub.db")).expect("open");
     let refused = db.execute("UPDATE audit SET actor = 'cli:nobody' WHERE seq = 2", []);
     assert!(refused.is_err(), "the trail refuses edits through SQLite");

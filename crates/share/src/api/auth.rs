@@ -95,28 +95,26 @@ pub async fn authorize(State(state): State<Arc<ApiState>>, mut request: Request,
         Some(Access::Needs(p)) => Some(p),
         None => None,
     };
-    let principal = match authenticate(&state, request.headers().get(header::AUTHORIZATION)).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let Some(needed) = needed else {
-        return ApiError::forbidden(format!(
-            "{} {route} declares no access rule, so no one may use it",
-            request.method()
-        ))
-        .into_response();
-    };
-    if !principal.role.allows(needed) {
-        return ApiError::forbidden(format!("role `{}` lacks the permission `{needed}`", principal.role.name))
-            .into_response();
-    }
-    let masked = !principal.sees_pii();
-    let audited = audit_action(request.method(), needed, &principal);
     let target = format!("{} {}", request.method(), request.uri());
     let origin = request
         .extensions()
         .get::<axum::extract::ConnectInfo<super::tls::Peer>>()
         .map_or_else(|| "unknown".to_string(), |c| c.0.0.ip().to_string());
+    let principal = match authenticate(&state, request.headers().get(header::AUTHORIZATION)).await {
+        Ok(p) => p,
+        Err((e, claimed)) => return refused(&state, e, claimed, target, origin).await,
+    };
+    let Some(needed) = needed else {
+        let e =
+            ApiError::forbidden(format!("{} {route} declares no access rule, so no one may use it", request.method()));
+        return refused(&state, e, principal.actor(), target, origin).await;
+    };
+    if !principal.role.allows(needed) {
+        let e = ApiError::forbidden(format!("role `{}` lacks the permission `{needed}`", principal.role.name));
+        return refused(&state, e, principal.actor(), target, origin).await;
+    }
+    let masked = !principal.sees_pii();
+    let audited = audit_action(request.method(), needed, &principal);
     let actor = principal.actor();
     request.extensions_mut().insert(principal);
     let response = next.run(request).await;
@@ -140,6 +138,16 @@ pub async fn authorize(State(state): State<Arc<ApiState>>, mut request: Request,
     if masked { mask_response(response).await } else { response }
 }
 
+/// Answers a request refused for want of a usable credential (401) or permission (403), after recording it in
+/// the audit trail as `denied` (who claimed to call: `anonymous`, `claimed:key:7`, or the key). Should the entry
+/// not be written, the refusal stands all the same.
+async fn refused(state: &Arc<ApiState>, error: ApiError, actor: String, target: String, origin: String) -> Response {
+    let entry =
+        NewAuditEntry { actor, action: "denied".into(), target, origin, status: i64::from(error.status().as_u16()) };
+    let _ = super::with_store_mut(state, move |store, _| Ok(store.append_audit(&entry, crate::clock::now())?)).await;
+    error.into_response()
+}
+
 /// What the audit trail records of a request: every change (`change`), and reads that show personal data
 /// unmasked (`read`); `None` for the rest.
 fn audit_action(method: &Method, needed: Permission, principal: &Principal) -> Option<&'static str> {
@@ -154,21 +162,28 @@ fn audit_action(method: &Method, needed: Permission, principal: &Principal) -> O
     }
 }
 
-/// Finds and checks the caller's API key.
-async fn authenticate(state: &Arc<ApiState>, header: Option<&HeaderValue>) -> Result<Principal, ApiError> {
+/// Finds and checks the caller's API key. A refusal comes with who the caller claimed to be (`anonymous` when
+/// no key could be read), for the audit trail.
+async fn authenticate(state: &Arc<ApiState>, header: Option<&HeaderValue>) -> Result<Principal, (ApiError, String)> {
+    let anonymous = |e: ApiError| (e, "anonymous".to_string());
     let value = header.ok_or_else(|| {
-        ApiError::unauthenticated("this endpoint needs an API key: send `Authorization: Bearer cdh_…`")
+        anonymous(ApiError::unauthenticated("this endpoint needs an API key: send `Authorization: Bearer cdh_…`"))
     })?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be `Bearer <API key>`"))?;
-    let token = KeyToken::parse(token).map_err(|e| ApiError::unauthenticated(e.to_string()))?;
+    let token =
+        value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))).ok_or_else(
+            || anonymous(ApiError::unauthenticated("the Authorization header must be `Bearer <API key>`")),
+        )?;
+    let token = KeyToken::parse(token).map_err(|e| anonymous(ApiError::unauthenticated(e.to_string())))?;
+    let id = token.id;
+    check_key(state, &token).await.map_err(|e| (e, format!("claimed:key:{id}")))
+}
+
+/// Checks a well-formed key against the store: known, the right secret, not revoked or expired, a defined role.
+async fn check_key(state: &Arc<ApiState>, token: &KeyToken) -> Result<Principal, ApiError> {
     let id = token.id;
     let key = super::with_store_mut(state, move |store, _| Ok(store.api_key(id)?)).await?;
     let key = key.ok_or_else(|| ApiError::unauthenticated("unknown API key"))?;
-    if !verified(state, &token, &key.hash).await? {
+    if !verified(state, token, &key.hash).await? {
         return Err(ApiError::unauthenticated("unknown API key"));
     }
     let now = crate::clock::now();

@@ -49,6 +49,14 @@ pub(super) fn append(conn: &mut Connection, entry: &NewAuditEntry, now: i64) -> 
     Ok(seq)
 }
 
+/// The newest entry's sequence number and hash.
+pub(super) fn head(conn: &Connection) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
 /// Entries after `after`, oldest first, at most `limit`.
 pub(super) fn after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
