@@ -43,6 +43,9 @@ pub struct Config {
     /// How `cdihub serve` serves (TLS).
     #[serde(default)]
     pub server: ServerConfig,
+    /// OpenID Connect: bearer tokens from an identity provider, accepted beside API keys.
+    #[serde(default)]
+    pub oidc: Option<OidcConfig>,
     /// Directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -311,6 +314,51 @@ fn default_retention_every() -> u64 {
     3_600
 }
 
+/// OpenID Connect bearer tokens (`[oidc]`): JWTs signed by the identity provider (keys from its JWKS), naming the
+/// caller's cdihub role in a claim. Multi-factor login is the provider's job; a role can demand proof of it
+/// (`[oidc.require.ROLE]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The provider's issuer URL, exactly as tokens carry it in `iss`.
+    pub issuer: String,
+    /// The audience tokens must be issued for (`aud`): the client id cdihub is registered under.
+    pub audience: String,
+    /// Where the signing keys are published; default: the `jwks_uri` of `<issuer>/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// The claim listing the caller's roles (a string or a list; a dotted path reaches into objects, as in
+    /// `realm_access.roles`); the first role cdihub knows is taken. Default `roles`.
+    #[serde(default = "default_role_claim")]
+    pub role_claim: String,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds (default 60).
+    #[serde(default = "default_leeway")]
+    pub leeway_seconds: u64,
+    /// Per role, the authentication a token must prove (`amr` methods, `acr` levels; any one listed suffices).
+    #[serde(default)]
+    pub require: BTreeMap<String, AuthRequirement>,
+}
+
+/// What a token must show about how its holder logged in, for one role.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthRequirement {
+    /// Accepted authentication methods (`amr` claim), e.g. `["mfa", "hwk", "otp"]`: at least one must be present.
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// Accepted authentication context classes (`acr` claim): the token's must be one of them.
+    #[serde(default)]
+    pub acr: Vec<String>,
+}
+
+fn default_role_claim() -> String {
+    "roles".to_string()
+}
+
+fn default_leeway() -> u64 {
+    60
+}
+
 /// A survivorship rule: how to choose among the members' values of one attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -477,6 +525,27 @@ impl Config {
         }
         if w.max_retry_ms < w.first_retry_ms {
             return invalid("webhooks: max_retry_ms must not be below first_retry_ms".into());
+        }
+        if let Some(o) = &self.oidc {
+            for (what, url) in [("issuer", Some(&o.issuer)), ("jwks_url", o.jwks_url.as_ref())] {
+                if let Some(url) = url
+                    && !(url.starts_with("https://") || url.starts_with("http://"))
+                {
+                    return invalid(format!("oidc: {what} must be an http(s) URL, got `{url}`"));
+                }
+            }
+            if o.audience.trim().is_empty() || o.role_claim.trim().is_empty() {
+                return invalid("oidc: audience and role_claim must not be empty".into());
+            }
+            for (role, need) in &o.require {
+                let known = crate::BUILT_IN_ROLES.iter().any(|(r, _)| r == role) || self.roles.contains_key(role);
+                if !known {
+                    return invalid(format!("oidc.require: `{role}` is not a role"));
+                }
+                if need.amr.is_empty() && need.acr.is_empty() {
+                    return invalid(format!("oidc.require.{role}: list the accepted `amr` or `acr` values"));
+                }
+            }
         }
         if self.server.retention_every_seconds == 0 {
             return invalid("server: retention_every_seconds must be above 0".into());

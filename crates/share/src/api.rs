@@ -10,6 +10,7 @@ mod docs;
 mod error;
 mod hooks;
 mod keys;
+pub mod oidc;
 mod reads;
 mod stream;
 mod subjects;
@@ -35,6 +36,7 @@ pub struct ApiState {
     config: Config,
     roles: govern::Roles,
     verified_keys: Mutex<auth::VerifiedKeys>,
+    oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl ApiState {
@@ -42,7 +44,15 @@ impl ApiState {
     pub fn with_hub(store: Box<dyn Store + Send>, hub: Hub) -> Self {
         let config = hub.config().clone();
         let roles = govern::Roles::new(&config);
-        ApiState { store: Mutex::new(store), hub: Mutex::new(hub), config, roles, verified_keys: Mutex::default() }
+        let oidc = config.oidc.clone().map(|o| Arc::new(oidc::Oidc::new(o)));
+        ApiState {
+            store: Mutex::new(store),
+            hub: Mutex::new(hub),
+            config,
+            roles,
+            verified_keys: Mutex::default(),
+            oidc,
+        }
     }
 }
 

@@ -74,6 +74,14 @@ poll_ms = 200               # how often an idle webhook looks for new events
 # [roles.marketing]
 # permissions = ["entities.read", "feed.read"]
 
+# Single sign-on: bearer tokens (JWT) from an OpenID Connect provider, beside API keys.
+# [oidc]
+# issuer = "https://login.example.com/realms/acme"
+# audience = "cdihub"
+# role_claim = "roles"      # the claim naming the caller's cdihub role
+# [oidc.require.admin]      # demand multi-factor login for a role
+# amr = ["mfa", "hwk", "otp"]
+
 # HTTPS for `cdihub serve`: a certificate chain and its key (PEM). Without them it speaks plain HTTP.
 # [server]
 # tls_cert = "cert.pem"

@@ -7,6 +7,7 @@ mod febrl;
 mod http;
 mod malformed;
 mod multi_source;
+mod oidc;
 mod privacy;
 mod realtime;
 mod retention;

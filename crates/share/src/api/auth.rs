@@ -67,18 +67,16 @@ pub fn access(method: &Method, route: &str) -> Option<Access> {
 /// The authenticated caller, available to handlers as a request extension.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The API key's id.
-    pub key: i64,
-    /// The key's holder, as named when it was created.
-    pub name: String,
+    /// How lineage and audit name the caller: `key:3:crm-sync` (an API key) or `oidc:<sub>` (a bearer token).
+    actor: String,
     /// The role it acts with.
     pub role: Role,
 }
 
 impl Principal {
-    /// How lineage and audit name this caller: `key:3:crm-sync`.
+    /// How lineage and audit name this caller: `key:3:crm-sync`, `oidc:248289761001`.
     pub fn actor(&self) -> String {
-        format!("key:{}:{}", self.key, self.name)
+        self.actor.clone()
     }
 
     /// True when the caller may see personal data unmasked.
@@ -173,9 +171,45 @@ async fn authenticate(state: &Arc<ApiState>, header: Option<&HeaderValue>) -> Re
         value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))).ok_or_else(
             || anonymous(ApiError::unauthenticated("the Authorization header must be `Bearer <API key>`")),
         )?;
+    if let Some(oidc) = state.oidc.as_ref().filter(|_| !token.starts_with("cdh_")) {
+        return bearer_token(state, oidc, token).await;
+    }
     let token = KeyToken::parse(token).map_err(|e| anonymous(ApiError::unauthenticated(e.to_string())))?;
     let id = token.id;
     check_key(state, &token).await.map_err(|e| (e, format!("claimed:key:{id}")))
+}
+
+/// Checks an identity provider's token: valid (signature, issuer, audience, lifetime), naming a role cdihub knows,
+/// with the login that role requires.
+async fn bearer_token(
+    state: &Arc<ApiState>,
+    oidc: &Arc<super::oidc::Oidc>,
+    token: &str,
+) -> Result<Principal, (ApiError, String)> {
+    let (checker, token) = (Arc::clone(oidc), token.to_string());
+    let identity = tokio::task::spawn_blocking(move || checker.validate(&token))
+        .await
+        .map_err(|e| (ApiError::internal(format!("checking the token failed: {e}")), "anonymous".to_string()))?
+        .map_err(|e| match e {
+            super::oidc::OidcError::Invalid(_) => (ApiError::unauthenticated(e.to_string()), "anonymous".to_string()),
+            super::oidc::OidcError::Keys(_) => (ApiError::unavailable(e.to_string()), "anonymous".to_string()),
+        })?;
+    let actor = format!("oidc:{}", identity.subject);
+    let claim = &oidc.config().role_claim;
+    let Some(role) = identity.roles.iter().find_map(|r| state.roles.get(r)) else {
+        let message = format!("the token's `{claim}` claim names no cdihub role (it has {:?})", identity.roles);
+        return Err((ApiError::forbidden(message), actor));
+    };
+    if let Some(need) = oidc.config().require.get(&role.name)
+        && !identity.satisfies(need)
+    {
+        let message = format!(
+            "role `{}` needs a stronger login: the token's amr must include one of {:?} or its acr be one of {:?}",
+            role.name, need.amr, need.acr
+        );
+        return Err((ApiError::unauthenticated(message), actor));
+    }
+    Ok(Principal { actor, role: role.clone() })
 }
 
 /// Checks a well-formed key against the store: known, the right secret, not revoked or expired, a defined role.
@@ -196,7 +230,7 @@ async fn check_key(state: &Arc<ApiState>, token: &KeyToken) -> Result<Principal,
     let role = state.roles.get(&key.role).ok_or_else(|| {
         ApiError::forbidden(format!("API key {id} has the role `{}`, which is not defined", key.role))
     })?;
-    Ok(Principal { key: id, name: key.name, role: role.clone() })
+    Ok(Principal { actor: format!("key:{id}:{}", key.name), role: role.clone() })
 }
 
 /// Checks the secret against the stored hash. Argon2 is slow on purpose (tens of milliseconds), so a key that

@@ -62,6 +62,16 @@ impl ApiError {
         ApiError { code: "conflict".into(), message: message.into(), field: None, status: StatusCode::CONFLICT }
     }
 
+    /// 503: something the server depends on (the identity provider) cannot be reached; try again later.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError {
+            code: "unavailable".into(),
+            message: message.into(),
+            field: None,
+            status: StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
     /// 500: the store or the server failed.
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError {
