@@ -9,6 +9,7 @@ pub mod export;
 pub mod gdpr;
 pub mod ingest;
 pub mod init;
+pub mod keys;
 pub mod quarantine;
 pub mod retention;
 pub mod review;

@@ -55,6 +55,8 @@ enum Command {
     ApiKeys(commands::api_keys::Args),
     /// Verify the audit trail's hash chain, or list its entries.
     Audit(commands::audit::Args),
+    /// Make an encryption key, or re-encrypt the database under the current one.
+    Keys(commands::keys::Args),
     /// Purge records their source stopped sending, after the source's retention_days.
     Retention(commands::retention::Args),
     /// A person's rights: export everything held about them, erase it, list the erasure receipts.
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Command::ApiKeys(args) => commands::api_keys::run(&cli.config, args),
         Command::Gdpr(args) => commands::gdpr::run(&cli.config, args),
         Command::Retention(args) => commands::retention::run(&cli.config, args),
+        Command::Keys(args) => commands::keys::run(&cli.config, args),
         Command::Explain(args) => commands::explain::run(&cli.config, args),
         Command::Model(args) => commands::explain::run_model(&cli.config, args),
         Command::Eval(args) => commands::eval::run(&cli.config, args),

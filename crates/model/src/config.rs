@@ -46,6 +46,9 @@ pub struct Config {
     /// OpenID Connect: bearer tokens from an identity provider, accepted beside API keys.
     #[serde(default)]
     pub oidc: Option<OidcConfig>,
+    /// Encryption of personal data at rest; absent: stored as it is.
+    #[serde(default)]
+    pub encryption: Option<EncryptionConfig>,
     /// Directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -337,6 +340,27 @@ pub struct OidcConfig {
     /// Per role, the authentication a token must prove (`amr` methods, `acr` levels; any one listed suffices).
     #[serde(default)]
     pub require: BTreeMap<String, AuthRequirement>,
+}
+
+/// Where the encryption keys come from (`[encryption]`): each a 32-byte key as 64 hex digits (`cdihub keys
+/// generate`), the current one first, older ones after it until `cdihub keys rotate` has re-encrypted everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// A file with one key per line (`#` starts a comment), relative to the config file.
+    #[serde(default)]
+    pub key_file: Option<String>,
+    /// An environment variable holding the keys, separated by commas or spaces (default `CDIHUB_KEYS`; used when
+    /// no `key_file` is given).
+    #[serde(default)]
+    pub key_env: Option<String>,
+}
+
+impl EncryptionConfig {
+    /// The environment variable read when there is no key file.
+    pub fn env_name(&self) -> &str {
+        self.key_env.as_deref().unwrap_or("CDIHUB_KEYS")
+    }
 }
 
 /// What a token must show about how its holder logged in, for one role.

@@ -17,9 +17,9 @@ mod source_record;
 pub use access::{BUILT_IN_ROLES, Permission, RoleConfig};
 pub use clean_record::{BirthDate, CleanAddress, CleanRecord, PersonName};
 pub use config::{
-    AuthRequirement, BlockingRule, Config, ConfigError, DeterministicRule, Encoding, FieldSource, MasterConfig,
-    OidcConfig, ServerConfig, SourceConfig, SourceFormat, StoreConfig, SurvivorshipConfig, SurvivorshipRule,
-    WebhookConfig,
+    AuthRequirement, BlockingRule, Config, ConfigError, DeterministicRule, Encoding, EncryptionConfig, FieldSource,
+    MasterConfig, OidcConfig, ServerConfig, SourceConfig, SourceFormat, StoreConfig, SurvivorshipConfig,
+    SurvivorshipRule, WebhookConfig,
 };
 pub use customer::CustomerRecord;
 pub use field::Field;

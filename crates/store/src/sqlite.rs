@@ -7,6 +7,7 @@ mod bulk;
 mod feed;
 mod realtime;
 mod schema;
+mod sealing;
 mod subject;
 mod webhooks;
 
@@ -18,20 +19,29 @@ use crate::types::*;
 use crate::webhook::{Delivery, NewWebhook, Webhook};
 use crate::{ActiveSet, ApiKey, AuditEntry, Error, NewApiKey, NewAuditEntry, Result, Store};
 use clean::text::fold;
+use govern::cipher::Keyring;
 use model::{CleanRecord, EntityId, Golden, GoldenView, RecordKey};
 use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A store in one SQLite file.
 pub struct SqliteStore {
     conn: Connection,
+    keyring: Option<Arc<Keyring>>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed) the database file and brings its schema up to date; personal data is stored as
+    /// it is.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, None)
+    }
+
+    /// Opens the database file; with a keyring, personal data is written encrypted (see `sqlite/sealing.rs`).
+    pub fn open_with(path: &Path, keyring: Option<Arc<Keyring>>) -> Result<Self> {
         let conn = Connection::open(path)?;
         // 4 KiB pages for a new database (an existing one keeps its own, until a VACUUM with another page_size): a
         // real-time change dirties some twenty pages at random, each written whole to the log, so their size is
@@ -39,15 +49,21 @@ impl SqliteStore {
         // ingest and resolve of 1M records take the same time with either (19.1 s).
         conn.pragma_update(None, "page_size", 4096)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        Self::prepare(conn)
+        Self::prepare(conn, keyring)
     }
 
     /// An in-memory store, for tests.
     pub fn open_in_memory() -> Result<Self> {
-        Self::prepare(Connection::open_in_memory()?)
+        Self::prepare(Connection::open_in_memory()?, None)
     }
 
-    fn prepare(mut conn: Connection) -> Result<Self> {
+    /// An in-memory store that encrypts personal data with `keyring`, for tests.
+    pub fn open_in_memory_with(keyring: Arc<Keyring>) -> Result<Self> {
+        Self::prepare(Connection::open_in_memory()?, Some(keyring))
+    }
+
+    fn prepare(mut conn: Connection, keyring: Option<Arc<Keyring>>) -> Result<Self> {
+        sealing::register(&conn, keyring.clone())?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Bulk writes touch large indexes; a 64 MiB page cache keeps them in memory.
         conn.pragma_update(None, "cache_size", -65536)?;
@@ -63,7 +79,7 @@ impl SqliteStore {
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         // A real-time change runs some forty distinct statements; all stay prepared.
         conn.set_prepared_statement_cache_capacity(128);
-        let mut store = SqliteStore { conn };
+        let mut store = SqliteStore { conn, keyring };
         store.migrate()?;
         Ok(store)
     }
@@ -94,6 +110,54 @@ impl SqliteStore {
         })();
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         migrated
+    }
+
+    /// Re-encrypts every sealed column under the keyring's current key, in one transaction: values sealed under an
+    /// older key, and values written before encryption was switched on; the search tokens are made again from the
+    /// golden records. Afterwards the older keys can be dropped. Returns the current key's id and, per column, the
+    /// values re-sealed.
+    pub fn reseal(&mut self) -> Result<(String, Vec<(String, u64)>)> {
+        let Some(keyring) = &self.keyring else {
+            return Err(Error::Invalid("no encryption keys are configured ([encryption] in cdihub.toml)".into()));
+        };
+        let current = keyring.current_id();
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut report = Vec::new();
+        // Re-sealing rewrites ciphertexts, not content: the audit chain hashes the targets' plaintext digests.
+        tx.execute_batch("DROP TRIGGER IF EXISTS audit_no_update")?;
+        for (table, column, kind) in sealing::SEALED_COLUMNS {
+            let tag = sealing::tag(table, column);
+            let open = match kind {
+                sealing::Kind::Text => "unseal_text",
+                sealing::Kind::Blob => "unseal_blob",
+            };
+            // A redacted audit target is the plain marker the guard checks for.
+            let keep = if *table == "audit" { " AND target_digest IS NULL" } else { "" };
+            let n = tx.execute(
+                &format!(
+                    "UPDATE {table} SET {column} = seal('{tag}', {open}('{tag}', {column})) WHERE {column} IS NOT NULL{keep}"
+                ),
+                [],
+            )?;
+            report.push((tag, n as u64));
+        }
+        tx.execute_batch(schema::AUDIT_UPDATE_GUARD)?;
+        let goldens: Vec<(i64, String)> = tx
+            .prepare("SELECT entity_id, unseal_text('golden.json', json) FROM golden")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        {
+            let mut update = tx.prepare("UPDATE golden SET search = blind(?2) WHERE entity_id = ?1")?;
+            for (entity, json) in &goldens {
+                let golden = StoredGolden::decode(json)?;
+                update.execute(params![entity, search_text(&golden.view())])?;
+            }
+        }
+        report.push(("golden.search".into(), goldens.len() as u64));
+        tx.commit()?;
+        // The log still holds the pages as they were; move them into the file (old values overwritten) and empty it.
+        let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        Ok((current, report))
     }
 
     /// Sets this connection up for a long-running server: reads through a memory map, and write-ahead-log
@@ -379,7 +443,8 @@ impl Store for SqliteStore {
 
     fn quarantined(&self, source: Option<&str>, limit: usize) -> Result<Vec<QuarantineEntry>> {
         let mut stmt = self.conn.prepare(
-            "SELECT source, source_id, line, severity, field, value, reason, at FROM quarantine
+            "SELECT source, source_id, line, severity, field, unseal_text('quarantine.value', value),
+                    unseal_text('quarantine.reason', reason), at FROM quarantine
              WHERE ?1 IS NULL OR source = ?1 ORDER BY id LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![source, limit as i64], |r| {
@@ -399,7 +464,8 @@ impl Store for SqliteStore {
 
     fn active_set(&self) -> Result<ActiveSet> {
         let mut stmt = self.conn.prepare(
-            "SELECT r.rid, r.source, r.source_id, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.clean
+            "SELECT r.rid, r.source, r.source_id, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at),
+                    unseal_blob('records.clean', r.clean)
              FROM records r LEFT JOIN sources s ON s.name = r.source
              WHERE r.status = 'active' ORDER BY r.rid",
         )?;
@@ -418,7 +484,7 @@ impl Store for SqliteStore {
     fn for_each_active_chunk(&self, f: &mut (dyn FnMut(Vec<ActiveRecord>) -> Result<()> + Send)) -> Result<()> {
         let mut stmt = self.conn.prepare(
             "SELECT r.rid, r.source, r.source_id, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.version,
-                    r.clean
+                    unseal_blob('records.clean', r.clean)
              FROM records r LEFT JOIN sources s ON s.name = r.source
              WHERE r.status = 'active' ORDER BY r.rid",
         )?;
@@ -472,7 +538,8 @@ impl Store for SqliteStore {
         let row = self
             .conn
             .query_row(
-                "SELECT r.rid, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.version, r.clean
+                "SELECT r.rid, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.version,
+                        unseal_blob('records.clean', r.clean)
                  FROM records r LEFT JOIN sources s ON s.name = r.source WHERE r.source = ?1 AND r.source_id = ?2",
                 params![key.source, key.source_id],
                 |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, Option<StoredClean>>(4)?)),
@@ -541,11 +608,16 @@ impl Store for SqliteStore {
                 Some((None, _)) => break,
             }
         }
-        let json: Option<String> =
-            self.conn.query_row("SELECT json FROM golden WHERE entity_id = ?1", [current], |r| r.get(0)).optional()?;
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT unseal_text('golden.json', json) FROM golden WHERE entity_id = ?1", [current], |r| {
+                r.get(0)
+            })
+            .optional()?;
         let Some(json) = json else { return Ok(None) };
         let mut stmt = self.conn.prepare(
-            "SELECT r.source, r.source_id, r.clean FROM memberships m JOIN records r ON r.rid = m.rid
+            "SELECT r.source, r.source_id, unseal_blob('records.clean', r.clean) FROM memberships m
+             JOIN records r ON r.rid = m.rid
              WHERE m.entity_id = ?1 ORDER BY r.source, r.source_id",
         )?;
         let members = stmt
@@ -582,17 +654,31 @@ impl Store for SqliteStore {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        let mut stmt = self.conn.prepare("SELECT entity_id, name, search FROM golden")?;
+        // Encrypted, the search text holds blind tokens: words match exactly (no typo tolerance), and only the
+        // names of the hits are decrypted.
+        let blinded = self.keyring.is_some();
+        let wanted: Vec<String> = if blinded {
+            let mut blind = self.conn.prepare_cached("SELECT blind(?1)")?;
+            wanted.iter().map(|w| blind.query_row([w], |r| r.get(0))).collect::<rusqlite::Result<_>>()?
+        } else {
+            wanted
+        };
+        let mut stmt = self.conn.prepare("SELECT entity_id, search FROM golden")?;
+        let mut name =
+            self.conn.prepare_cached("SELECT unseal_text('golden.name', name) FROM golden WHERE entity_id = ?1")?;
         let mut rows = stmt.query([])?;
         let mut hits = Vec::new();
         while let Some(row) = rows.next()? {
-            let search: String = row.get(2)?;
+            let search: String = row.get(1)?;
             let tokens: Vec<&str> = search.split(' ').collect();
-            let score =
-                wanted.iter().map(|w| tokens.iter().map(|t| token_similarity(w, t)).fold(0.0, f64::max)).sum::<f64>()
-                    / wanted.len() as f64;
+            let similarity =
+                |w: &str, t: &str| if blinded { f64::from(u8::from(w == t)) } else { token_similarity(w, t) };
+            let score = wanted.iter().map(|w| tokens.iter().map(|t| similarity(w, t)).fold(0.0, f64::max)).sum::<f64>()
+                / wanted.len() as f64;
             if score >= 0.8 {
-                hits.push(SearchHit { entity: EntityId(row.get::<_, i64>(0)? as u64), name: row.get(1)?, score });
+                let entity: i64 = row.get(0)?;
+                let name: String = name.query_row([entity], |r| r.get(0))?;
+                hits.push(SearchHit { entity: EntityId(entity as u64), name, score });
             }
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entity.cmp(&b.entity)));
@@ -601,7 +687,7 @@ impl Store for SqliteStore {
     }
 
     fn for_each_golden(&self, f: &mut dyn FnMut(&Golden) -> Result<()>) -> Result<()> {
-        let mut stmt = self.conn.prepare("SELECT json FROM golden ORDER BY entity_id")?;
+        let mut stmt = self.conn.prepare("SELECT unseal_text('golden.json', json) FROM golden ORDER BY entity_id")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let json: String = row.get(0)?;
@@ -623,7 +709,7 @@ impl Store for SqliteStore {
 
     fn for_each_raw(&self, f: &mut dyn FnMut(&RecordKey, &str) -> Result<()>) -> Result<()> {
         let mut stmt = self.conn.prepare(
-            "SELECT r.source, r.source_id, v.raw FROM records r
+            "SELECT r.source, r.source_id, unseal_text('record_versions.raw', v.raw) FROM records r
              JOIN record_versions v ON v.rid = r.rid AND v.version = r.version ORDER BY r.rid",
         )?;
         let mut rows = stmt.query([])?;
@@ -815,7 +901,8 @@ impl SqliteStore {
                 2,
             );
             let mut member = BulkInsert::new(&tx, "INSERT INTO memberships (rid, entity_id, since)", "", 3);
-            let mut golden = BulkInsert::new(&tx, "INSERT INTO golden (entity_id, name, search, json)", "", 4);
+            let mut golden = BulkInsert::new(&tx, "INSERT INTO golden (entity_id, name, search, json)", "", 4)
+                .with_row("(?, seal('golden.name', ?), blind(?), seal('golden.json', ?))");
             for (members, id) in resolved.clusters.iter().zip(&resolved.ids) {
                 let row = goldens.next().ok_or_else(unaligned)??;
                 let eid = id.0 as i64;

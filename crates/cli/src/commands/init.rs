@@ -82,6 +82,10 @@ poll_ms = 200               # how often an idle webhook looks for new events
 # [oidc.require.admin]      # demand multi-factor login for a role
 # amr = ["mfa", "hwk", "otp"]
 
+# Encryption of personal data at rest (AES-256-GCM). Keys: `cdihub keys generate`; current key first.
+# [encryption]
+# key_file = "cdihub.keys"  # or: key_env = "CDIHUB_KEYS"
+
 # HTTPS for `cdihub serve`: a certificate chain and its key (PEM). Without them it speaks plain HTTP.
 # [server]
 # tls_cert = "cert.pem"

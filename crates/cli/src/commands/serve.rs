@@ -50,8 +50,10 @@ pub fn serve(config: Config, mut store: store::SqliteStore, listen: &str) -> Res
     }
     let _checkpoints = store.prepare_for_serving().context("starting WAL checkpoints")?;
     let path = hub.config().store_path();
-    let open: share::webhooks::StoreOpener =
-        Arc::new(move || Ok(Box::new(store::SqliteStore::open(&path)?) as Box<dyn store::Store + Send>));
+    let keyring = config_file::keyring(hub.config())?;
+    let open: share::webhooks::StoreOpener = Arc::new(move || {
+        Ok(Box::new(store::SqliteStore::open_with(&path, keyring.clone())?) as Box<dyn store::Store + Send>)
+    });
     let _webhooks =
         share::webhooks::Dispatcher::start(hub.config().webhooks.clone(), open).context("starting webhook delivery")?;
     let tls = match (&hub.config().server.tls_cert, &hub.config().server.tls_key) {

@@ -3,6 +3,7 @@
 mod access;
 mod commands;
 mod consent;
+mod encryption;
 mod febrl;
 mod http;
 mod malformed;

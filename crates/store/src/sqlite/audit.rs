@@ -8,6 +8,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 const COLUMNS: &str = "seq, at, actor, action, target, origin, status, hash, form, target_digest";
 
+/// The columns as read: the target opened.
+const READ: &str =
+    "seq, at, actor, action, unseal_text('audit.target', target), origin, status, hash, form, target_digest";
+
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     Ok(AuditEntry {
         seq: r.get(0)?,
@@ -43,8 +47,20 @@ pub(super) fn append(conn: &mut Connection, entry: &NewAuditEntry, now: i64) -> 
         target_digest: None,
     };
     let hash = chain_hash(&previous, &fields);
-    tx.prepare_cached(&format!("INSERT INTO audit ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL)"))?
-        .execute(params![seq, now, entry.actor, entry.action, entry.target, entry.origin, entry.status, hash, FORM])?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO audit ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, seal('audit.target', ?5), ?6, ?7, ?8, ?9, NULL)"
+    ))?
+    .execute(params![
+        seq,
+        now,
+        entry.actor,
+        entry.action,
+        entry.target,
+        entry.origin,
+        entry.status,
+        hash,
+        FORM
+    ])?;
     tx.commit()?;
     Ok(seq)
 }
@@ -59,13 +75,13 @@ pub(super) fn head(conn: &Connection) -> Result<Option<(i64, String)>> {
 
 /// Entries after `after`, oldest first, at most `limit`.
 pub(super) fn after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {READ} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
     Ok(stmt.query_map(params![after, limit as i64], row)?.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Every entry in order, one at a time.
 pub(super) fn for_each(conn: &Connection, f: &mut dyn FnMut(AuditEntry) -> Result<()>) -> Result<()> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))?;
+    let mut stmt = conn.prepare(&format!("SELECT {READ} FROM audit ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         f(row(r)?)?;

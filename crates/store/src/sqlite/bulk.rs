@@ -16,13 +16,21 @@ pub(super) struct BulkInsert<'c, 'v> {
     /// What follows the values (`ON CONFLICT …`), or "".
     tail: &'static str,
     width: usize,
+    /// One row's placeholders, when not plain `(?, ?, …)` (values passed through SQL functions).
+    row: Option<&'static str>,
     values: Vec<ToSqlOutput<'v>>,
 }
 
 impl<'c, 'v> BulkInsert<'c, 'v> {
     /// An insert of rows with `width` columns: `head` names the table and columns, `tail` ends each statement.
     pub(super) fn new(conn: &'c Connection, head: &'static str, tail: &'static str, width: usize) -> Self {
-        BulkInsert { conn, head, tail, width, values: Vec::with_capacity(ROWS * width) }
+        BulkInsert { conn, head, tail, width, row: None, values: Vec::with_capacity(ROWS * width) }
+    }
+
+    /// Uses `row` (`width` placeholders, some inside function calls: `(?, seal('t.c', ?))`) for each row.
+    pub(super) fn with_row(mut self, row: &'static str) -> Self {
+        self.row = Some(row);
+        self
     }
 
     /// Adds one row (exactly `width` values).
@@ -42,7 +50,7 @@ impl<'c, 'v> BulkInsert<'c, 'v> {
         if rows == 0 {
             return Ok(());
         }
-        let row = format!("({})", vec!["?"; self.width].join(", "));
+        let row = self.row.map_or_else(|| format!("({})", vec!["?"; self.width].join(", ")), str::to_string);
         let sql = format!("{} VALUES {}{}", self.head, vec![row.as_str(); rows].join(", "), self.tail);
         let mut statement = self.conn.prepare_cached(&sql)?;
         statement.execute(rusqlite::params_from_iter(self.values.drain(..)))?;

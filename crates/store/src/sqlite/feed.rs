@@ -160,7 +160,8 @@ fn render(fields: &[(&str, Values)], by: &str, evidence: &[Proof]) -> String {
 
 /// Appends events in order.
 pub(super) fn append(conn: &Connection, events: Vec<Event>, now: i64) -> Result<()> {
-    let mut insert = BulkInsert::new(conn, "INSERT INTO feed (at, kind, entity_id, payload)", "", 4);
+    let mut insert = BulkInsert::new(conn, "INSERT INTO feed (at, kind, entity_id, payload)", "", 4)
+        .with_row("(?, ?, ?, seal('feed.payload', ?))");
     for e in events {
         insert.push([int(now), text(e.kind), int(e.entity), owned_text(e.payload)])?;
     }
@@ -169,7 +170,9 @@ pub(super) fn append(conn: &Connection, events: Vec<Event>, now: i64) -> Result<
 
 /// Appends a few events one by one and returns their sequence numbers.
 pub(super) fn append_each(conn: &Connection, events: Vec<Event>, now: i64) -> Result<Vec<i64>> {
-    let mut insert = conn.prepare_cached("INSERT INTO feed (at, kind, entity_id, payload) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO feed (at, kind, entity_id, payload) VALUES (?1, ?2, ?3, seal('feed.payload', ?4))",
+    )?;
     let mut seqs = Vec::with_capacity(events.len());
     for e in events {
         insert.execute(params![now, e.kind, e.entity, e.payload])?;
@@ -180,19 +183,20 @@ pub(super) fn append_each(conn: &Connection, events: Vec<Event>, now: i64) -> Re
 
 /// Events after `after`, oldest first, at most `limit`.
 pub(super) fn after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<FeedEvent>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT seq, at, kind, entity_id, payload FROM feed WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM feed WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
     let rows = stmt.query_map(params![after, limit as i64], row)?;
     rows.map(|r| r.map_err(Error::from).and_then(decode)).collect()
 }
 
 /// Every event about one entity, oldest first.
 pub(super) fn of_entity(conn: &Connection, id: EntityId) -> Result<Vec<FeedEvent>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT seq, at, kind, entity_id, payload FROM feed WHERE entity_id = ?1 ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM feed WHERE entity_id = ?1 ORDER BY seq"))?;
     let rows = stmt.query_map([id.0 as i64], row)?;
     rows.map(|r| r.map_err(Error::from).and_then(decode)).collect()
 }
+
+/// The columns of an event as read (the payload opened).
+pub(super) const COLUMNS: &str = "seq, at, kind, entity_id, unseal_text('feed.payload', payload)";
 
 pub(super) type Row = (i64, i64, String, Option<i64>, String);
 

@@ -36,21 +36,24 @@ impl<'c> RecordWriter<'c> {
             // and only then is the existing row looked up.
             insert: conn.prepare_cached(
                 "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean,
-                 seen_at) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?4) ON CONFLICT (source, source_id) DO NOTHING",
+                 seen_at) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, seal('records.clean', ?7), ?4)
+                 ON CONFLICT (source, source_id) DO NOTHING",
             )?,
             update: conn.prepare_cached(
                 "UPDATE records SET version = ?2, content_hash = ?3, ingested_at = ?4, updated_at = ?5, status = ?6,
-                 clean = ?7, seen_at = ?4 WHERE rid = ?1",
+                 clean = seal('records.clean', ?7), seen_at = ?4 WHERE rid = ?1",
             )?,
             refresh: conn.prepare_cached(
-                "UPDATE records SET status = ?2, clean = ?3 WHERE rid = ?1 AND (status IS NOT ?2 OR clean IS NOT ?3)",
+                "UPDATE records SET status = ?2, clean = seal('records.clean', ?3)
+                 WHERE rid = ?1 AND (status IS NOT ?2 OR unseal_blob('records.clean', clean) IS NOT ?3)",
             )?,
             // Notes that the source still sends a record, to the hour (seen again within the hour: not rewritten).
             seen: conn.prepare_cached(
                 "UPDATE records SET seen_at = ?2 WHERE rid = ?1 AND (seen_at IS NULL OR seen_at < ?2 - 3600)",
             )?,
             version: conn.prepare_cached(
-                "INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO record_versions (rid, version, ingested_at, raw)
+                 VALUES (?1, ?2, ?3, seal('record_versions.raw', ?4))",
             )?,
         })
     }
@@ -95,7 +98,8 @@ impl<'c> RecordWriter<'c> {
             let payload = serde_json::json!({"record": r.key.to_string(), "reasons": r.quarantine_reasons});
             self.conn
                 .prepare_cached(
-                    "INSERT INTO feed (at, kind, entity_id, payload) VALUES (?1, 'record.quarantined', NULL, ?2)",
+                    "INSERT INTO feed (at, kind, entity_id, payload)
+                     VALUES (?1, 'record.quarantined', NULL, seal('feed.payload', ?2))",
                 )?
                 .execute(params![now, payload.to_string()])?;
         }
@@ -107,7 +111,7 @@ impl<'c> RecordWriter<'c> {
 pub(super) fn insert_quarantine(conn: &Connection, entries: &[QuarantineEntry]) -> Result<()> {
     let mut insert = conn.prepare_cached(
         "INSERT INTO quarantine (source, source_id, line, severity, field, value, reason, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, seal('quarantine.value', ?6), seal('quarantine.reason', ?7), ?8)",
     )?;
     for e in entries {
         insert.execute(params![e.source, e.source_id, e.line as i64, e.severity, e.field, e.value, e.reason, e.at])?;
@@ -150,7 +154,8 @@ pub(super) fn claim_index(conn: &Connection, claim: &str) -> Result<()> {
 
 /// Every pin.
 pub(super) fn all_pins(conn: &Connection) -> Result<Vec<Pin>> {
-    let mut stmt = conn.prepare("SELECT a, b, kind, actor, at, reason FROM pins ORDER BY a, b")?;
+    let mut stmt =
+        conn.prepare("SELECT a, b, kind, actor, at, unseal_text('pins.reason', reason) FROM pins ORDER BY a, b")?;
     let rows = stmt.query_map([], pin_of)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -198,7 +203,7 @@ impl Tx for SqliteTx<'_> {
         let row = self
             .conn
             .prepare_cached(
-                "SELECT r.rid, r.version, r.content_hash, r.status, r.clean, m.entity_id
+                "SELECT r.rid, r.version, r.content_hash, r.status, unseal_blob('records.clean', r.clean), m.entity_id
                  FROM records r LEFT JOIN memberships m ON m.rid = r.rid WHERE r.source = ?1 AND r.source_id = ?2",
             )?
             .query_row(params![key.source, key.source_id], |r| {
@@ -247,7 +252,10 @@ impl Tx for SqliteTx<'_> {
             .execute(params![rid, version + 1, now])?;
         // The version history ends with an empty version: deleted at the source.
         self.conn
-            .prepare_cached("INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (?1, ?2, ?3, 'null')")?
+            .prepare_cached(
+                "INSERT INTO record_versions (rid, version, ingested_at, raw)
+                 VALUES (?1, ?2, ?3, seal('record_versions.raw', 'null'))",
+            )?
             .execute(params![rid, version + 1, now])?;
         Ok(Some(rid))
     }
@@ -318,7 +326,7 @@ impl Tx for SqliteTx<'_> {
     fn active_by_rid(&self, rids: &[i64]) -> Result<Vec<ActiveRecord>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.source, r.source_id, COALESCE(s.trust, 0), COALESCE(r.updated_at, r.ingested_at), r.version,
-                    r.clean
+                    unseal_blob('records.clean', r.clean)
              FROM records r LEFT JOIN sources s ON s.name = r.source WHERE r.rid = ?1 AND r.status = 'active'",
         )?;
         let mut out = Vec::with_capacity(rids.len());
@@ -366,7 +374,9 @@ impl Tx for SqliteTx<'_> {
 
     fn pins_among(&self, rids: &[i64]) -> Result<Vec<Pin>> {
         let set: HashSet<i64> = rids.iter().copied().collect();
-        let mut stmt = self.conn.prepare_cached("SELECT a, b, kind, actor, at, reason FROM pins WHERE a = ?1")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a, b, kind, actor, at, unseal_text('pins.reason', reason) FROM pins WHERE a = ?1",
+        )?;
         let mut out = Vec::new();
         for a in rids {
             for pin in stmt.query_map([a], pin_of)? {
@@ -386,7 +396,8 @@ impl Tx for SqliteTx<'_> {
         }
         self.conn
             .prepare_cached(
-                "INSERT OR REPLACE INTO pins (a, b, kind, actor, at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR REPLACE INTO pins (a, b, kind, actor, at, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, seal('pins.reason', ?6))",
             )?
             .execute(params![a, b, if pin.together { "together" } else { "apart" }, pin.actor, pin.at, pin.reason])?;
         Ok(())
@@ -428,7 +439,8 @@ impl Tx for SqliteTx<'_> {
                  ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
             )?;
             let mut golden = c.prepare_cached(
-                "INSERT OR REPLACE INTO golden (entity_id, name, search, json) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO golden (entity_id, name, search, json)
+                 VALUES (?1, seal('golden.name', ?2), blind(?3), seal('golden.json', ?4))",
             )?;
             for (id, row) in change.ids.iter().zip(&change.goldens) {
                 let eid = id.0 as i64;

@@ -1,5 +1,13 @@
 //! The SQLite schema, as numbered migrations applied in order; `PRAGMA user_version` records how far a file is.
 
+/// The audit trail's update guard (as migration 10 creates it): only an erasure's redaction of a target passes.
+/// Re-encryption drops it for its own transaction and puts it back from here.
+pub const AUDIT_UPDATE_GUARD: &str = "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+WHEN NOT (NEW.seq IS OLD.seq AND NEW.at IS OLD.at AND NEW.actor IS OLD.actor AND NEW.action IS OLD.action
+    AND NEW.origin IS OLD.origin AND NEW.status IS OLD.status AND NEW.hash IS OLD.hash AND NEW.form IS OLD.form
+    AND OLD.target_digest IS NULL AND NEW.target_digest IS NOT NULL AND NEW.target = '[erased]')
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: an erasure may only redact a target'); END;";
+
 /// Migration scripts; index + 1 is the schema version each one brings the file to.
 pub const MIGRATIONS: &[&str] = &[
     r#"

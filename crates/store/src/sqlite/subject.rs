@@ -30,8 +30,9 @@ fn live_entity(conn: &Connection, id: EntityId) -> Result<Option<i64>> {
 /// Everything held about the person whose entity (or a former id of it) is `id`.
 pub(super) fn gather(conn: &Connection, id: EntityId) -> Result<Option<SubjectData>> {
     let Some(entity) = live_entity(conn, id)? else { return Ok(None) };
-    let golden: Option<String> =
-        conn.query_row("SELECT json FROM golden WHERE entity_id = ?1", [entity], |r| r.get(0)).optional()?;
+    let golden: Option<String> = conn
+        .query_row("SELECT unseal_text('golden.json', json) FROM golden WHERE entity_id = ?1", [entity], |r| r.get(0))
+        .optional()?;
     let Some(golden) = golden else { return Ok(None) };
     let golden = StoredGolden::decode(&golden)?;
     let mut stmt = conn.prepare(
@@ -66,8 +67,9 @@ pub(super) fn gather(conn: &Connection, id: EntityId) -> Result<Option<SubjectDa
         quarantine.extend(quarantine_of(conn, &r.key)?);
         // The record's own quarantine events (they name no entity).
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, at, kind, entity_id, payload FROM feed WHERE kind = 'record.quarantined' AND entity_id IS NULL
-             AND instr(payload, ?1) > 0 ORDER BY seq",
+            "SELECT seq, at, kind, entity_id, unseal_text('feed.payload', payload) FROM feed
+             WHERE kind = 'record.quarantined' AND entity_id IS NULL
+             AND instr(unseal_text('feed.payload', payload), ?1) > 0 ORDER BY seq",
         )?;
         let quoted = serde_json::to_string(&r.key.to_string())?;
         for event in stmt.query_map([&quoted], feed::row)? {
@@ -141,7 +143,8 @@ fn mentions(entities: &[i64], records: &[SubjectRecord]) -> Mentions {
 fn record(conn: &Connection, rid: i64) -> Result<SubjectRecord> {
     let (key, status, version, ingested_at, updated_at, clean) = conn
         .prepare_cached(
-            "SELECT source, source_id, status, version, ingested_at, updated_at, clean FROM records WHERE rid = ?1",
+            "SELECT source, source_id, status, version, ingested_at, updated_at, unseal_blob('records.clean', clean)
+             FROM records WHERE rid = ?1",
         )?
         .query_row([rid], |r| {
             Ok((
@@ -157,8 +160,10 @@ fn record(conn: &Connection, rid: i64) -> Result<SubjectRecord> {
         (Some(c), "active") => Some(c.decode()?),
         _ => None,
     };
-    let mut stmt =
-        conn.prepare_cached("SELECT version, ingested_at, raw FROM record_versions WHERE rid = ?1 ORDER BY version")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT version, ingested_at, unseal_text('record_versions.raw', raw) FROM record_versions WHERE rid = ?1
+             ORDER BY version",
+    )?;
     let versions = stmt
         .query_map([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))?
         .map(|row| {
@@ -171,7 +176,8 @@ fn record(conn: &Connection, rid: i64) -> Result<SubjectRecord> {
 
 fn quarantine_of(conn: &Connection, key: &RecordKey) -> Result<Vec<QuarantineEntry>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT source, source_id, line, severity, field, value, reason, at FROM quarantine
+        "SELECT source, source_id, line, severity, field, unseal_text('quarantine.value', value),
+                unseal_text('quarantine.reason', reason), at FROM quarantine
          WHERE source = ?1 AND source_id = ?2 ORDER BY id",
     )?;
     let rows = stmt.query_map(params![key.source, key.source_id], |r| {
@@ -217,7 +223,8 @@ fn pairs_of(conn: &Connection, rids: &BTreeSet<i64>) -> Result<Vec<StoredPair>> 
 
 fn pins_of(conn: &Connection, rids: &BTreeSet<i64>) -> Result<Vec<SubjectPin>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT ra.source, ra.source_id, rb.source, rb.source_id, p.kind, p.actor, p.at, p.reason
+        "SELECT ra.source, ra.source_id, rb.source, rb.source_id, p.kind, p.actor, p.at,
+                unseal_text('pins.reason', p.reason)
          FROM pins p JOIN records ra ON ra.rid = p.a JOIN records rb ON rb.rid = p.b WHERE p.a = ?1 OR p.b = ?1",
     )?;
     let mut seen = HashSet::new();
@@ -298,7 +305,10 @@ pub(super) fn erase(
     tx.execute("UPDATE entities SET retired_at = ?2, merged_into = NULL WHERE entity_id = ?1", params![entity, now])?;
     let erased_payload = serde_json::json!({ "erased": receipt_id }).to_string();
     for e in &entity_ids {
-        tx.execute("UPDATE feed SET payload = ?2 WHERE entity_id = ?1", params![e, erased_payload])?;
+        tx.execute(
+            "UPDATE feed SET payload = seal('feed.payload', ?2) WHERE entity_id = ?1",
+            params![e, erased_payload],
+        )?;
     }
     scrub_feed(&tx, &data, &erased_payload)?;
     for entry in &data.audit {
@@ -312,7 +322,7 @@ pub(super) fn erase(
         "by": request.actor,
     });
     tx.execute(
-        "INSERT INTO feed (at, kind, entity_id, payload) VALUES (?1, 'subject.erased', ?2, ?3)",
+        "INSERT INTO feed (at, kind, entity_id, payload) VALUES (?1, 'subject.erased', ?2, seal('feed.payload', ?3))",
         params![now, entity, payload.to_string()],
     )?;
     let event = tx.last_insert_rowid();
@@ -352,8 +362,9 @@ fn scrub_feed(conn: &Connection, data: &SubjectData, erased_payload: &str) -> Re
     }
     let quoted: Vec<String> = keys.iter().map(serde_json::to_string).collect::<serde_json::Result<_>>()?;
     for chunk in quoted.chunks(50) {
-        let filter = vec!["instr(payload, ?) > 0"; chunk.len()].join(" OR ");
-        let mut stmt = conn.prepare(&format!("SELECT seq, payload FROM feed WHERE {filter}"))?;
+        let filter = vec!["instr(unseal_text('feed.payload', payload), ?) > 0"; chunk.len()].join(" OR ");
+        let mut stmt =
+            conn.prepare(&format!("SELECT seq, unseal_text('feed.payload', payload) FROM feed WHERE {filter}"))?;
         let hits: Vec<(i64, String)> = stmt
             .query_map(rusqlite::params_from_iter(chunk.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
@@ -366,7 +377,7 @@ fn scrub_feed(conn: &Connection, data: &SubjectData, erased_payload: &str) -> Re
                 redact_keys(&mut value, &keys);
                 value.to_string()
             };
-            conn.execute("UPDATE feed SET payload = ?2 WHERE seq = ?1", params![seq, rewritten])?;
+            conn.execute("UPDATE feed SET payload = seal('feed.payload', ?2) WHERE seq = ?1", params![seq, rewritten])?;
         }
     }
     Ok(())

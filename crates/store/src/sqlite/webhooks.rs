@@ -5,7 +5,8 @@ use crate::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
 const COLUMNS: &str =
-    "id, url, secret, events, created_at, cursor, attempts, retry_at, failing_since, last_error, delivered_at";
+    "id, url, unseal_text('webhooks.secret', secret), events, created_at, cursor, attempts, retry_at, failing_since,
+     last_error, delivered_at";
 
 /// The newest feed sequence, 0 for an empty feed.
 pub(super) fn feed_head(conn: &Connection) -> Result<i64> {
@@ -16,7 +17,8 @@ pub(super) fn feed_head(conn: &Connection) -> Result<i64> {
 pub(super) fn add(conn: &Connection, hook: &NewWebhook, now: i64) -> Result<Webhook> {
     let events = serde_json::to_string(&hook.events)?;
     conn.execute(
-        "INSERT INTO webhooks (url, secret, events, created_at, cursor) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO webhooks (url, secret, events, created_at, cursor)
+         VALUES (?1, seal('webhooks.secret', ?2), ?3, ?4, ?5)",
         params![hook.url, hook.secret, events, now, hook.after],
     )?;
     let id = conn.last_insert_rowid();
