@@ -58,6 +58,11 @@ pub fn clean_birth_date(raw: &str, month_first: bool, today: BirthDate) -> Resul
     Ok(date)
 }
 
+/// Seconds since the epoch as an RFC 3339 UTC timestamp: `2025-06-08T12:00:00Z` (empty when out of range).
+pub fn format_timestamp(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+}
+
 /// Parses a timestamp (RFC 3339, `YYYY-MM-DD HH:MM:SS`, or a date) into seconds since the Unix epoch (UTC).
 pub fn parse_timestamp(raw: &str, month_first: bool) -> Result<i64, String> {
     let text = raw.trim();

@@ -118,7 +118,8 @@ pub const RESTRICTIVE: &str = "restrictive";
 
 /// Consent per purpose (`consent.email_marketing`), the most restrictive answer winning: `refused` when any
 /// member refuses (the most recent refusal is named as the source), `granted` only when every member that
-/// answers grants (the most recent grant is named).
+/// answers grants (the most recent grant is named). `consent.<purpose>.at` says when the deciding record was
+/// last changed (RFC 3339).
 fn consents<'a>(members: &'a [Member<'a>], values: &mut Vec<GoldenValueView<'a>>) {
     let mut purposes: Vec<&'a str> = members.iter().flat_map(|m| m.record.consent.keys().map(String::as_str)).collect();
     purposes.sort_unstable();
@@ -134,6 +135,12 @@ fn consents<'a>(members: &'a [Member<'a>], values: &mut Vec<GoldenValueView<'a>>
             values.push(GoldenValueView {
                 attribute: Cow::Owned(format!("consent.{purpose}")),
                 value: Cow::Borrowed(if refused { "refused" } else { "granted" }),
+                from: m.key,
+                rule: RESTRICTIVE,
+            });
+            values.push(GoldenValueView {
+                attribute: Cow::Owned(format!("consent.{purpose}.at")),
+                value: Cow::Owned(clean::date::format_timestamp(m.recency)),
                 from: m.key,
                 rule: RESTRICTIVE,
             });
@@ -268,6 +275,8 @@ mod consent_tests {
         // All who answer grant: the most recent grant is the source.
         assert_eq!((profiling.value.as_str(), profiling.from.to_string()), ("granted", "crm:1".into()));
         assert!(consent("sms").is_none(), "no answer, no consent value");
+        let at = consent("email_marketing.at").expect("when");
+        assert_eq!((at.value.as_str(), at.from.to_string()), ("1970-01-01T00:01:40Z", "shop:2".into()));
         let silent = CleanRecord::default();
         let none = [member(&crm, 1, &silent)];
         let g = golden(EntityId(2), &none, &SurvivorshipConfig::default());

@@ -94,6 +94,8 @@ fn consent_survives_merges_most_restrictively_and_filters_exports_and_search() {
         "one refusal outweighs the grant of the more trusted source"
     );
     assert_eq!(consent(&anna, "profiling").map(|c| c.0), Some("granted".into()));
+    let when = consent(&anna, "email_marketing.at").expect("the refusal's time");
+    assert!(when.0.ends_with('Z') && when.1 == "shop:S1", "{when:?}");
     let bert = show("crm:C2");
     assert_eq!(consent(&bert, "email_marketing").map(|c| c.0), Some("granted".into()));
     assert_eq!(consent(&show("crm:C3"), "email_marketing").map(|c| c.0), Some("granted".into()));
