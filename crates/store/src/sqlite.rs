@@ -576,11 +576,17 @@ impl Store for SqliteStore {
     }
 
     fn latest_model(&self) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT json FROM models ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT unseal_text('models.json', json) FROM models ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+            .optional()?)
     }
 
     fn save_model(&mut self, json: &str, now: i64) -> Result<()> {
-        self.conn.execute("INSERT INTO models (created_at, json) VALUES (?1, ?2)", params![now, json])?;
+        self.conn.execute(
+            "INSERT INTO models (created_at, json) VALUES (?1, seal('models.json', ?2))",
+            params![now, json],
+        )?;
         Ok(())
     }
 
@@ -884,7 +890,10 @@ impl SqliteStore {
         }
         let old = self.memberships_by_rid()?;
         let tx = self.conn.transaction()?;
-        tx.execute("INSERT INTO models (created_at, json) VALUES (?1, ?2)", params![now, resolved.model_json])?;
+        tx.execute(
+            "INSERT INTO models (created_at, json) VALUES (?1, seal('models.json', ?2))",
+            params![now, resolved.model_json],
+        )?;
         let model_id = tx.last_insert_rowid();
         tx.execute(
             "INSERT INTO runs (finished_at, model_id, report) VALUES (?1, ?2, ?3)",

@@ -114,6 +114,11 @@ fn with_encryption_no_email_or_phone_is_stored_in_plain_text() {
     assert!(ok(d, &["audit", "verify"]).contains("intact"));
     let quarantine = ok(d, &["quarantine"]);
     assert!(!quarantine.trim().is_empty());
+    // An erasure works on encrypted data too (its feed and audit scrubbing read through the seals).
+    let erased = ok(d, &["gdpr", "erase", "crm:K000002", "--requested-by", "DSR-7"]);
+    assert!(erased.contains("receipt 1"), "{erased}");
+    assert!(ok(d, &["gdpr", "erasures"]).contains("DSR-7"));
+    assert!(ok(d, &["audit", "verify"]).contains("intact"));
 
     // Rotation: a new key first, the old one after; once re-encrypted, the new key alone suffices.
     let second = ok(d, &["keys", "generate"]).trim().to_string();

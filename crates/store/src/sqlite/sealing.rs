@@ -23,6 +23,9 @@ pub(super) const SEALED_COLUMNS: &[(&str, &str, Kind)] = &[
     ("pins", "reason", Kind::Text),
     ("webhooks", "secret", Kind::Text),
     ("audit", "target", Kind::Text),
+    ("models", "json", Kind::Text),
+    ("erasures", "requested_by", Kind::Text),
+    ("erasures", "reason", Kind::Text),
 ];
 
 /// What a sealed column holds once opened.

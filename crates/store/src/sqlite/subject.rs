@@ -269,7 +269,7 @@ pub(super) fn erase(
     let suppressed = if request.suppress { data.records.len() as i64 } else { 0 };
     tx.execute(
         "INSERT INTO erasures (entity_id, entities, at, actor, requested_by, reason, records, digest, suppressed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, seal('erasures.requested_by', ?5), seal('erasures.reason', ?6), ?7, ?8, ?9)",
         params![
             entity,
             serde_json::to_string(&entity_ids)?,
@@ -396,7 +396,8 @@ fn redact_keys(value: &mut serde_json::Value, keys: &HashSet<String>) {
 /// Every erasure receipt, oldest first.
 pub(super) fn receipts(conn: &Connection) -> Result<Vec<Erasure>> {
     let mut stmt = conn.prepare(
-        "SELECT id, entity_id, entities, at, actor, requested_by, reason, records, digest, suppressed FROM erasures
+        "SELECT id, entity_id, entities, at, actor, unseal_text('erasures.requested_by', requested_by),
+                unseal_text('erasures.reason', reason), records, digest, suppressed FROM erasures
          ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
