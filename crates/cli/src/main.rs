@@ -75,6 +75,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands that print personal data unmasked are audited as reads, like the API's.
+    let reads_personal_data = matches!(
+        cli.command,
+        Command::Show(_)
+            | Command::Search(_)
+            | Command::Export(_)
+            | Command::Explain(_)
+            | Command::Quarantine(_)
+            | Command::Review(_)
+    );
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&cli.config, args),
         Command::Ingest(args) => commands::ingest::run(&cli.config, args, cli.quiet),
@@ -96,6 +106,8 @@ fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Demo(args) => commands::demo::run(args, cli.quiet),
     };
+    let result =
+        result.and_then(|()| if reads_personal_data { commands::audit::record_read(&cli.config) } else { Ok(()) });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

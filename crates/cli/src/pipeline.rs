@@ -100,7 +100,7 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
         for prepared in receiver.iter() {
             let Prepared { read, mut records, mut entries } = prepared?;
             summary.read += read;
-            if !suppression.0.is_empty() {
+            if !suppression.is_empty() {
                 // Erased records stay erased: neither they nor their quarantine entries are stored again.
                 let before = records.len();
                 records.retain(|r| !suppression.contains(&r.key));

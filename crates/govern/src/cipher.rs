@@ -138,10 +138,7 @@ impl Key {
         };
         let id = derive(b"cdihub key id\n");
         let blind = derive(b"cdihub blind index\n");
-        let aead = LessSafeKey::new(
-            #[allow(clippy::expect_used)]
-            UnboundKey::new(&AES_256_GCM, material).expect("a 32-byte key is an AES-256 key"),
-        );
+        let aead = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, material).expect("a 32-byte key is an AES-256 key"));
         Key { id: [id[0], id[1], id[2], id[3]], aead, blind: hmac::Key::new(hmac::HMAC_SHA256, &blind) }
     }
 }

@@ -24,6 +24,9 @@ pub fn suppression_key(source: &str, source_id: &str) -> String {
 /// Shortest identifier (folded) looked for in audit targets: shorter ones would match too much.
 const MIN_IDENTIFIER: usize = 5;
 
+/// The HTTP methods an API request's target starts with.
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
+
 /// Fewest digits of a phone number looked for in audit targets.
 const MIN_DIGITS: usize = 7;
 
@@ -65,13 +68,18 @@ impl Mentions {
     }
 
     /// True when an audit target (`GET /entities/E12?…`, `PUT /sources/crm/records/K1`, `GET /search?q=…`, or a
-    /// command line) names the person.
+    /// command line such as `-c hub.toml show crm:K1`) names the person.
     pub fn in_target(&self, target: &str) -> bool {
-        let request = target.split_once(' ').map_or(target, |(_, rest)| rest);
-        let (path, query) = request.split_once('?').unwrap_or((request, ""));
-        let segments: Vec<String> = path.split('/').map(decode).collect();
         let names_entity = |text: &str| text.parse::<EntityId>().is_ok_and(|e| self.entities.contains(&e.0));
         let names_record = |source: &str, id: &str| self.records.iter().any(|(s, i)| s == source && i == id);
+        let Some((_, request)) =
+            target.split_once(' ').filter(|(method, rest)| METHODS.contains(method) && rest.starts_with('/'))
+        else {
+            // A command line: each word on its own.
+            return target.split_whitespace().any(|w| self.in_text(w, &names_entity, &names_record));
+        };
+        let (path, query) = request.split_once('?').unwrap_or((request, ""));
+        let segments: Vec<String> = path.split('/').map(decode).collect();
         for window in segments.windows(2) {
             if matches!(window[0].as_str(), "entities" | "subjects") && names_entity(&window[1]) {
                 return true;
@@ -96,12 +104,8 @@ impl Mentions {
         {
             return true;
         }
-        // Values in the query, and a command line's words, as free text.
-        let mut values: Vec<&str> = pairs.iter().map(|(_, v)| v.as_str()).collect();
-        if !target.contains('/') {
-            values.extend(target.split_whitespace());
-        }
-        values.iter().any(|v| self.in_text(v, &names_entity, &names_record))
+        // Values in the query, as free text.
+        pairs.iter().any(|(_, v)| self.in_text(v, &names_entity, &names_record))
     }
 
     fn in_text(
@@ -166,6 +170,9 @@ mod tests {
             "GET /search?q=06-12345678",
             "POST /entities/E12/unmerge",
             "gdpr export E12",
+            "-c /etc/cdihub/hub.toml show E7",
+            "-c /etc/cdihub/hub.toml show shop:W9 --json",
+            "search h.devries@ziggo.nl",
         ] {
             assert!(m.in_target(target), "{target}");
         }
@@ -186,6 +193,7 @@ mod tests {
             "GET /search?q=0612345",
             "ingest",
             "resolve",
+            "-c /etc/cdihub/hub.toml show shop:W90",
         ] {
             assert!(!m.in_target(target), "{target}");
         }

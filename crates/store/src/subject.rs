@@ -137,6 +137,11 @@ pub struct ErasureOutcome {
 pub struct Suppression(pub HashSet<String>);
 
 impl Suppression {
+    /// True when no record is suppressed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// True when this source record was erased and suppressed.
     pub fn contains(&self, key: &RecordKey) -> bool {
         !self.0.is_empty() && self.0.contains(&govern::erasure::suppression_key(&key.source, &key.source_id))

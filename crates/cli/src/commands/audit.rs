@@ -91,6 +91,14 @@ pub fn record_as(store: &mut dyn Store, action: &str, target: String) -> Result<
     Ok(())
 }
 
+/// Records that the command line just run showed personal data unmasked (`show`, `search`, `export`, …): the
+/// command line is the target.
+pub fn record_read(config: &Path) -> Result<()> {
+    let (_, mut store) = config_file::load_with_store(config)?;
+    let target = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    record_as(&mut store, "read", target)
+}
+
 /// How the audit trail and lineage name the operating-system user running a command: `cli:alice`.
 pub fn actor() -> String {
     let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());

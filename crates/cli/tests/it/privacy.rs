@@ -221,7 +221,10 @@ fn a_person_is_exported_then_erased_everywhere_and_stays_erased() {
     std::fs::remove_file(d.join("subject.json")).expect("remove");
     let error = fails(d, &["gdpr", "erase", &second, "--requested-by", " "]);
     assert!(error.contains("requested-by"), "{error}");
+    assert!(ok(d, &["audit", "list", "--limit", "100000"]).contains("show crm:K000003 --json"), "a read is audited");
     let erased = ok(d, &["gdpr", "erase", "crm:K000003", "--requested-by", "DSR-2026-0043"]);
+    let trail = ok(d, &["audit", "list", "--limit", "100000"]);
+    assert!(!trail.contains("crm:K000003"), "the read's entry names the person no more: {trail}");
     assert!(erased.contains("receipt 2"), "{erased}");
     let found = scan(d, &needles);
     assert!(found.is_empty(), "after the command-line erasure: {found:?}");
