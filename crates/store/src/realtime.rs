@@ -109,6 +109,9 @@ pub struct Lineage {
     pub by: String,
     /// The pairs that carried records into their entities.
     pub evidence: Vec<Evidence>,
+    /// Records whose content changed: an entity holding one is told `entity.updated` (`changed`) even when no
+    /// record joined or left it, since its golden record may have changed.
+    pub changed: Vec<i64>,
 }
 
 /// A change to some entities, re-clustered from the records involved: everything in it replaces what the store

@@ -890,6 +890,16 @@ impl SqliteStore {
         }
         let old = self.memberships_by_rid()?;
         let tx = self.conn.transaction()?;
+        // Records changed (a new version) since the previous resolution: their entities are told `changed` even
+        // when their members stay the same.
+        let previous: Option<i64> = tx.query_row("SELECT MAX(finished_at) FROM runs", [], |r| r.get(0))?;
+        let changed: Vec<i64> = match previous {
+            None => Vec::new(),
+            Some(since) => tx
+                .prepare("SELECT rid FROM records WHERE status = 'active' AND version > 1 AND ingested_at >= ?1")?
+                .query_map([since], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?,
+        };
         tx.execute(
             "INSERT INTO models (created_at, json) VALUES (?1, seal('models.json', ?2))",
             params![now, resolved.model_json],
@@ -979,7 +989,7 @@ impl SqliteStore {
             Ok(i) => keys[i].1.clone(),
             Err(_) => format!("record {rid}"),
         };
-        let lineage = Lineage { by: "batch resolve".into(), evidence: Vec::new() };
+        let lineage = Lineage { by: "batch resolve".into(), evidence: Vec::new(), changed };
         let events =
             feed::resolution_events(&old, &new_entity_of, &resolved.clusters, &resolved.ids, &retired, &lineage, &key);
         feed::append(&tx, events, now)?;

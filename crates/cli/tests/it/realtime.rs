@@ -57,6 +57,23 @@ fn records_pushed_in_are_matched_merged_split_and_retired() {
     let (status, again) = server.send("PUT", "/sources/webshop/records/W900001", &shop);
     assert_eq!((status, again["write"].as_str(), again["events"].clone()), (200, Some("unchanged"), json!([])));
 
+    // Changed content that stays in the entity: the feed still says the entity changed, and which record.
+    let mut moved_house = shop.clone();
+    moved_house["address"]["number"] = json!("9");
+    let (status, edited) = server.send("PUT", "/sources/webshop/records/W900001", &moved_house);
+    assert_eq!(
+        (status, edited["write"].as_str(), edited["entity"].as_str()),
+        (200, Some("updated"), Some(jurgen.as_str()))
+    );
+    let (_, history) = server.get(&format!("/entities/{jurgen}/history"));
+    let told = history["events"].as_array().expect("events").last().cloned().expect("an event");
+    assert_eq!(
+        (told["kind"].as_str(), told["payload"]["changed"].clone()),
+        (Some("entity.updated"), json!(["webshop:W900001"]))
+    );
+    let (_, back) = server.send("PUT", "/sources/webshop/records/W900001", &shop);
+    assert_eq!(back["write"], "updated");
+
     // The record changes into someone else: it leaves and becomes an entity of its own.
     let other = json!({"customer": {"first_name": "Wilhelmina", "last_name": "Oosterhuis"}, "dob": "1931-02-03",
         "address": {"street": "Zeedijk", "number": "1", "zip": "1012AA", "city": "Amsterdam"},

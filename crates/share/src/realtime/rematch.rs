@@ -226,7 +226,7 @@ impl Hub {
             retired,
             pairs,
             changed: changed_rid.into_iter().collect(),
-            lineage: Lineage { by: by.to_string(), evidence: proofs },
+            lineage: Lineage { by: by.to_string(), evidence: proofs, changed: changed_rid.into_iter().collect() },
         };
         let events = tx.apply(&change, now)?;
         Ok((entity_of_changed, events))

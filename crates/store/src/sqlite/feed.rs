@@ -20,7 +20,8 @@ pub(super) struct Event {
 
 /// What a resolution changed, entity by entity: `entity.created` (with the records, and the entities they came
 /// from), `entity.updated` (records that joined or left; `merged_from` names entities absorbed),
-/// `entity.split` (records left for new entities only), `entity.merged` (retired into a successor) and
+/// `entity.split` (records left for new entities only), `entity.updated` with `changed` (a member whose content
+/// changed, in an entity none joined or left: `lineage.changed`), `entity.merged` (retired into a successor) and
 /// `entity.retired` (retired with no successor). Unchanged entities have none. Built in parallel: a first
 /// resolution of a million records creates half a million entities.
 ///
@@ -51,6 +52,7 @@ pub(super) fn resolution_events(
         old_members.entry(*eid).or_default().push(*rid);
     }
     let gone: BTreeSet<i64> = retired.iter().map(|(e, _)| *e).collect();
+    let changed: std::collections::HashSet<i64> = lineage.changed.iter().copied().collect();
     let keys = |mut rids: Vec<i64>| -> Vec<String> {
         rids.sort_unstable();
         rids.into_iter().map(key).collect()
@@ -71,7 +73,12 @@ pub(super) fn resolution_events(
         let joined: Vec<i64> = members.iter().copied().filter(|r| old.get(r).map(|(e, _)| *e) != Some(eid)).collect();
         let left: Vec<i64> = before.iter().copied().filter(|r| new_of.get(r) != Some(&eid)).collect();
         if joined.is_empty() && left.is_empty() {
-            return None;
+            let updated: Vec<i64> = members.iter().copied().filter(|r| changed.contains(r)).collect();
+            if updated.is_empty() {
+                return None;
+            }
+            let payload = render(&[("changed", Values::from(keys(updated)))], by, &[]);
+            return Some(Event { kind: "entity.updated", entity: eid, payload });
         }
         let into: BTreeSet<i64> = left.iter().filter_map(|r| new_of.get(r).copied()).collect();
         if joined.is_empty() && into.iter().all(|e| !old_members.contains_key(e)) {
@@ -279,13 +286,21 @@ mod tests {
         // Nothing changed: no events.
         let same = vec![vec![1, 2, 3]];
         assert!(resolution_events(&old, &went(&same, &[1]), &same, &ids(&[1]), &[], &quiet(), &key).is_empty());
+        // A member's content changed, no one joined or left: the entity is told which.
+        let edited = Lineage { changed: vec![2, 9], ..Lineage::default() };
+        let told = resolution_events(&old, &went(&same, &[1]), &same, &ids(&[1]), &[], &edited, &key);
+        assert_eq!((told.len(), told[0].kind), (1, "entity.updated"));
+        assert_eq!(payload(&told[0]), json!({"changed": ["crm:2"]}));
     }
 
     #[test]
     fn events_say_who_and_why() {
         let key = |r: i64| format!("crm:{r}");
-        let lineage =
-            Lineage { by: "api".into(), evidence: vec![Evidence { record: 3, with: 1, rule: None, score: 0.99 }] };
+        let lineage = Lineage {
+            by: "api".into(),
+            evidence: vec![Evidence { record: 3, with: 1, rule: None, score: 0.99 }],
+            changed: vec![],
+        };
         // 3 joins E1 on the model's word; E2 it came from is merged.
         let old: HashMap<i64, (i64, i64)> = [(1, (1, 0)), (2, (1, 0)), (3, (2, 0))].into();
         let (clusters, retired) = (vec![vec![1, 2, 3]], [(2, Some(1))]);

@@ -430,3 +430,17 @@ fn an_erasure_removes_the_person_everywhere_and_leaves_a_receipt() {
     assert!(refused.is_err_and(|e| e.to_string().contains("append-only")));
     assert!(s.erase_subject(first[0], &request, 60, None).expect("erase").is_none(), "erased once");
 }
+
+#[test]
+fn a_resolution_tells_the_entities_whose_records_changed_though_none_joined_or_left() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    s.upsert_records(&[incoming("crm", "1", "Vries"), incoming("crm", "2", "Bos")], 10).expect("upsert");
+    let ids = resolve(&mut s, vec![vec![1], vec![2]], 20);
+    let head = s.feed_head().expect("head");
+    s.upsert_records(&[incoming("crm", "1", "Vries-Bos"), incoming("crm", "2", "Bos")], 30).expect("upsert");
+    resolve(&mut s, vec![vec![1], vec![2]], 40);
+    let events = s.feed(head, 10).expect("feed");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0].kind.as_str(), events[0].entity), ("entity.updated", Some(ids[0])));
+    assert_eq!(events[0].payload["changed"], serde_json::json!(["crm:1"]));
+}
