@@ -391,6 +391,24 @@ impl rusqlite::types::FromSql for StoredClean {
     }
 }
 
+/// The columns of a quarantine entry as [`quarantine_entry`] reads them (value and reason opened).
+const QUARANTINE_COLUMNS: &str = "source, source_id, line, severity, field, unseal_text('quarantine.value', value),
+    unseal_text('quarantine.reason', reason), at";
+
+/// A quarantine entry from a row of [`QUARANTINE_COLUMNS`].
+fn quarantine_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {
+    Ok(QuarantineEntry {
+        source: r.get(0)?,
+        source_id: r.get(1)?,
+        line: r.get::<_, i64>(2)? as u64,
+        severity: r.get(3)?,
+        field: r.get(4)?,
+        value: r.get(5)?,
+        reason: r.get(6)?,
+        at: r.get(7)?,
+    })
+}
+
 fn key_of(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RecordKey> {
     Ok(RecordKey::new(row.get::<_, String>(at)?, row.get::<_, String>(at + 1)?))
 }
@@ -442,23 +460,10 @@ impl Store for SqliteStore {
     }
 
     fn quarantined(&self, source: Option<&str>, limit: usize) -> Result<Vec<QuarantineEntry>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT source, source_id, line, severity, field, unseal_text('quarantine.value', value),
-                    unseal_text('quarantine.reason', reason), at FROM quarantine
-             WHERE ?1 IS NULL OR source = ?1 ORDER BY id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![source, limit as i64], |r| {
-            Ok(QuarantineEntry {
-                source: r.get(0)?,
-                source_id: r.get(1)?,
-                line: r.get::<_, i64>(2)? as u64,
-                severity: r.get(3)?,
-                field: r.get(4)?,
-                value: r.get(5)?,
-                reason: r.get(6)?,
-                at: r.get(7)?,
-            })
-        })?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE ?1 IS NULL OR source = ?1 ORDER BY id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![source, limit as i64], quarantine_entry)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -2,9 +2,9 @@
 //! access), `erase` it (right to be forgotten, leaving a receipt), and list the `erasures` done.
 
 use crate::commands::audit::record_as;
+use crate::commands::show::entity_named;
 use crate::config_file::{self, now};
 use anyhow::{Context, Result, bail};
-use model::{EntityId, RecordKey};
 use share::subject::SubjectExport;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     let (_, mut store) = config_file::load_with_store(config)?;
     match args.action {
         Action::Export { subject, output } => {
-            let id = subject_id(&store, &subject)?;
+            let id = entity_named(&store, &subject)?;
             let data = store.subject(id)?.with_context(|| format!("no live entity {id}"))?;
             let document = serde_json::to_string_pretty(&SubjectExport::new(&data, now()))?;
             match &output {
@@ -66,7 +66,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
             }
         }
         Action::Erase { subject, requested_by, reason, no_suppress } => {
-            let id = subject_id(&store, &subject)?;
+            let id = entity_named(&store, &subject)?;
             let requested_by = requested_by.trim().to_string();
             if requested_by.is_empty() {
                 bail!("--requested-by must say on whose behalf (a ticket or case number)");
@@ -107,15 +107,4 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The entity a subject argument names: `E12`, or the entity of a source record.
-fn subject_id(store: &dyn Store, text: &str) -> Result<EntityId> {
-    match (text.parse::<EntityId>(), RecordKey::parse(text)) {
-        (Ok(id), _) => Ok(id),
-        (_, Some(key)) => store
-            .entity_of(&key)?
-            .with_context(|| format!("record {key} is in no entity (unknown, quarantined, or not resolved yet)")),
-        _ => bail!("`{text}` is neither an entity id (E12) nor a source record (source:id)"),
-    }
 }

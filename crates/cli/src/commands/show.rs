@@ -16,16 +16,21 @@ pub struct Args {
     pub json: bool,
 }
 
+/// The entity a command-line argument names: an entity id (`E12`), or the entity of a source record (`crm:1001`).
+pub fn entity_named(store: &dyn Store, text: &str) -> Result<EntityId> {
+    match (text.parse::<EntityId>(), RecordKey::parse(text)) {
+        (Ok(id), _) => Ok(id),
+        (_, Some(key)) => store.entity_of(&key)?.with_context(|| {
+            format!("record {key} is not in any entity (not ingested, quarantined, or not resolved yet)")
+        }),
+        _ => bail!("`{text}` is neither an entity id (E12) nor a source record (source:id)"),
+    }
+}
+
 /// Prints the entity.
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let (_, store) = config_file::load_with_store(config)?;
-    let id = match (args.target.parse::<EntityId>(), RecordKey::parse(&args.target)) {
-        (Ok(id), _) => id,
-        (_, Some(key)) => store.entity_of(&key)?.with_context(|| {
-            format!("record {key} is not in any entity (not ingested, quarantined, or not resolved yet)")
-        })?,
-        _ => bail!("`{}` is neither an entity id (E12) nor a source record (source:id)", args.target),
-    };
+    let id = entity_named(&store, &args.target)?;
     let view = store.entity(id)?.with_context(|| format!("no entity {id}"))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&view)?);

@@ -4,7 +4,7 @@
 //! with the wrong key or none fails with a clear error.
 
 use crate::http::Server;
-use crate::{fails, ok};
+use crate::{fails, ok, scan_database};
 use regex::Regex;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -39,23 +39,6 @@ fn identifiers(dir: &Path) -> Vec<String> {
     found
 }
 
-/// Which of `needles` some database file holds, as bytes.
-fn scan(dir: &Path, needles: &[String]) -> Vec<String> {
-    let mut hits = Vec::new();
-    for name in ["cdihub.db", "cdihub.db-wal", "cdihub.db-shm"] {
-        let Ok(bytes) = std::fs::read(dir.join(name)) else { continue };
-        // Valid UTF-8 runs survive the lossy conversion, so any stored plaintext is still found (and std's
-        // substring search is fast even in a debug build).
-        let text = String::from_utf8_lossy(&bytes);
-        for needle in needles {
-            if text.contains(needle.as_str()) {
-                hits.push(format!("{needle} in {name}"));
-            }
-        }
-    }
-    hits
-}
-
 fn set_keys(dir: &Path, keys: &[&str]) {
     std::fs::write(dir.join("keys.txt"), format!("# current key first\n{}\n", keys.join("\n"))).expect("keys");
 }
@@ -69,7 +52,7 @@ fn with_encryption_no_email_or_phone_is_stored_in_plain_text() {
     ok(d, &["-q", "resolve"]);
     let mut needles = identifiers(d);
     assert!(needles.len() > 300, "{}", needles.len());
-    assert!(!scan(d, &needles).is_empty(), "without encryption they are there");
+    assert!(!scan_database(d, &needles).is_empty(), "without encryption they are there");
 
     // Switched on: what is stored already is encrypted by a rotation.
     let first = ok(d, &["keys", "generate"]).trim().to_string();
@@ -80,7 +63,7 @@ fn with_encryption_no_email_or_phone_is_stored_in_plain_text() {
     std::fs::write(d.join("cdihub.toml"), config).expect("config");
     let rotated = ok(d, &["keys", "rotate"]);
     assert!(rotated.contains("record_versions.raw") && rotated.contains("golden.search"), "{rotated}");
-    let found = scan(d, &needles);
+    let found = scan_database(d, &needles);
     assert!(found.is_empty(), "after encrypting what was stored: {found:?}");
 
     // Real time on top: a pushed record, a search and a lookup (audited), a webhook with its secret.
@@ -104,7 +87,7 @@ fn with_encryption_no_email_or_phone_is_stored_in_plain_text() {
     drop(server);
     needles.extend(["w.zonneveld@example.org".into(), "+31699887766".into(), "06 9988 7766".into(), secret]);
     needles.push("zonneveld".into());
-    let found = scan(d, &needles);
+    let found = scan_database(d, &needles);
     assert!(found.is_empty(), "after real-time writes: {found:?}");
 
     // Everything still reads: the entity, the search (by exact words), exports, the audit trail's chain.
@@ -126,7 +109,7 @@ fn with_encryption_no_email_or_phone_is_stored_in_plain_text() {
     ok(d, &["keys", "rotate"]);
     set_keys(d, &[&second]);
     assert!(ok(d, &["show", "crm:K900001"]).contains("Zonneveld"));
-    assert!(scan(d, &needles).is_empty());
+    assert!(scan_database(d, &needles).is_empty());
     set_keys(d, &[&first]);
     let error = fails(d, &["show", "crm:K900001"]);
     assert!(error.contains("not configured"), "the old key alone no longer opens it: {error}");

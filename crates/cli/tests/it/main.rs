@@ -46,6 +46,20 @@ pub fn fails(dir: &Path, args: &[&str]) -> String {
     stderr
 }
 
+/// Which of `needles` the database files in `dir` (the file, its write-ahead log, the log's index) hold as bytes,
+/// each as `needle in file`.
+pub fn scan_database(dir: &Path, needles: &[String]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for name in ["cdihub.db", "cdihub.db-wal", "cdihub.db-shm"] {
+        let Ok(bytes) = std::fs::read(dir.join(name)) else { continue };
+        // Valid UTF-8 runs survive the lossy conversion, so any stored plaintext is still found (and std's
+        // substring search is fast even in a debug build).
+        let text = String::from_utf8_lossy(&bytes);
+        hits.extend(needles.iter().filter(|n| text.contains(n.as_str())).map(|n| format!("{n} in {name}")));
+    }
+    hits
+}
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

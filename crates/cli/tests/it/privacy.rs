@@ -5,7 +5,7 @@
 
 use crate::http::Server;
 use crate::webhooks::{Receiver, eventually};
-use crate::{fails, ok};
+use crate::{fails, ok, scan_database};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -63,23 +63,6 @@ fn record_keys(export: &Value) -> Vec<String> {
             format!("{}:{}", r["key"]["source"].as_str().expect("source"), r["key"]["source_id"].as_str().expect("id"))
         })
         .collect()
-}
-
-/// Every file of the database (the file, its write-ahead log, the log's index) that holds any of `needles`.
-fn scan(dir: &Path, needles: &[String]) -> Vec<String> {
-    let mut hits = Vec::new();
-    for name in ["cdihub.db", "cdihub.db-wal", "cdihub.db-shm"] {
-        let Ok(bytes) = std::fs::read(dir.join(name)) else { continue };
-        // Valid UTF-8 runs survive the lossy conversion, so any stored plaintext is still found (and std's
-        // substring search is fast even in a debug build).
-        let text = String::from_utf8_lossy(&bytes);
-        for needle in needles {
-            if text.contains(needle.as_str()) {
-                hits.push(format!("{needle} in {name}"));
-            }
-        }
-    }
-    hits
 }
 
 /// The whole change feed as text, read over the API.
@@ -150,7 +133,7 @@ fn a_person_is_exported_then_erased_everywhere_and_stays_erased() {
     assert!(needles.contains(&"erase.me.please@example.org".to_string()), "{needles:?}");
     needles = own_only(d, needles, &keys);
     assert!(needles.len() >= 3, "enough identifiers to look for: {needles:?}");
-    assert!(!scan(d, &needles).is_empty(), "the scan finds them before the erasure");
+    assert!(!scan_database(d, &needles).is_empty(), "the scan finds them before the erasure");
 
     // Erasure over the API.
     let (status, bad) = server.send("POST", &format!("/subjects/{entity}/erase"), &json!({}));
@@ -166,7 +149,7 @@ fn a_person_is_exported_then_erased_everywhere_and_stays_erased() {
     assert_eq!(receipt["digest"].as_str().map(str::len), Some(64));
     assert_eq!(receipt["log_cleared"], true, "{receipt}");
 
-    let found = scan(d, &needles);
+    let found = scan_database(d, &needles);
     assert!(found.is_empty(), "after the erasure the database files still hold: {found:?}");
     let feed = feed_text(&server);
     for needle in needles.iter().chain(&keys) {
@@ -192,7 +175,7 @@ fn a_person_is_exported_then_erased_everywhere_and_stays_erased() {
     // records the attempt, naming the record by its key, as it records every change request).
     let ingest = ok(d, &["-q", "ingest"]);
     assert!(ingest.contains("skipped") && ingest.contains("erased records"), "{ingest}");
-    let found = scan(d, &needles);
+    let found = scan_database(d, &needles);
     assert!(found.is_empty(), "after re-ingesting: {found:?}");
     let (status, again) = server.send("PUT", "/sources/crm/records/K000002", &changed);
     assert_eq!(status, 200, "{again}");
@@ -200,7 +183,7 @@ fn a_person_is_exported_then_erased_everywhere_and_stays_erased() {
     assert_eq!(server.get("/lookup?source=crm&id=K000002").0, 404);
     let values: Vec<String> =
         needles.iter().filter(|n| !keys.iter().any(|k| k.ends_with(n.as_str()))).cloned().collect();
-    let found = scan(d, &values);
+    let found = scan_database(d, &values);
     assert!(found.is_empty(), "after pushing it again: {found:?}");
     drop(server);
     assert!(ok(d, &["audit", "verify"]).contains("intact"), "redacted entries keep the chain whole");
@@ -226,7 +209,7 @@ fn a_person_is_exported_then_erased_everywhere_and_stays_erased() {
     let trail = ok(d, &["audit", "list", "--limit", "100000"]);
     assert!(!trail.contains("crm:K000003"), "the read's entry names the person no more: {trail}");
     assert!(erased.contains("receipt 2"), "{erased}");
-    let found = scan(d, &needles);
+    let found = scan_database(d, &needles);
     assert!(found.is_empty(), "after the command-line erasure: {found:?}");
     assert!(fails(d, &["gdpr", "export", &second]).contains("no live entity"));
     let receipts = ok(d, &["gdpr", "erasures"]);

@@ -13,6 +13,10 @@ use std::collections::{HashMap, HashSet};
 /// The `meta` entry that holds the claim of the hub whose blocking index follows the records.
 const INDEX_META: &str = "block_index";
 
+/// Notes that a record's source still sends it (for retention), to the hour: seen again within the hour, the row
+/// is not rewritten.
+const MARK_SEEN: &str = "UPDATE records SET seen_at = ?2 WHERE rid = ?1 AND (seen_at IS NULL OR seen_at < ?2 - 3600)";
+
 /// Writes records and their versions with statements prepared once.
 pub(super) struct RecordWriter<'c> {
     conn: &'c Connection,
@@ -47,10 +51,7 @@ impl<'c> RecordWriter<'c> {
                 "UPDATE records SET status = ?2, clean = seal('records.clean', ?3)
                  WHERE rid = ?1 AND (status IS NOT ?2 OR unseal_blob('records.clean', clean) IS NOT ?3)",
             )?,
-            // Notes that the source still sends a record, to the hour (seen again within the hour: not rewritten).
-            seen: conn.prepare_cached(
-                "UPDATE records SET seen_at = ?2 WHERE rid = ?1 AND (seen_at IS NULL OR seen_at < ?2 - 3600)",
-            )?,
+            seen: conn.prepare_cached(MARK_SEEN)?,
             version: conn.prepare_cached(
                 "INSERT INTO record_versions (rid, version, ingested_at, raw)
                  VALUES (?1, ?2, ?3, seal('record_versions.raw', ?4))",
@@ -261,11 +262,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn mark_seen(&mut self, rid: i64, now: i64) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "UPDATE records SET seen_at = ?2 WHERE rid = ?1 AND (seen_at IS NULL OR seen_at < ?2 - 3600)",
-            )?
-            .execute(params![rid, now])?;
+        self.conn.prepare_cached(MARK_SEEN)?.execute(params![rid, now])?;
         Ok(())
     }
 

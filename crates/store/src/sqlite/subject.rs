@@ -1,7 +1,7 @@
 //! A data subject in SQLite: gathering everything held about one person (right of access) and erasing it (right
 //! to be forgotten) in one transaction, leaving a receipt and, if asked, suppressing the source records.
 
-use super::{StoredClean, StoredGolden, audit, feed, key_of};
+use super::{QUARANTINE_COLUMNS, StoredClean, StoredGolden, audit, feed, key_of, quarantine_entry};
 use crate::subject::*;
 use crate::types::{FeedEvent, QuarantineEntry, StoredPair};
 use crate::{Error, Result};
@@ -175,23 +175,10 @@ fn record(conn: &Connection, rid: i64) -> Result<SubjectRecord> {
 }
 
 fn quarantine_of(conn: &Connection, key: &RecordKey) -> Result<Vec<QuarantineEntry>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT source, source_id, line, severity, field, unseal_text('quarantine.value', value),
-                unseal_text('quarantine.reason', reason), at FROM quarantine
-         WHERE source = ?1 AND source_id = ?2 ORDER BY id",
-    )?;
-    let rows = stmt.query_map(params![key.source, key.source_id], |r| {
-        Ok(QuarantineEntry {
-            source: r.get(0)?,
-            source_id: r.get(1)?,
-            line: r.get::<_, i64>(2)? as u64,
-            severity: r.get(3)?,
-            field: r.get(4)?,
-            value: r.get(5)?,
-            reason: r.get(6)?,
-            at: r.get(7)?,
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE source = ?1 AND source_id = ?2 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(params![key.source, key.source_id], quarantine_entry)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
