@@ -479,6 +479,11 @@ impl Config {
         if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
     }
 
+    /// The sources that purge records after `retention_days`: (name, days), in declaration order.
+    pub fn retention(&self) -> Vec<(String, u32)> {
+        self.sources.iter().filter_map(|s| s.retention_days.map(|d| (s.name.clone(), d))).collect()
+    }
+
     /// The SQLite file this configuration uses.
     pub fn store_path(&self) -> PathBuf {
         self.resolve(&self.store.path)

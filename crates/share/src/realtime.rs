@@ -472,9 +472,7 @@ impl Hub {
     pub fn purge_expired(&mut self, store: &mut dyn Store) -> Result<Vec<(String, usize)>> {
         let now = crate::clock::now();
         let mut report = Vec::new();
-        let sources: Vec<(String, u32)> =
-            self.config.sources.iter().filter_map(|s| s.retention_days.map(|d| (s.name.clone(), d))).collect();
-        for (source, days) in sources {
+        for (source, days) in self.config.retention() {
             let keys = store.expired_records(&source, now - i64::from(days) * 86_400)?;
             let mut purged = 0;
             for chunk in keys.chunks(PURGE_BATCH) {

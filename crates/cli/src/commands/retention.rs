@@ -18,8 +18,7 @@ pub struct Args {
 /// Runs `retention`.
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let (config, mut store) = config_file::load_with_store(config)?;
-    let sources: Vec<(String, u32)> =
-        config.sources.iter().filter_map(|s| s.retention_days.map(|d| (s.name.clone(), d))).collect();
+    let sources = config.retention();
     if sources.is_empty() {
         println!("no source sets retention_days: nothing to purge");
         return Ok(());

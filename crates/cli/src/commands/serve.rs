@@ -72,7 +72,7 @@ pub fn serve(config: Config, mut store: store::SqliteStore, listen: &str) -> Res
         let scheme = if tls.is_some() { "https" } else { "http" };
         println!("cdihub serving {scheme}://{address} (API documentation: {scheme}://{address}/docs)");
         std::io::stdout().flush()?;
-        let retention = hub.config().sources.iter().any(|s| s.retention_days.is_some());
+        let retention = !hub.config().retention().is_empty();
         let every = std::time::Duration::from_secs(hub.config().server.retention_every_seconds);
         let state = Arc::new(ApiState::with_hub(Box::new(store), hub));
         if retention {
