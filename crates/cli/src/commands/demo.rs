@@ -42,12 +42,12 @@ pub fn run(args: Args, quiet: bool) -> Result<()> {
     let config = crate::config_file::load(&generated.config)?;
     let mut store = crate::config_file::open_store(&config)?;
     let ingest_clock = Instant::now();
-    for s in pipeline::ingest(&config, &mut store, None, quiet)? {
+    for s in store.in_bulk(|store| pipeline::ingest(&config, store, None, quiet))? {
         super::ingest::print_ingest(&s);
     }
     let ingest_secs = ingest_clock.elapsed().as_secs_f64();
     let resolve_clock = Instant::now();
-    let summary = pipeline::resolve(&config, &mut store, quiet)?;
+    let summary = store.in_bulk(|store| pipeline::resolve(&config, store, quiet))?;
     let resolve_secs = resolve_clock.elapsed().as_secs_f64();
     super::ingest::print_resolve(&summary);
     let truth = super::eval::Truth::File(super::eval::read_truth(&generated.truth)?);

@@ -14,7 +14,8 @@ pub struct Args {
 /// Ingests and prints what happened per source.
 pub fn run(config: &Path, args: Args, quiet: bool) -> Result<()> {
     let (config, mut store) = config_file::load_with_store(config)?;
-    for s in pipeline::ingest(&config, &mut store, args.source.as_deref(), quiet)? {
+    let summaries = store.in_bulk(|store| pipeline::ingest(&config, store, args.source.as_deref(), quiet))?;
+    for s in summaries {
         print_ingest(&s);
         let c = &s.counts;
         let what = format!(
@@ -50,7 +51,7 @@ pub fn print_ingest(s: &pipeline::IngestSummary) {
 /// Resolves and prints the summary.
 pub fn run_resolve(config: &Path, quiet: bool) -> Result<()> {
     let (config, mut store) = config_file::load_with_store(config)?;
-    let summary = pipeline::resolve(&config, &mut store, quiet)?;
+    let summary = store.in_bulk(|store| pipeline::resolve(&config, store, quiet))?;
     print_resolve(&summary);
     super::audit::record(
         &mut store,

@@ -444,3 +444,47 @@ fn a_resolution_tells_the_entities_whose_records_changed_though_none_joined_or_l
     assert_eq!((events[0].kind.as_str(), events[0].entity), ("entity.updated", Some(ids[0])));
     assert_eq!(events[0].payload["changed"], serde_json::json!(["crm:1"]));
 }
+
+#[test]
+fn bulk_writes_use_the_rollback_journal_only_when_alone_and_end_in_wal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hub.db");
+    let mut s = SqliteStore::open(&path).expect("open");
+    let mode = s
+        .in_bulk(|s| -> Result<String> {
+            s.upsert_records(&[incoming("crm", "1", "Vries")], 1)?;
+            s.journal_mode()
+        })
+        .expect("bulk");
+    assert_eq!(mode, "delete");
+    assert_eq!(s.journal_mode().expect("mode"), "wal");
+    // Another connection (a server, a second command) has the file open: the bulk work runs in WAL mode.
+    let other = SqliteStore::open(&path).expect("second connection");
+    assert_eq!(other.active_records().expect("read").len(), 1);
+    let mode = s
+        .in_bulk(|s| -> Result<String> {
+            s.upsert_records(&[incoming("crm", "2", "Bos")], 2)?;
+            s.journal_mode()
+        })
+        .expect("bulk beside a reader");
+    assert_eq!(mode, "wal");
+    assert_eq!(other.active_records().expect("read").len(), 2);
+    drop(other);
+    // A failed bulk run leaves nothing half-written and the file in WAL mode.
+    let failed = s.in_bulk(|s| -> Result<()> {
+        s.upsert_records(&[incoming("crm", "3", "Smit")], 3)?;
+        Err(Error::Invalid("stopped".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(s.journal_mode().expect("mode"), "wal");
+    drop(s);
+    let reopened = SqliteStore::open(&path).expect("reopen");
+    assert_eq!(reopened.active_records().expect("read").len(), 3, "the upsert before the error was committed");
+}
+
+#[test]
+fn an_in_memory_store_stays_as_it_is_in_bulk() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let mode = s.in_bulk(|s| s.journal_mode()).expect("bulk");
+    assert_eq!(mode, "memory");
+}
