@@ -20,13 +20,13 @@ pub struct CleanContext {
 /// Cleans a record. Value issues mean a value was dropped; a record issue means the record must be quarantined.
 pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, Vec<Issue>) {
     let mut issues = Vec::new();
-    let mut value = |field: Field| -> Option<String> {
+    let mut value = |field: Field| -> Option<&str> {
         let v = raw.first(field)?;
         if v.len() > text::MAX_VALUE_LEN {
             issues.push(Issue::value(field.name(), v, format!("longer than {} bytes", text::MAX_VALUE_LEN)));
             return None;
         }
-        Some(v.to_string())
+        Some(v)
     };
     let full_name = value(Field::FullName);
     let given = value(Field::GivenName);
@@ -109,9 +109,9 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
         out.address.addition = split.addition;
     }
     // A one-field address may carry the postcode and city too; separately mapped fields win.
-    let locality = line.as_deref().map(|l| address::split_locality(l, country)).unwrap_or_default();
-    let post = post.or(locality.postcode);
-    let city = city.or(locality.city);
+    let locality = line.map(|l| address::split_locality(l, country)).unwrap_or_default();
+    let post = post.or(locality.postcode.as_deref());
+    let city = city.or(locality.city.as_deref());
     if let Some(s) = &street {
         out.address.street = address::clean_street(s, country).or(out.address.street.take());
     }
@@ -133,8 +133,8 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
         }
     }
     out.address.city =
-        city.as_deref().and_then(text::tidy).map(|c| if text::is_single_case(&c) { text::title_case(&c) } else { c });
-    out.organisation = organisation.as_deref().and_then(text::tidy);
+        city.and_then(text::tidy).map(|c| if text::is_single_case(&c) { text::title_case(&c) } else { c });
+    out.organisation = organisation.and_then(text::tidy);
     if let Some(u) = &updated {
         match date::parse_timestamp(u, ctx.month_first) {
             Ok(t) => out.updated_at = Some(t),
@@ -147,20 +147,20 @@ pub fn clean_record(raw: &CustomerRecord, ctx: &CleanContext) -> (CleanRecord, V
                 issues.push(Issue::value(format!("identifier.{k}"), &v, "identifier is implausibly long"));
             }
             Some(v) => {
-                out.identifiers.insert(k.clone(), v);
+                out.identifiers.insert(k.to_string(), v);
             }
             None => {}
         }
     }
     for (k, v) in &raw.attributes {
         if let Some(v) = text::tidy(v) {
-            out.attributes.insert(k.clone(), v);
+            out.attributes.insert(k.to_string(), v);
         }
     }
     for (purpose, answer) in &raw.consent {
         match crate::consent::parse_consent(answer) {
             Ok(granted) => {
-                out.consent.insert(purpose.clone(), granted);
+                out.consent.insert(purpose.to_string(), granted);
             }
             Err(reason) => issues.push(Issue::value(format!("consent.{purpose}"), answer, reason)),
         }
@@ -232,7 +232,7 @@ mod tests {
         }
     }
 
-    fn record(pairs: &[(Field, &str)]) -> CustomerRecord {
+    fn record<'a>(pairs: &[(Field, &'a str)]) -> CustomerRecord<'a> {
         let mut r = CustomerRecord::default();
         for (f, v) in pairs {
             r.push(*f, v);

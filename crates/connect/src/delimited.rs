@@ -3,8 +3,8 @@
 
 use crate::{Error, RecordStream, Result, RowError};
 use encoding_rs::WINDOWS_1252;
-use model::{Encoding, RecordKey, SourceConfig, SourceRecord};
-use std::collections::BTreeMap;
+use model::{Encoding, RawLayout, RecordKey, SourceConfig, SourceRecord};
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -40,7 +40,16 @@ pub fn open(config: &SourceConfig, path: &Path) -> Result<RecordStream> {
         .map_err(|e| header_error(format!("header row: {e}")))?;
     check_columns(config, path, &header)?;
     let id_index = header.iter().position(|h| h == config.id.trim()).unwrap_or(0);
-    Ok(Box::new(Rows { reader, header, id_index, delimiter, encoding: config.encoding, source: config.name.clone() }))
+    let layout = RawLayout::new(&header);
+    Ok(Box::new(Rows {
+        reader,
+        header,
+        layout,
+        id_index,
+        delimiter,
+        encoding: config.encoding,
+        source: config.name.clone(),
+    }))
 }
 
 /// Every column the configuration names must be in the header; the error lists what is there.
@@ -65,6 +74,7 @@ fn check_columns(config: &SourceConfig, path: &Path, header: &[String]) -> Resul
 struct Rows<R: Read> {
     reader: csv::Reader<R>,
     header: Vec<String>,
+    layout: RawLayout,
     id_index: usize,
     delimiter: u8,
     encoding: Encoding,
@@ -102,13 +112,14 @@ impl<R: Read> Rows<R> {
             let reason = format!("row has {} fields but the header has {}", row.len(), self.header.len());
             return Err(RowError::new(line, &raw(), reason).with_id(id()));
         }
-        let mut fields = BTreeMap::new();
+        let mut values: Vec<Cow<'_, str>> = Vec::with_capacity(row.len());
         for (name, value) in self.header.iter().zip(row.iter()) {
             let value = decode(value, self.encoding)
                 .map_err(|e| RowError::new(line, &raw(), format!("{name}: {e}")).with_id(id()))?;
-            fields.insert(name.clone(), value);
+            values.push(value);
         }
-        let id = fields.get(&self.header[self.id_index]).map(|v| v.trim().to_string()).unwrap_or_default();
+        let fields = self.layout.row(|column| &values[column]);
+        let id = values[self.id_index].trim().to_string();
         if id.is_empty() {
             let reason = format!("the id column `{}` is empty", self.header[self.id_index]);
             return Err(RowError::new(line, &raw(), reason));
@@ -118,11 +129,11 @@ impl<R: Read> Rows<R> {
 }
 
 /// Decodes one field. `Auto` takes UTF-8 when valid and Windows-1252 otherwise, field by field.
-fn decode(bytes: &[u8], encoding: Encoding) -> std::result::Result<String, String> {
+fn decode(bytes: &[u8], encoding: Encoding) -> std::result::Result<Cow<'_, str>, String> {
     match (encoding, std::str::from_utf8(bytes)) {
-        (Encoding::Latin1, _) => Ok(WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()),
-        (_, Ok(text)) => Ok(text.to_string()),
-        (Encoding::Auto, Err(_)) => Ok(WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()),
+        (Encoding::Latin1, _) => Ok(WINDOWS_1252.decode_without_bom_handling(bytes).0),
+        (_, Ok(text)) => Ok(Cow::Borrowed(text)),
+        (Encoding::Auto, Err(_)) => Ok(WINDOWS_1252.decode_without_bom_handling(bytes).0),
         (Encoding::Utf8, Err(e)) => Err(format!(
             "invalid UTF-8 at byte {}; set `encoding = \"latin1\"` if the file is Latin-1",
             e.valid_up_to()

@@ -82,7 +82,7 @@ pub fn to_record(
     if id.is_empty() {
         return Err(RowError::new(line, raw, format!("the id field `{id_path}` is missing or empty")));
     }
-    Ok(SourceRecord { key: RecordKey::new(source, id), line, fields })
+    Ok(SourceRecord { key: RecordKey::new(source, id), line, fields: fields.into() })
 }
 
 /// Flattens nested JSON into dotted paths; `null` becomes absent, scalars become text.

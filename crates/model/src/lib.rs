@@ -25,4 +25,4 @@ pub use customer::CustomerRecord;
 pub use field::Field;
 pub use golden::{EntityId, Golden, GoldenValue, GoldenValueView, GoldenView};
 pub use issue::{Issue, Severity};
-pub use source_record::{RecordKey, SourceRecord};
+pub use source_record::{RawFields, RawLayout, RecordKey, SourceRecord};

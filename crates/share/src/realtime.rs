@@ -225,7 +225,7 @@ impl Hub {
         let prepared = records
             .into_iter()
             .map(|(id, fields)| {
-                let record = SourceRecord { key: RecordKey::new(source, id), line: 0, fields };
+                let record = SourceRecord { key: RecordKey::new(source, id), line: 0, fields: fields.into() };
                 cleaner.prepare(&Ok(record), now)
             })
             .collect::<Result<Vec<_>, _>>()?;

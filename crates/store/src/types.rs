@@ -1,8 +1,7 @@
 //! The values that cross the store boundary.
 
-use model::{CleanRecord, EntityId, Golden, RecordKey};
+use model::{CleanRecord, EntityId, Golden, RawFields, RecordKey};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// A record as ingested, already encoded for storage (so callers can encode in parallel): raw fields always,
 /// the clean form unless the record is quarantined.
@@ -25,11 +24,7 @@ pub struct IncomingRecord {
 
 impl IncomingRecord {
     /// Encodes a record's raw fields and clean form.
-    pub fn encode(
-        key: RecordKey,
-        raw: &BTreeMap<String, String>,
-        clean: Option<&CleanRecord>,
-    ) -> Result<Self, serde_json::Error> {
+    pub fn encode(key: RecordKey, raw: &RawFields, clean: Option<&CleanRecord>) -> Result<Self, serde_json::Error> {
         let raw = serde_json::to_string(raw)?;
         let content_hash = content_hash(&raw);
         Ok(IncomingRecord {

@@ -2,14 +2,13 @@
 
 use super::*;
 use model::{GoldenValue, PersonName};
-use std::collections::BTreeMap;
 
 fn incoming(source: &str, id: &str, family: &str) -> IncomingRecord {
     let clean = CleanRecord {
         name: PersonName { family: Some(family.into()), ..PersonName::default() },
         ..CleanRecord::default()
     };
-    let raw: BTreeMap<String, String> = [("name".to_string(), family.to_string())].into();
+    let raw: model::RawFields = [("name".to_string(), family.to_string())].into_iter().collect();
     IncomingRecord::encode(RecordKey::new(source, id), &raw, Some(&clean)).expect("encode")
 }
 
