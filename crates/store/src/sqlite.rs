@@ -487,8 +487,7 @@ impl Store for SqliteStore {
         let mut changed = false;
         {
             let mut writer = realtime::RecordWriter::new(&tx)?;
-            for r in records {
-                let (_, kind, clean_changed) = writer.write(r, now)?;
+            for (_, kind, clean_changed) in writer.write_all(records, now)? {
                 changed |= clean_changed;
                 match kind {
                     WriteKind::Inserted => counts.inserted += 1,

@@ -17,6 +17,9 @@ const INDEX_META: &str = "block_index";
 /// is not rewritten.
 const MARK_SEEN: &str = "UPDATE records SET seen_at = ?2 WHERE rid = ?1 AND (seen_at IS NULL OR seen_at < ?2 - 3600)";
 
+/// Records a batch inserts to one statement (8 values each, far below SQLite's limit of 32,766).
+const INSERT_ROWS: usize = 64;
+
 /// Writes records and their versions with statements prepared once.
 pub(super) struct RecordWriter<'c> {
     conn: &'c Connection,
@@ -96,15 +99,123 @@ impl<'c> RecordWriter<'c> {
             }
         };
         if changed && r.clean.is_none() {
-            let payload = serde_json::json!({"record": r.key.to_string(), "reasons": r.quarantine_reasons});
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO feed (at, kind, entity_id, payload)
-                     VALUES (?1, 'record.quarantined', NULL, seal('feed.payload', ?2))",
-                )?
-                .execute(params![now, payload.to_string()])?;
+            self.tell_quarantined(r, now)?;
         }
         Ok((rid, kind, changed))
+    }
+
+    /// Stores a batch as [`RecordWriter::write`] would one by one, and with the same outcome per record (in
+    /// order), but inserts the records not stored yet [`INSERT_ROWS`] to a statement: loading a source into an
+    /// empty hub is mostly such inserts, and their per-statement cost was most of the writing.
+    pub(super) fn write_all(&mut self, records: &[IncomingRecord], now: i64) -> Result<Vec<(i64, WriteKind, bool)>> {
+        let mut outcomes = Vec::with_capacity(records.len());
+        for chunk in records.chunks(INSERT_ROWS) {
+            let inserted = self.insert_new(chunk, now)?;
+            // A record in the batch twice is inserted once; its later copies are changes to it.
+            let mut claimed: HashSet<(&str, &str)> = HashSet::with_capacity(chunk.len());
+            let (mut versions, mut quarantined, mut rest) = (Vec::with_capacity(chunk.len()), Vec::new(), Vec::new());
+            for (i, r) in chunk.iter().enumerate() {
+                let key = (r.key.source.as_str(), r.key.source_id.as_str());
+                match inserted.get(&key) {
+                    Some(rid) if claimed.insert(key) => {
+                        versions.push((*rid, &r.raw));
+                        if r.clean.is_none() {
+                            quarantined.push(r);
+                        }
+                        outcomes.push((*rid, WriteKind::Inserted, true));
+                    }
+                    _ => {
+                        rest.push((i, outcomes.len()));
+                        outcomes.push((0, WriteKind::Unchanged, false));
+                    }
+                }
+            }
+            self.insert_first_versions(&versions, now)?;
+            for r in quarantined {
+                self.tell_quarantined(r, now)?;
+            }
+            for (i, slot) in rest {
+                outcomes[slot] = self.write(&chunk[i], now)?;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Inserts the records of `chunk` not stored yet, in one statement; returns the new ids by key.
+    fn insert_new<'r>(&self, chunk: &'r [IncomingRecord], now: i64) -> Result<HashMap<(&'r str, &'r str), i64>> {
+        use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+        let row = "(?, ?, 1, ?, ?, ?, ?, seal('records.clean', ?), ?)";
+        let sql = format!(
+            "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean,
+             seen_at) VALUES {} ON CONFLICT (source, source_id) DO NOTHING RETURNING rid, source, source_id",
+            vec![row; chunk.len()].join(", ")
+        );
+        let mut values: Vec<ToSqlOutput<'_>> = Vec::with_capacity(chunk.len() * 8);
+        for r in chunk {
+            values.extend([
+                ToSqlOutput::Borrowed(ValueRef::Text(r.key.source.as_bytes())),
+                ToSqlOutput::Borrowed(ValueRef::Text(r.key.source_id.as_bytes())),
+                ToSqlOutput::Owned(Value::Integer(r.content_hash)),
+                ToSqlOutput::Owned(Value::Integer(now)),
+                r.updated_at.map_or(ToSqlOutput::Owned(Value::Null), |t| ToSqlOutput::Owned(Value::Integer(t))),
+                ToSqlOutput::Borrowed(ValueRef::Text(if r.clean.is_some() { b"active" } else { b"quarantined" })),
+                r.clean
+                    .as_deref()
+                    .map_or(ToSqlOutput::Owned(Value::Null), |c| ToSqlOutput::Borrowed(ValueRef::Blob(c))),
+                ToSqlOutput::Owned(Value::Integer(now)),
+            ]);
+        }
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(values))?;
+        let by_key: HashMap<(&str, &str), &IncomingRecord> =
+            chunk.iter().map(|r| ((r.key.source.as_str(), r.key.source_id.as_str()), r)).collect();
+        let mut inserted = HashMap::with_capacity(chunk.len());
+        while let Some(row) = rows.next()? {
+            let rid: i64 = row.get(0)?;
+            let text = |i: usize| -> Result<&str> {
+                Ok(row.get_ref(i)?.as_str().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+                })?)
+            };
+            let (source, id) = (text(1)?, text(2)?);
+            if let Some(r) = by_key.get(&(source, id)) {
+                inserted.insert((r.key.source.as_str(), r.key.source_id.as_str()), rid);
+            }
+        }
+        Ok(inserted)
+    }
+
+    /// The first version of each new record, in one statement.
+    fn insert_first_versions(&self, versions: &[(i64, &String)], now: i64) -> Result<()> {
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES {}",
+            vec!["(?, 1, ?, seal('record_versions.raw', ?))"; versions.len()].join(", ")
+        );
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let values = versions.iter().flat_map(|(rid, raw)| {
+            [
+                rusqlite::types::ToSqlOutput::Owned(rusqlite::types::Value::Integer(*rid)),
+                rusqlite::types::ToSqlOutput::Owned(rusqlite::types::Value::Integer(now)),
+                rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(raw.as_bytes())),
+            ]
+        });
+        statement.execute(rusqlite::params_from_iter(values))?;
+        Ok(())
+    }
+
+    /// Tells the change feed that a new or changed record was quarantined, and why.
+    fn tell_quarantined(&self, r: &IncomingRecord, now: i64) -> Result<()> {
+        let payload = serde_json::json!({"record": r.key.to_string(), "reasons": r.quarantine_reasons});
+        self.conn
+            .prepare_cached(
+                "INSERT INTO feed (at, kind, entity_id, payload)
+                 VALUES (?1, 'record.quarantined', NULL, seal('feed.payload', ?2))",
+            )?
+            .execute(params![now, payload.to_string()])?;
+        Ok(())
     }
 }
 

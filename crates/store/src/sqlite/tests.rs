@@ -487,3 +487,73 @@ fn an_in_memory_store_stays_as_it_is_in_bulk() {
     let mode = s.in_bulk(|s| s.journal_mode()).expect("bulk");
     assert_eq!(mode, "memory");
 }
+
+#[test]
+fn a_batch_is_written_as_its_records_one_by_one_would_be() {
+    let quarantined = |id: &str| {
+        let mut r = incoming("crm", id, "Q");
+        r.clean = None;
+        r.quarantine_reasons = vec!["no name".into()];
+        r
+    };
+    let first: Vec<IncomingRecord> = (0..150).map(|i| incoming("crm", &i.to_string(), "Vries")).collect();
+    // Known records (same and changed content), new ones, a record three times, quarantined ones, another source.
+    let mut second: Vec<IncomingRecord> =
+        (100..250).map(|i| incoming("crm", &i.to_string(), if i % 3 == 0 { "Bos" } else { "Vries" })).collect();
+    second.insert(10, incoming("crm", "300", "Smit"));
+    second.insert(70, incoming("crm", "300", "Smid"));
+    second.push(incoming("crm", "300", "Smit"));
+    second.extend([quarantined("400"), quarantined("5"), incoming("shop", "5", "Vries")]);
+    let contents = |s: &SqliteStore| -> Vec<String> {
+        let mut rows: Vec<String> = s
+            .conn
+            .prepare(
+                "SELECT r.source, r.source_id, r.version, r.status, r.content_hash, hex(r.clean), v.version, v.raw
+                 FROM records r JOIN record_versions v USING (rid) ORDER BY r.source, r.source_id, v.version",
+            )
+            .and_then(|mut st| {
+                st.query_map([], |r| {
+                    Ok((0..8)
+                        .map(|i| format!("{:?}", r.get_ref(i).map(|v| format!("{v:?}"))))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })?
+                .collect()
+            })
+            .expect("rows");
+        let feed: Vec<String> = s
+            .conn
+            .prepare("SELECT kind, payload FROM feed ORDER BY seq")
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok(format!("{}:{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect()
+            })
+            .expect("feed");
+        rows.extend(feed);
+        rows
+    };
+    let mut batched = SqliteStore::open_in_memory().expect("open");
+    let mut counts = Vec::new();
+    for batch in [&first, &second] {
+        counts.push(batched.upsert_records(batch, 7).expect("upsert"));
+    }
+    let mut single = SqliteStore::open_in_memory().expect("open");
+    let mut outcomes = Vec::new();
+    for batch in [&first, &second] {
+        let tx = single.conn.transaction().expect("tx");
+        {
+            let mut writer = realtime::RecordWriter::new(&tx).expect("writer");
+            outcomes.extend(batch.iter().map(|r| writer.write(r, 7).expect("write")));
+        }
+        tx.commit().expect("commit");
+    }
+    let mut batched_outcomes = Vec::new();
+    let mut again = SqliteStore::open_in_memory().expect("open");
+    for batch in [&first, &second] {
+        let tx = again.conn.transaction().expect("tx");
+        batched_outcomes.extend(realtime::RecordWriter::new(&tx).expect("writer").write_all(batch, 7).expect("write"));
+        tx.commit().expect("commit");
+    }
+    assert_eq!(batched_outcomes, outcomes);
+    assert_eq!(contents(&batched), contents(&single));
+    assert_eq!(counts[1], UpsertCounts { inserted: 103, updated: 19, unchanged: 34 });
+}
