@@ -59,7 +59,8 @@ pub fn cluster(
         partners.entry(y).or_default().push(x);
     }
     let mut parent: Vec<u32> = (0..n as u32).collect();
-    let mut members: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
+    // Members of each root; a record still on its own has an empty list (most do, and stay so: no allocation).
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); n];
     let mut order: Vec<usize> = (0..edges.len()).collect();
     order.sort_by(|&x, &y| {
         let (ex, ey) = (&edges[x], &edges[y]);
@@ -75,6 +76,11 @@ pub fn cluster(
         if ra == rb {
             outcomes[i] = EdgeOutcome::Accepted;
             continue;
+        }
+        for root in [ra, rb] {
+            if members[root as usize].is_empty() {
+                members[root as usize].push(root);
+            }
         }
         let (big, small) = if members[ra as usize].len() >= members[rb as usize].len() { (ra, rb) } else { (rb, ra) };
         if !partners.is_empty() && pinned_apart(&members[small as usize], big, &partners, &mut parent) {
