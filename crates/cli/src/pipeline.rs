@@ -15,8 +15,17 @@ use share::ingest::SourceCleaner;
 use std::collections::HashMap;
 use store::{GoldenRow, IncomingRecord, PairRow, QuarantineEntry, Resolved, Store, UpsertCounts};
 
-/// Records per store transaction while ingesting.
+/// Records read and cleaned per batch while ingesting.
 const BATCH: usize = 10_000;
+
+/// Records written per store transaction while ingesting (several cleaned batches). A transaction rewrites the
+/// index pages its inserts touch, scattered over the whole key index, so fewer and larger ones write less: at 1M
+/// records 50k a transaction took 0.4 s off the ingest against 10k.
+const STORE_BATCH: usize = 50_000;
+
+/// Cleaned batches that may wait for the store (about 5 MB each): the cleaning goes on while a transaction is
+/// written.
+const WAITING_BATCHES: usize = 6;
 
 /// Golden records made per chunk while the store writes the chunk before.
 const GOLDEN_CHUNK: usize = 32_768;
@@ -72,7 +81,7 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
     // Three stages overlap: one thread reads batches, another cleans each in parallel, and this one writes the
     // batch before (the store is written by one connection).
     let (batches, read) = std::sync::mpsc::sync_channel::<Vec<Result<SourceRecord, RowError>>>(2);
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Prepared>>(2);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Prepared>>(WAITING_BATCHES);
     let mut clean_seconds = 0.0;
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || {
@@ -97,8 +106,24 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
             }
             busy
         });
-        for prepared in receiver.iter() {
-            let Prepared { read, mut records, mut entries } = prepared?;
+        let (mut pending, mut pending_entries, mut pending_read) = (Vec::new(), Vec::new(), 0);
+        // Batches as they come, then `None` to write what is left.
+        for next in receiver.iter().map(Some).chain(std::iter::once(None)) {
+            match next {
+                Some(prepared) => {
+                    let Prepared { read, records, entries } = prepared?;
+                    pending.extend(records);
+                    pending_entries.extend(entries);
+                    pending_read += read;
+                    if pending.len() < STORE_BATCH {
+                        continue;
+                    }
+                }
+                None if pending_read == 0 => break,
+                None => {}
+            }
+            let (mut records, mut entries, read) =
+                (std::mem::take(&mut pending), std::mem::take(&mut pending_entries), std::mem::take(&mut pending_read));
             summary.read += read;
             if !suppression.is_empty() {
                 // Erased records stay erased: neither they nor their quarantine entries are stored again.
