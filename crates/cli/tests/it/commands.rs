@@ -114,3 +114,42 @@ fn the_gen_people_example_resolves_a_flat_file_with_its_own_truth_column() {
     let err = fails(d, &["eval", "--truth-field", "no_such_column"]);
     assert!(err.contains("no stored record has a `no_such_column` column"), "{err}");
 }
+
+/// A file larger than one cleaning batch (10k rows) and one store transaction (50k records): every row is
+/// counted once, a record repeated later in the file is a change to it (or nothing, when equal), a broken row is
+/// quarantined with its line, and the database is back in WAL mode after the bulk writes.
+#[test]
+fn a_file_of_many_batches_is_ingested_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(
+        d.join("cdihub.toml"),
+        "[[source]]\nname = \"crm\"\nformat = \"csv\"\npath = \"crm.csv\"\nid = \"id\"\ncountry = \"NL\"\n\
+         [source.fields]\nfull_name = \"name\"\nemail = \"email\"\n",
+    )
+    .expect("config");
+    let mut csv = String::from("id,name,email\n");
+    for i in 0..120_000 {
+        csv.push_str(&format!("{i},Henk Vries{},p{i}@example.nl\n", i % 997));
+    }
+    csv.push_str("5,Henk Vries5,henk.vries@example.nl\n");
+    csv.push_str("70000,Henk Vries210,p70000@example.nl\n");
+    csv.push_str("120001,Truncated\n");
+    std::fs::write(d.join("crm.csv"), csv).expect("csv");
+    let out = ok(d, &["ingest"]);
+    assert!(out.contains("crm: read 120003, new 120000, changed 1, unchanged 1, quarantined records 1"), "{out}");
+    let quarantine = ok(d, &["quarantine", "--json"]);
+    assert!(quarantine.contains("\"line\":120004") || quarantine.contains("\"line\": 120004"), "{quarantine}");
+    // Again: record 5 changes twice more (its two rows differ), everything else is as stored.
+    let again = ok(d, &["ingest"]);
+    assert!(again.contains("read 120003, new 0, changed 2, unchanged 120000"), "{again}");
+    let db = journal_mode(&d.join("cdihub.db"));
+    assert_eq!(db, "wal");
+}
+
+/// The journal mode recorded in a database file's header: `wal` or `delete`.
+fn journal_mode(path: &std::path::Path) -> &'static str {
+    let bytes = std::fs::read(path).expect("database file");
+    // Bytes 18 and 19 of the header are 2 in WAL mode, 1 in rollback-journal mode.
+    if bytes.get(18) == Some(&2) && bytes.get(19) == Some(&2) { "wal" } else { "delete" }
+}
