@@ -82,6 +82,7 @@ pub fn run(args: Args, quiet: bool) -> Result<()> {
     println!("  cdihub -c {c} quarantine");
     println!("  cdihub -c {c} model");
     println!("  cdihub -c {c} export --format ndjson -o golden.ndjson");
+    println!("  cdihub -c {c} gdpr export crm:K000001   # everything held on one person");
     println!("  cdihub -c {c} serve        # the HTTP API");
     if args.serve {
         println!();
