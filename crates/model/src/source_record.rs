@@ -61,9 +61,9 @@ pub struct RawFields {
 #[derive(Debug, Clone)]
 pub struct RawLayout {
     names: Arc<[String]>,
-    /// Per column of the file, the slot (index into `names`) it fills; a later duplicate column wins.
-    slot_of_column: Vec<usize>,
-    /// Per slot, the column whose value it takes.
+    /// Columns in the file (duplicates counted).
+    columns: usize,
+    /// Per slot (index into `names`), the column whose value it takes; of duplicate columns, the last.
     column_of_slot: Vec<usize>,
 }
 
@@ -73,17 +73,18 @@ impl RawLayout {
         let mut names: Vec<String> = header.to_vec();
         names.sort();
         names.dedup();
-        let slot_of_column: Vec<usize> = header.iter().map(|h| names.binary_search(h).unwrap_or_default()).collect();
         let mut column_of_slot = vec![0; names.len()];
-        for (column, slot) in slot_of_column.iter().enumerate() {
-            column_of_slot[*slot] = column;
+        for (column, name) in header.iter().enumerate() {
+            if let Ok(slot) = names.binary_search(name) {
+                column_of_slot[slot] = column;
+            }
         }
-        RawLayout { names: names.into(), slot_of_column, column_of_slot }
+        RawLayout { names: names.into(), columns: header.len(), column_of_slot }
     }
 
     /// Number of columns in the file (duplicates counted).
     pub fn columns(&self) -> usize {
-        self.slot_of_column.len()
+        self.columns
     }
 
     /// A row of this layout, its values given per column of the file (exactly [`RawLayout::columns`] of them).
@@ -134,18 +135,10 @@ impl RawFields {
 }
 
 impl FromIterator<(String, String)> for RawFields {
-    /// Values by name; of a name given twice, the last value counts.
+    /// Values by name; of a name given twice, the last value counts (as of a duplicate column).
     fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
-        let sorted: BTreeMap<String, String> = pairs.into_iter().collect();
-        let mut text = String::new();
-        let mut ends = Vec::with_capacity(sorted.len());
-        let mut names = Vec::with_capacity(sorted.len());
-        for (name, value) in sorted {
-            text.push_str(&value);
-            ends.push(text.len() as u32);
-            names.push(name);
-        }
-        RawFields { names: names.into(), text, ends }
+        let (names, values): (Vec<String>, Vec<String>) = pairs.into_iter().unzip();
+        RawLayout::new(&names).row(|column| &values[column])
     }
 }
 
