@@ -51,11 +51,15 @@ impl<'c, 'v> BulkInsert<'c, 'v> {
             return Ok(());
         }
         let row = self.row.map_or_else(|| format!("({})", vec!["?"; self.width].join(", ")), str::to_string);
-        let sql = format!("{} VALUES {}{}", self.head, vec![row.as_str(); rows].join(", "), self.tail);
-        let mut statement = self.conn.prepare_cached(&sql)?;
+        let mut statement = self.conn.prepare_cached(&values_sql(self.head, &row, rows, self.tail))?;
         statement.execute(rusqlite::params_from_iter(self.values.drain(..)))?;
         Ok(())
     }
+}
+
+/// `head VALUES row, row, … tail` with `rows` rows: the text of one multi-row insert.
+pub(super) fn values_sql(head: &str, row: &str, rows: usize, tail: &str) -> String {
+    format!("{head} VALUES {}{tail}", vec![row; rows].join(", "))
 }
 
 /// An integer value.
@@ -76,6 +80,16 @@ pub(super) fn text(value: &str) -> ToSqlOutput<'_> {
 /// An owned text value (the statement keeps it until it is written).
 pub(super) fn owned_text<'v>(value: String) -> ToSqlOutput<'v> {
     ToSqlOutput::Owned(Value::Text(value))
+}
+
+/// An integer value or NULL.
+pub(super) fn int_or_null<'v>(value: Option<i64>) -> ToSqlOutput<'v> {
+    ToSqlOutput::Owned(value.map_or(Value::Null, Value::Integer))
+}
+
+/// A borrowed blob or NULL.
+pub(super) fn blob_or_null(value: Option<&[u8]>) -> ToSqlOutput<'_> {
+    value.map_or(ToSqlOutput::Owned(Value::Null), |b| ToSqlOutput::Borrowed(ValueRef::Blob(b)))
 }
 
 /// A borrowed text value or NULL.

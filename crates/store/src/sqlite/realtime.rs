@@ -2,6 +2,7 @@
 //! IMMEDIATE` transaction; [`RecordWriter`] stores a record or a new version of it, for batches and single
 //! records alike.
 
+use super::bulk::{BulkInsert, blob_or_null, int, int_or_null, text, values_sql};
 use super::{StoredClean, feed};
 use crate::realtime::*;
 use crate::types::{ActiveRecord, IncomingRecord, PairRow, QuarantineEntry};
@@ -111,26 +112,27 @@ impl<'c> RecordWriter<'c> {
         let mut outcomes = Vec::with_capacity(records.len());
         for chunk in records.chunks(INSERT_ROWS) {
             let inserted = self.insert_new(chunk, now)?;
-            // A record in the batch twice is inserted once; its later copies are changes to it.
-            let mut claimed: HashSet<(&str, &str)> = HashSet::with_capacity(chunk.len());
-            let (mut versions, mut quarantined, mut rest) = (Vec::with_capacity(chunk.len()), Vec::new(), Vec::new());
+            let mut versions =
+                BulkInsert::new(self.conn, "INSERT INTO record_versions (rid, version, ingested_at, raw)", "", 3)
+                    .with_row("(?, 1, ?, seal('record_versions.raw', ?))");
+            let (mut quarantined, mut rest) = (Vec::new(), Vec::new());
             for (i, r) in chunk.iter().enumerate() {
-                let key = (r.key.source.as_str(), r.key.source_id.as_str());
-                match inserted.get(&key) {
-                    Some(rid) if claimed.insert(key) => {
-                        versions.push((*rid, &r.raw));
+                match inserted.get(&i) {
+                    Some(rid) => {
+                        versions.push([int(*rid), int(now), text(&r.raw)])?;
                         if r.clean.is_none() {
                             quarantined.push(r);
                         }
                         outcomes.push((*rid, WriteKind::Inserted, true));
                     }
-                    _ => {
+                    // Stored before, or a later copy of a record earlier in the batch: a change to it, or none.
+                    None => {
                         rest.push((i, outcomes.len()));
                         outcomes.push((0, WriteKind::Unchanged, false));
                     }
                 }
             }
-            self.insert_first_versions(&versions, now)?;
+            versions.finish()?;
             for r in quarantined {
                 self.tell_quarantined(r, now)?;
             }
@@ -141,69 +143,49 @@ impl<'c> RecordWriter<'c> {
         Ok(outcomes)
     }
 
-    /// Inserts the records of `chunk` not stored yet, in one statement; returns the new ids by key.
-    fn insert_new<'r>(&self, chunk: &'r [IncomingRecord], now: i64) -> Result<HashMap<(&'r str, &'r str), i64>> {
-        use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-        let row = "(?, ?, 1, ?, ?, ?, ?, seal('records.clean', ?), ?)";
-        let sql = format!(
+    /// Inserts the records of `chunk` not stored yet, in one statement; returns their new ids by position in the
+    /// chunk (of a record in the chunk twice, the first).
+    fn insert_new(&self, chunk: &[IncomingRecord], now: i64) -> Result<HashMap<usize, i64>> {
+        let sql = values_sql(
             "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean,
-             seen_at) VALUES {} ON CONFLICT (source, source_id) DO NOTHING RETURNING rid, source, source_id",
-            vec![row; chunk.len()].join(", ")
+             seen_at)",
+            "(?, ?, 1, ?, ?, ?, ?, seal('records.clean', ?), ?)",
+            chunk.len(),
+            " ON CONFLICT (source, source_id) DO NOTHING RETURNING rid, source, source_id",
         );
-        let mut values: Vec<ToSqlOutput<'_>> = Vec::with_capacity(chunk.len() * 8);
+        let mut values = Vec::with_capacity(chunk.len() * 8);
         for r in chunk {
+            let status = if r.clean.is_some() { "active" } else { "quarantined" };
             values.extend([
-                ToSqlOutput::Borrowed(ValueRef::Text(r.key.source.as_bytes())),
-                ToSqlOutput::Borrowed(ValueRef::Text(r.key.source_id.as_bytes())),
-                ToSqlOutput::Owned(Value::Integer(r.content_hash)),
-                ToSqlOutput::Owned(Value::Integer(now)),
-                r.updated_at.map_or(ToSqlOutput::Owned(Value::Null), |t| ToSqlOutput::Owned(Value::Integer(t))),
-                ToSqlOutput::Borrowed(ValueRef::Text(if r.clean.is_some() { b"active" } else { b"quarantined" })),
-                r.clean
-                    .as_deref()
-                    .map_or(ToSqlOutput::Owned(Value::Null), |c| ToSqlOutput::Borrowed(ValueRef::Blob(c))),
-                ToSqlOutput::Owned(Value::Integer(now)),
+                text(&r.key.source),
+                text(&r.key.source_id),
+                int(r.content_hash),
+                int(now),
+                int_or_null(r.updated_at),
+                text(status),
+                blob_or_null(r.clean.as_deref()),
+                int(now),
             ]);
+        }
+        // SQLite does not promise the order of returned rows: they are matched to the chunk by key.
+        let mut position: HashMap<(&str, &str), usize> = HashMap::with_capacity(chunk.len());
+        for (i, r) in chunk.iter().enumerate() {
+            position.entry((r.key.source.as_str(), r.key.source_id.as_str())).or_insert(i);
         }
         let mut statement = self.conn.prepare_cached(&sql)?;
         let mut rows = statement.query(rusqlite::params_from_iter(values))?;
-        let by_key: HashMap<(&str, &str), &IncomingRecord> =
-            chunk.iter().map(|r| ((r.key.source.as_str(), r.key.source_id.as_str()), r)).collect();
         let mut inserted = HashMap::with_capacity(chunk.len());
         while let Some(row) = rows.next()? {
-            let rid: i64 = row.get(0)?;
-            let text = |i: usize| -> Result<&str> {
+            let column_text = |i: usize| -> Result<&str> {
                 Ok(row.get_ref(i)?.as_str().map_err(|e| {
                     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
                 })?)
             };
-            let (source, id) = (text(1)?, text(2)?);
-            if let Some(r) = by_key.get(&(source, id)) {
-                inserted.insert((r.key.source.as_str(), r.key.source_id.as_str()), rid);
+            if let Some(i) = position.get(&(column_text(1)?, column_text(2)?)) {
+                inserted.insert(*i, row.get(0)?);
             }
         }
         Ok(inserted)
-    }
-
-    /// The first version of each new record, in one statement.
-    fn insert_first_versions(&self, versions: &[(i64, &String)], now: i64) -> Result<()> {
-        if versions.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES {}",
-            vec!["(?, 1, ?, seal('record_versions.raw', ?))"; versions.len()].join(", ")
-        );
-        let mut statement = self.conn.prepare_cached(&sql)?;
-        let values = versions.iter().flat_map(|(rid, raw)| {
-            [
-                rusqlite::types::ToSqlOutput::Owned(rusqlite::types::Value::Integer(*rid)),
-                rusqlite::types::ToSqlOutput::Owned(rusqlite::types::Value::Integer(now)),
-                rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(raw.as_bytes())),
-            ]
-        });
-        statement.execute(rusqlite::params_from_iter(values))?;
-        Ok(())
     }
 
     /// Tells the change feed that a new or changed record was quarantined, and why.
