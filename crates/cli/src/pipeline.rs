@@ -106,24 +106,8 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
             }
             busy
         });
-        let (mut pending, mut pending_entries, mut pending_read) = (Vec::new(), Vec::new(), 0);
-        // Batches as they come, then `None` to write what is left.
-        for next in receiver.iter().map(Some).chain(std::iter::once(None)) {
-            match next {
-                Some(prepared) => {
-                    let Prepared { read, records, entries } = prepared?;
-                    pending.extend(records);
-                    pending_entries.extend(entries);
-                    pending_read += read;
-                    if pending.len() < STORE_BATCH {
-                        continue;
-                    }
-                }
-                None if pending_read == 0 => break,
-                None => {}
-            }
-            let (mut records, mut entries, read) =
-                (std::mem::take(&mut pending), std::mem::take(&mut pending_entries), std::mem::take(&mut pending_read));
+        let mut write = |batch: Prepared| -> Result<()> {
+            let Prepared { read, mut records, mut entries } = batch;
             summary.read += read;
             if !suppression.is_empty() {
                 // Erased records stay erased: neither they nor their quarantine entries are stored again.
@@ -142,6 +126,17 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
             summary.counts.unchanged += counts.unchanged;
             store.quarantine(&entries)?;
             bar.inc(read);
+            Ok(())
+        };
+        let mut pending = Prepared::default();
+        for prepared in receiver.iter() {
+            pending.append(prepared?);
+            if pending.records.len() >= STORE_BATCH {
+                write(std::mem::take(&mut pending))?;
+            }
+        }
+        if pending.read > 0 {
+            write(pending)?;
         }
         clean_seconds = producer.join().map_err(|_| anyhow::anyhow!("the cleaning thread panicked"))?;
         Ok(())
@@ -152,11 +147,21 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
     Ok(summary)
 }
 
-/// One batch read, cleaned and encoded, ready to store.
+/// One batch read, cleaned and encoded, ready to store (or several, appended).
+#[derive(Default)]
 struct Prepared {
     read: u64,
     records: Vec<IncomingRecord>,
     entries: Vec<QuarantineEntry>,
+}
+
+impl Prepared {
+    /// Adds the next batch.
+    fn append(&mut self, next: Prepared) {
+        self.read += next.read;
+        self.records.extend(next.records);
+        self.entries.extend(next.entries);
+    }
 }
 
 /// Maps, cleans and encodes a batch in parallel.
