@@ -466,6 +466,16 @@ fn key_of(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RecordKey> {
     Ok(RecordKey::new(row.get::<_, String>(at)?, row.get::<_, String>(at + 1)?))
 }
 
+/// Scored pairs with both records' keys, as [`stored_pair`] reads them (a `WHERE` may follow).
+const PAIRS_WITH_KEYS: &str =
+    "SELECT ra.source, ra.source_id, rb.source, rb.source_id, p.probability, p.decision, p.rule
+    FROM pairs p JOIN records ra ON ra.rid = p.a JOIN records rb ON rb.rid = p.b";
+
+/// A scored pair from a row of [`PAIRS_WITH_KEYS`].
+fn stored_pair(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPair> {
+    Ok(StoredPair { a: key_of(r, 0)?, b: key_of(r, 2)?, probability: r.get(4)?, decision: r.get(5)?, rule: r.get(6)? })
+}
+
 impl Store for SqliteStore {
     fn register_source(&mut self, name: &str, format: &str, path: &str, trust: i32) -> Result<()> {
         self.conn.execute(
@@ -792,21 +802,11 @@ impl Store for SqliteStore {
                 return Err(Error::Invalid(format!("unknown pair decision `{other}` (match, review or all)")));
             }
         };
-        let mut stmt = self.conn.prepare(
-            "SELECT ra.source, ra.source_id, rb.source, rb.source_id, p.probability, p.decision, p.rule
-             FROM pairs p JOIN records ra ON ra.rid = p.a JOIN records rb ON rb.rid = p.b
-             WHERE p.decision IN (?1, ?2, ?3) ORDER BY p.probability DESC LIMIT ?4",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "{PAIRS_WITH_KEYS} WHERE p.decision IN (?1, ?2, ?3) ORDER BY p.probability DESC LIMIT ?4"
+        ))?;
         let at = |i: usize| decisions.get(i).copied().unwrap_or(decisions[0]);
-        let rows = stmt.query_map(params![at(0), at(1), at(2), limit as i64], |r| {
-            Ok(StoredPair {
-                a: key_of(r, 0)?,
-                b: key_of(r, 2)?,
-                probability: r.get(4)?,
-                decision: r.get(5)?,
-                rule: r.get(6)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![at(0), at(1), at(2), limit as i64], stored_pair)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

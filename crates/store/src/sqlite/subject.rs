@@ -1,7 +1,9 @@
 //! A data subject in SQLite: gathering everything held about one person (right of access) and erasing it (right
 //! to be forgotten) in one transaction, leaving a receipt and, if asked, suppressing the source records.
 
-use super::{QUARANTINE_COLUMNS, StoredClean, StoredGolden, audit, feed, key_of, quarantine_entry};
+use super::{
+    PAIRS_WITH_KEYS, QUARANTINE_COLUMNS, StoredClean, StoredGolden, audit, feed, key_of, quarantine_entry, stored_pair,
+};
 use crate::subject::*;
 use crate::types::{FeedEvent, QuarantineEntry, StoredPair};
 use crate::{Error, Result};
@@ -183,22 +185,11 @@ fn quarantine_of(conn: &Connection, key: &RecordKey) -> Result<Vec<QuarantineEnt
 }
 
 fn pairs_of(conn: &Connection, rids: &BTreeSet<i64>) -> Result<Vec<StoredPair>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT ra.source, ra.source_id, rb.source, rb.source_id, p.probability, p.decision, p.rule
-         FROM pairs p JOIN records ra ON ra.rid = p.a JOIN records rb ON rb.rid = p.b WHERE p.a = ?1 OR p.b = ?1",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!("{PAIRS_WITH_KEYS} WHERE p.a = ?1 OR p.b = ?1"))?;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for rid in rids {
-        for pair in stmt.query_map([rid], |r| {
-            Ok(StoredPair {
-                a: key_of(r, 0)?,
-                b: key_of(r, 2)?,
-                probability: r.get(4)?,
-                decision: r.get(5)?,
-                rule: r.get(6)?,
-            })
-        })? {
+        for pair in stmt.query_map([rid], stored_pair)? {
             let pair = pair?;
             if seen.insert((pair.a.clone(), pair.b.clone())) {
                 out.push(pair);
