@@ -200,6 +200,7 @@ mod tests {
         FeatureValues {
             given: given.into(),
             family: family.into(),
+            family_sound: family.to_uppercase(),
             birth,
             city: city.into(),
             ..FeatureValues::default()
@@ -214,8 +215,9 @@ mod tests {
         assert!(a.year != 0 && a.city != 0);
         assert_eq!(a, rules.keys(&person("anna", "vries", 19_800_102, "arnhem")));
         let rules_of: std::collections::BTreeSet<usize> = a.keys.iter().map(|k| k.rule).collect();
-        // name_pair (2) and given_initial+birth_date (7) of the default rules; the sounds are not set here.
-        assert_eq!(rules_of, [2, 7].into());
+        // name_pair (2), family_sound+birth_date (5) and family_sound+given_initial+city (7) of the default rules;
+        // the given name's sound is not set here.
+        assert_eq!(rules_of, [2, 5, 7].into());
         assert_eq!(
             rules.fingerprint(),
             IndexRules::new(&MasterConfig::default(), Vec::new()).expect("r").fingerprint()

@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// The built-in blocking rules, for customer data of any shape; identifier rules are added per identifier.
+/// Each must add pairs the others miss: `given_initial + birth_date` was dropped because its blocks grow with the
+/// square of the records per birth date (a quarter of all candidates at 1M records) while the two sound rules
+/// with the birth date already find its matches (cluster F1 unchanged on FEBRL-3/4 and gen_people, ±0.0005 on
+/// generated multi-source data).
 pub const DEFAULT_BLOCKING: &[&[&str]] = &[
     &["email"],
     &["phone"],
@@ -22,7 +26,6 @@ pub const DEFAULT_BLOCKING: &[&[&str]] = &[
     &["street", "house_number", "city"],
     &["family_sound", "birth_date"],
     &["given_sound", "birth_date"],
-    &["given_initial", "birth_date"],
     &["family_sound", "given_initial", "city"],
     &["birth_date", "postcode"],
 ];
