@@ -1,6 +1,7 @@
 //! Multi-row inserts: one statement carries many rows, which cuts SQLite's per-statement cost (binding, stepping,
 //! resetting) in bulk writes such as a resolution's million memberships.
 
+use super::sealing;
 use crate::Result;
 use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
@@ -17,7 +18,7 @@ pub(super) struct BulkInsert<'c, 'v> {
     tail: &'static str,
     width: usize,
     /// One row's placeholders, when not plain `(?, ?, …)` (values passed through SQL functions).
-    row: Option<&'static str>,
+    row: Option<String>,
     values: Vec<ToSqlOutput<'v>>,
 }
 
@@ -27,9 +28,10 @@ impl<'c, 'v> BulkInsert<'c, 'v> {
         BulkInsert { conn, head, tail, width, row: None, values: Vec::with_capacity(ROWS * width) }
     }
 
-    /// Uses `row` (`width` placeholders, some inside function calls: `(?, seal('t.c', ?))`) for each row.
+    /// Uses `row` (`width` placeholders, some inside function calls: `(?, seal('t.c', ?))`) for each row, as
+    /// the connection runs it ([`sealing::written`]).
     pub(super) fn with_row(mut self, row: &'static str) -> Self {
-        self.row = Some(row);
+        self.row = Some(sealing::written(self.conn, row).into_owned());
         self
     }
 
@@ -50,7 +52,7 @@ impl<'c, 'v> BulkInsert<'c, 'v> {
         if rows == 0 {
             return Ok(());
         }
-        let row = self.row.map_or_else(|| format!("({})", vec!["?"; self.width].join(", ")), str::to_string);
+        let row = self.row.clone().unwrap_or_else(|| format!("({})", vec!["?"; self.width].join(", ")));
         let mut statement = self.conn.prepare_cached(&values_sql(self.head, &row, rows, self.tail))?;
         statement.execute(rusqlite::params_from_iter(self.values.drain(..)))?;
         Ok(())

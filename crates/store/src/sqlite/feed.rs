@@ -177,9 +177,10 @@ pub(super) fn append(conn: &Connection, events: Vec<Event>, now: i64) -> Result<
 
 /// Appends a few events one by one and returns their sequence numbers.
 pub(super) fn append_each(conn: &Connection, events: Vec<Event>, now: i64) -> Result<Vec<i64>> {
-    let mut insert = conn.prepare_cached(
+    let mut insert = conn.prepare_cached(&super::sealing::written(
+        conn,
         "INSERT INTO feed (at, kind, entity_id, payload) VALUES (?1, ?2, ?3, seal('feed.payload', ?4))",
-    )?;
+    ))?;
     let mut seqs = Vec::with_capacity(events.len());
     for e in events {
         insert.execute(params![now, e.kind, e.entity, e.payload])?;

@@ -3,6 +3,7 @@
 //! records alike.
 
 use super::bulk::{BulkInsert, blob_or_null, int, int_or_null, text, values_sql};
+use super::sealing::written;
 use super::{StoredClean, feed};
 use crate::realtime::*;
 use crate::types::{ActiveRecord, IncomingRecord, PairRow, QuarantineEntry};
@@ -42,24 +43,28 @@ impl<'c> RecordWriter<'c> {
             )?,
             // New records (the common case when loading) take one statement: the insert is skipped on conflict
             // and only then is the existing row looked up.
-            insert: conn.prepare_cached(
+            insert: conn.prepare_cached(&written(
+                conn,
                 "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean,
                  seen_at) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, seal('records.clean', ?7), ?4)
                  ON CONFLICT (source, source_id) DO NOTHING",
-            )?,
-            update: conn.prepare_cached(
+            ))?,
+            update: conn.prepare_cached(&written(
+                conn,
                 "UPDATE records SET version = ?2, content_hash = ?3, ingested_at = ?4, updated_at = ?5, status = ?6,
                  clean = seal('records.clean', ?7), seen_at = ?4 WHERE rid = ?1",
-            )?,
-            refresh: conn.prepare_cached(
+            ))?,
+            refresh: conn.prepare_cached(&written(
+                conn,
                 "UPDATE records SET status = ?2, clean = seal('records.clean', ?3)
                  WHERE rid = ?1 AND (status IS NOT ?2 OR unseal_blob('records.clean', clean) IS NOT ?3)",
-            )?,
+            ))?,
             seen: conn.prepare_cached(MARK_SEEN)?,
-            version: conn.prepare_cached(
+            version: conn.prepare_cached(&written(
+                conn,
                 "INSERT INTO record_versions (rid, version, ingested_at, raw)
                  VALUES (?1, ?2, ?3, seal('record_versions.raw', ?4))",
-            )?,
+            ))?,
         })
     }
 
@@ -149,7 +154,7 @@ impl<'c> RecordWriter<'c> {
         let sql = values_sql(
             "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean,
              seen_at)",
-            "(?, ?, 1, ?, ?, ?, ?, seal('records.clean', ?), ?)",
+            &written(self.conn, "(?, ?, 1, ?, ?, ?, ?, seal('records.clean', ?), ?)"),
             chunk.len(),
             " ON CONFLICT (source, source_id) DO NOTHING RETURNING rid, source, source_id",
         );
@@ -192,10 +197,11 @@ impl<'c> RecordWriter<'c> {
     fn tell_quarantined(&self, r: &IncomingRecord, now: i64) -> Result<()> {
         let payload = serde_json::json!({"record": r.key.to_string(), "reasons": r.quarantine_reasons});
         self.conn
-            .prepare_cached(
+            .prepare_cached(&written(
+                self.conn,
                 "INSERT INTO feed (at, kind, entity_id, payload)
                  VALUES (?1, 'record.quarantined', NULL, seal('feed.payload', ?2))",
-            )?
+            ))?
             .execute(params![now, payload.to_string()])?;
         Ok(())
     }
@@ -203,10 +209,11 @@ impl<'c> RecordWriter<'c> {
 
 /// Adds quarantine entries.
 pub(super) fn insert_quarantine(conn: &Connection, entries: &[QuarantineEntry]) -> Result<()> {
-    let mut insert = conn.prepare_cached(
+    let mut insert = conn.prepare_cached(&written(
+        conn,
         "INSERT INTO quarantine (source, source_id, line, severity, field, value, reason, at)
          VALUES (?1, ?2, ?3, ?4, ?5, seal('quarantine.value', ?6), seal('quarantine.reason', ?7), ?8)",
-    )?;
+    ))?;
     for e in entries {
         insert.execute(params![e.source, e.source_id, e.line as i64, e.severity, e.field, e.value, e.reason, e.at])?;
     }
@@ -528,10 +535,11 @@ impl Tx for SqliteTx<'_> {
                 "INSERT INTO entities (entity_id, created_at) VALUES (?1, ?2)
                  ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
             )?;
-            let mut golden = c.prepare_cached(
+            let mut golden = c.prepare_cached(&written(
+                c,
                 "INSERT OR REPLACE INTO golden (entity_id, name, search, json)
                  VALUES (?1, seal('golden.name', ?2), blind(?3), seal('golden.json', ?4))",
-            )?;
+            ))?;
             for (id, row) in change.ids.iter().zip(&change.goldens) {
                 let eid = id.0 as i64;
                 if !live.contains(&eid) {
