@@ -284,6 +284,7 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
         clusters: rid_clusters,
         ids,
         pairs,
+        record_keys: (0..records.len()).into_par_iter().map(|i| (rids[i], records.key(i).to_string())).collect(),
     };
     // Golden records are made in parallel chunks on another thread while the store writes the chunk before.
     let (chunks, made) = std::sync::mpsc::sync_channel::<Vec<store::Result<GoldenRow>>>(2);

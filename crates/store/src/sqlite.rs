@@ -1041,10 +1041,16 @@ impl SqliteStore {
                 retire.execute(params![old_eid, now, successor])?;
             }
         }
-        let keys = record_keys(&tx)?;
-        let key = |rid: i64| match keys.binary_search_by_key(&rid, |(r, _)| *r) {
-            Ok(i) => keys[i].1.clone(),
-            Err(_) => format!("record {rid}"),
+        let given = &resolved.record_keys;
+        let known = |rid: &i64| given.binary_search_by_key(rid, |(r, _)| *r).is_ok();
+        let mut missing: Vec<i64> =
+            old.keys().chain(resolved.clusters.iter().flatten()).copied().filter(|rid| !known(rid)).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let others = record_keys(&tx, &missing)?;
+        let key = |rid: i64| match given.binary_search_by_key(&rid, |(r, _)| *r) {
+            Ok(i) => given[i].1.clone(),
+            Err(_) => others.get(&rid).cloned().unwrap_or_else(|| format!("record {rid}")),
         };
         let lineage = Lineage { by: "batch resolve".into(), evidence: Vec::new(), changed };
         let events =
@@ -1061,11 +1067,16 @@ impl SqliteStore {
     }
 }
 
-/// Every record's key as `source:id`, by record id (sorted).
-fn record_keys(conn: &Connection) -> Result<Vec<(i64, String)>> {
-    let mut stmt = conn.prepare("SELECT rid, source || ':' || source_id FROM records ORDER BY rid")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// The keys of records `rids` as `source:id`, by record id.
+fn record_keys(conn: &Connection, rids: &[i64]) -> Result<HashMap<i64, String>> {
+    let mut stmt = conn.prepare_cached("SELECT source || ':' || source_id FROM records WHERE rid = ?1")?;
+    let mut keys = HashMap::with_capacity(rids.len());
+    for rid in rids {
+        if let Some(key) = stmt.query_row([rid], |r| r.get(0)).optional()? {
+            keys.insert(*rid, key);
+        }
+    }
+    Ok(keys)
 }
 
 /// Similarity of a query token to an indexed token: exact, prefix, or Jaro–Winkler.

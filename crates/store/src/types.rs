@@ -150,6 +150,9 @@ pub struct Resolved {
     pub ids: Vec<EntityId>,
     /// Matched and review pairs.
     pub pairs: Vec<PairRow>,
+    /// Record keys as `source:id` by record id, sorted by id, for the change feed; records not in it are looked
+    /// up in the store (the caller holds the resolved records' keys already, so the store need not read them all).
+    pub record_keys: Vec<(i64, String)>,
 }
 
 /// Every kind of change-feed event.

@@ -36,8 +36,17 @@ fn stable_ids(store: &SqliteStore, clusters: &[Vec<i64>]) -> Vec<EntityId> {
 fn resolve(store: &mut SqliteStore, clusters: Vec<Vec<i64>>, now: i64) -> Vec<EntityId> {
     let ids = stable_ids(store, &clusters);
     let mut goldens = ids.iter().map(|id| GoldenRow::new(&golden(*id, "Vries").view()));
-    let resolved =
-        Resolved { model_json: "{}".into(), report_json: "{}".into(), clusters, ids: ids.clone(), pairs: vec![] };
+    // The caller's keys for the first record of each cluster; the store looks up the others.
+    let mut record_keys: Vec<(i64, String)> = clusters.iter().map(|m| (m[0], format!("crm:{}", m[0]))).collect();
+    record_keys.sort_unstable();
+    let resolved = Resolved {
+        model_json: "{}".into(),
+        report_json: "{}".into(),
+        clusters,
+        ids: ids.clone(),
+        pairs: vec![],
+        record_keys,
+    };
     store.save_resolution(&resolved, &mut goldens, now).expect("save");
     ids
 }
@@ -192,8 +201,14 @@ fn a_resolution_with_too_few_or_too_many_golden_records_writes_nothing() {
     s.upsert_records(&recs, 1).expect("upsert");
     let clusters = vec![vec![1, 2], vec![3]];
     let ids = stable_ids(&s, &clusters);
-    let resolved =
-        Resolved { model_json: "{}".into(), report_json: "{}".into(), clusters, ids: ids.clone(), pairs: vec![] };
+    let resolved = Resolved {
+        model_json: "{}".into(),
+        report_json: "{}".into(),
+        clusters,
+        ids: ids.clone(),
+        pairs: vec![],
+        record_keys: vec![],
+    };
     for count in [1, 3] {
         let mut goldens = (0..count).map(|_| GoldenRow::new(&golden(ids[0], "Vries").view()));
         let err = s.save_resolution(&resolved, &mut goldens, 100).expect_err("misaligned");
@@ -280,6 +295,7 @@ fn a_local_change_replaces_the_pairs_among_its_records() {
         clusters,
         ids,
         pairs: vec![pair(1, 2), pair(2, 3)],
+        record_keys: vec![],
     };
     let mut goldens = std::iter::once(GoldenRow::new(&golden(EntityId(1), "Vries").view()));
     s.save_resolution(&resolved, &mut goldens, 10).expect("save");
