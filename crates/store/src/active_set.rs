@@ -24,6 +24,21 @@ pub struct ActiveSet {
 }
 
 impl ActiveSet {
+    /// An empty set with room for `records` records whose stored clean forms take `clean_bytes` together.
+    pub fn with_capacity(records: usize, clean_bytes: usize) -> Self {
+        ActiveSet {
+            rids: Vec::with_capacity(records),
+            source_of: Vec::with_capacity(records),
+            trust: Vec::with_capacity(records),
+            recency: Vec::with_capacity(records),
+            ids: String::with_capacity(records * 8),
+            id_ends: Vec::with_capacity(records),
+            clean: Vec::with_capacity(clean_bytes),
+            clean_ends: Vec::with_capacity(records),
+            ..ActiveSet::default()
+        }
+    }
+
     /// Adds a record (callers add them in record-id order). `clean` is the stored clean form.
     pub fn push(&mut self, rid: i64, source: &str, source_id: &str, trust: i32, recency: i64, clean: &[u8]) {
         let index = match self.sources.iter().position(|s| s == source) {

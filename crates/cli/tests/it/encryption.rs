@@ -109,6 +109,9 @@ fn with_encryption_no_email_or_phone_is_stored_in_plain_text() {
     ok(d, &["keys", "rotate"]);
     set_keys(d, &[&second]);
     assert!(ok(d, &["show", "crm:K900001"]).contains("Zonneveld"));
+    // A batch resolve opens the sealed clean forms with the key and writes everything sealed again.
+    assert!(ok(d, &["resolve"]).contains("resolved"));
+    assert!(ok(d, &["show", "crm:K900001"]).contains("Zonneveld"));
     assert!(scan_database(d, &needles).is_empty());
     set_keys(d, &[&first]);
     let error = fails(d, &["show", "crm:K900001"]);
@@ -116,5 +119,8 @@ fn with_encryption_no_email_or_phone_is_stored_in_plain_text() {
     let config = std::fs::read_to_string(d.join("cdihub.toml")).expect("config");
     std::fs::write(d.join("cdihub.toml"), config.replace("[encryption]\nkey_file = \"keys.txt\"\n", "")).expect("w");
     let error = fails(d, &["show", "crm:K900001"]);
+    assert!(error.contains("no encryption keys are configured"), "{error}");
+    // The batch load reads the sealed clean forms itself (not through unseal_blob): the same refusal.
+    let error = fails(d, &["resolve"]);
     assert!(error.contains("no encryption keys are configured"), "{error}");
 }

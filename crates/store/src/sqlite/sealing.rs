@@ -71,12 +71,7 @@ pub(super) fn register(conn: &Connection, keyring: Option<Arc<Keyring>>) -> rusq
         conn.create_scalar_function(name, 2, deterministic, move |ctx| {
             let value = ctx.get_raw(1);
             let ValueRef::Blob(bytes) = value else { return Ok(owned(value)) };
-            if !is_sealed(bytes) {
-                return Ok(Value::Blob(bytes.to_vec()));
-            }
-            let ring = ring.as_ref().ok_or_else(|| user_error(NoKeys))?;
-            let column = column(ctx)?;
-            let plain = ring.open(&column, bytes).map_err(|source| user_error(Unsealing { column, source }))?;
+            let plain = open(ring.as_deref(), || column(ctx), bytes)?.into_owned();
             match kind {
                 Kind::Blob => Ok(Value::Blob(plain)),
                 Kind::Text => String::from_utf8(plain).map(Value::Text).map_err(user_error),
@@ -94,6 +89,23 @@ pub(super) fn register(conn: &Connection, keyring: Option<Arc<Keyring>>) -> rusq
     let on = keyring.is_some();
     conn.create_scalar_function("sealing", 0, deterministic, move |_| Ok(on))?;
     Ok(())
+}
+
+/// A value of a sealed column as read: plain values (written without a keyring) as they are, sealed ones opened
+/// with the keyring — an error without one. `unseal_text`/`unseal_blob` do this in SQL; bulk reads call it
+/// directly on the stored bytes, sparing a function call and two copies per row. `tag` names the column
+/// (`table.column`), asked only for a sealed value.
+pub(super) fn open<'v>(
+    keyring: Option<&Keyring>,
+    tag: impl FnOnce() -> rusqlite::Result<String>,
+    value: &'v [u8],
+) -> rusqlite::Result<Cow<'v, [u8]>> {
+    if !is_sealed(value) {
+        return Ok(Cow::Borrowed(value));
+    }
+    let ring = keyring.ok_or_else(|| user_error(NoKeys))?;
+    let column = tag()?;
+    ring.open(&column, value).map(Cow::Owned).map_err(|source| user_error(Unsealing { column, source }))
 }
 
 /// The statement text `sql` as this connection should run it: without a keyring `seal('t.c', x)` and `blind(x)`
