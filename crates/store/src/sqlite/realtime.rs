@@ -172,25 +172,13 @@ impl<'c> RecordWriter<'c> {
                 int(now),
             ]);
         }
-        // SQLite does not promise the order of returned rows: they are matched to the chunk by key.
-        let mut position: HashMap<(&str, &str), usize> = HashMap::with_capacity(chunk.len());
-        for (i, r) in chunk.iter().enumerate() {
-            position.entry((r.key.source.as_str(), r.key.source_id.as_str())).or_insert(i);
-        }
         let mut statement = self.conn.prepare_cached(&sql)?;
         let mut rows = statement.query(rusqlite::params_from_iter(values))?;
-        let mut inserted = HashMap::with_capacity(chunk.len());
+        let mut returned: Vec<(i64, String, String)> = Vec::with_capacity(chunk.len());
         while let Some(row) = rows.next()? {
-            let column_text = |i: usize| -> Result<&str> {
-                Ok(row.get_ref(i)?.as_str().map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-                })?)
-            };
-            if let Some(i) = position.get(&(column_text(1)?, column_text(2)?)) {
-                inserted.insert(*i, row.get(0)?);
-            }
+            returned.push((row.get(0)?, row.get(1)?, row.get(2)?));
         }
-        Ok(inserted)
+        Ok(positions_of(chunk, returned))
     }
 
     /// Tells the change feed that a new or changed record was quarantined, and why.
@@ -205,6 +193,36 @@ impl<'c> RecordWriter<'c> {
             .execute(params![now, payload.to_string()])?;
         Ok(())
     }
+}
+
+/// The position in `chunk` of each returned `(rid, source, source_id)` (a key in the chunk twice: its first).
+/// SQLite does not promise the order of returned rows, but new rows get increasing ids: in id order they are the
+/// inserted rows in chunk order, so each is found by walking on along the chunk (the rows skipped were stored
+/// before or repeat an earlier key), without hashing every key. Should a row not be found so, all are matched by
+/// key instead.
+pub(super) fn positions_of(chunk: &[IncomingRecord], mut returned: Vec<(i64, String, String)>) -> HashMap<usize, i64> {
+    returned.sort_unstable_by_key(|(rid, _, _)| *rid);
+    let mut positions = HashMap::with_capacity(returned.len());
+    let mut next = 0;
+    let in_order = returned.iter().all(|(rid, source, id)| {
+        let Some(offset) = chunk[next..].iter().position(|r| r.key.source == *source && r.key.source_id == *id) else {
+            return false;
+        };
+        positions.insert(next + offset, *rid);
+        next += offset + 1;
+        true
+    });
+    if in_order {
+        return positions;
+    }
+    let mut first: HashMap<(&str, &str), usize> = HashMap::with_capacity(chunk.len());
+    for (i, r) in chunk.iter().enumerate() {
+        first.entry((r.key.source.as_str(), r.key.source_id.as_str())).or_insert(i);
+    }
+    returned
+        .iter()
+        .filter_map(|(rid, source, id)| first.get(&(source.as_str(), id.as_str())).map(|i| (*i, *rid)))
+        .collect()
 }
 
 /// Adds quarantine entries.

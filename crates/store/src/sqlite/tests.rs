@@ -573,3 +573,16 @@ fn a_batch_is_written_as_its_records_one_by_one_would_be() {
     assert_eq!(contents(&batched), contents(&single));
     assert_eq!(counts[1], UpsertCounts { inserted: 103, updated: 19, unchanged: 34 });
 }
+
+#[test]
+fn returned_rows_are_placed_by_insertion_order_or_else_by_key() {
+    let chunk: Vec<IncomingRecord> = ["1", "2", "1", "3", "4"].iter().map(|id| incoming("crm", id, "Vries")).collect();
+    let row = |rid: i64, id: &str| (rid, "crm".to_string(), id.to_string());
+    // "2" was stored before; the second "1" repeats the first: rows 10, 11, 12 for "1", "3", "4", in any order.
+    let placed = realtime::positions_of(&chunk, vec![row(12, "4"), row(10, "1"), row(11, "3")]);
+    assert_eq!(placed, [(0, 10), (3, 11), (4, 12)].into());
+    // Ids not in insertion order (never so in SQLite, but not promised): matched by key, a repeat to its first.
+    let placed = realtime::positions_of(&chunk, vec![row(10, "3"), row(11, "1"), row(12, "4")]);
+    assert_eq!(placed, [(0, 11), (3, 10), (4, 12)].into());
+    assert!(realtime::positions_of(&chunk, vec![]).is_empty());
+}
