@@ -316,6 +316,15 @@ pub struct FeatureBuilder {
     pub identifier_names: Vec<String>,
 }
 
+/// Names whose sound codes a thread remembers (about 5 MB at most).
+const SOUNDS_REMEMBERED: usize = 65_536;
+
+thread_local! {
+    /// Double Metaphone codes by folded name (every builder uses the default encoder).
+    static SOUNDS: std::cell::RefCell<std::collections::HashMap<Box<str>, Box<str>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// The identifier names used by any of the records, sorted.
 pub fn identifier_names<'a>(records: impl Iterator<Item = &'a CleanRecord>) -> Vec<String> {
     let mut names: Vec<String> = records.flat_map(|r| r.identifiers.keys().cloned()).collect();
@@ -328,6 +337,23 @@ impl FeatureBuilder {
     /// A builder that compares these identifier names (e.g. from [`identifier_names`] or a stored model).
     pub fn new(identifier_names: Vec<String>) -> Self {
         FeatureBuilder { metaphone: DoubleMetaphone::default(), identifier_names }
+    }
+
+    /// Appends the Double Metaphone code of a folded name. Names repeat (a million customers share tens of
+    /// thousands of them), so each thread remembers the codes it made, up to [`SOUNDS_REMEMBERED`] names.
+    fn sound_into(&self, name: &str, out: &mut String) {
+        SOUNDS.with_borrow_mut(|sounds| {
+            if let Some(code) = sounds.get(name) {
+                out.push_str(code);
+                return;
+            }
+            let code = self.metaphone.encode(name);
+            out.push_str(&code);
+            if sounds.len() >= SOUNDS_REMEMBERED {
+                sounds.clear();
+            }
+            sounds.insert(name.into(), code.into_boxed_str());
+        });
     }
 
     /// Folds one clean record into its features.
@@ -344,8 +370,7 @@ impl FeatureBuilder {
         let family = p.last().to_string();
         for name in [&given_first, &family] {
             if !name.is_empty() {
-                let code = self.metaphone.encode(name);
-                p.text.push_str(&code);
+                self.sound_into(name, &mut p.text);
             }
             p.end_field();
         }
@@ -470,6 +495,22 @@ mod tests {
         assert_eq!(b.identifier_names, vec!["kvk".to_string()]);
         assert!(!f.family_sound().is_empty());
         assert!(!f.has_email() && f.emails().next().is_none());
+    }
+
+    #[test]
+    fn remembered_sounds_are_the_encoder_s() {
+        let b = FeatureBuilder::new(Vec::new());
+        let encoder = DoubleMetaphone::default();
+        for family in ["Schmidt", "Smith", "Schmidt", "Vries", "Smith"] {
+            let rec = CleanRecord {
+                name: PersonName { given: Some("Anna".into()), family: Some(family.into()), ..PersonName::default() },
+                ..CleanRecord::default()
+            };
+            let f = b.build(0, &rec);
+            assert_eq!(f.family_sound(), encoder.encode(&family.to_lowercase()));
+            assert_eq!(f.given_sound(), encoder.encode("anna"));
+            assert_eq!(f, b.build(0, &rec), "built again from remembered codes");
+        }
     }
 
     #[test]
