@@ -149,14 +149,19 @@ impl<'c> RecordWriter<'c> {
     }
 
     /// Inserts the records of `chunk` not stored yet, in one statement; returns their new ids by position in the
-    /// chunk (of a record in the chunk twice, the first).
+    /// chunk (of a record in the chunk twice, the first). New rows get the ids after the highest one, in the
+    /// order they are inserted: when every row of the chunk was new its ids are known without reading anything
+    /// back (a `RETURNING` clause cost a result table and a row read per record); otherwise the rows past the
+    /// previous highest id are read and placed.
     fn insert_new(&self, chunk: &[IncomingRecord], now: i64) -> Result<HashMap<usize, i64>> {
+        let before: i64 =
+            self.conn.prepare_cached("SELECT COALESCE(MAX(rid), 0) FROM records")?.query_row([], |r| r.get(0))?;
         let sql = values_sql(
             "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean,
              seen_at)",
             &written(self.conn, "(?, ?, 1, ?, ?, ?, ?, seal('records.clean', ?), ?)"),
             chunk.len(),
-            " ON CONFLICT (source, source_id) DO NOTHING RETURNING rid, source, source_id",
+            " ON CONFLICT (source, source_id) DO NOTHING",
         );
         let mut values = Vec::with_capacity(chunk.len() * 8);
         for r in chunk {
@@ -172,12 +177,16 @@ impl<'c> RecordWriter<'c> {
                 int(now),
             ]);
         }
-        let mut statement = self.conn.prepare_cached(&sql)?;
-        let mut rows = statement.query(rusqlite::params_from_iter(values))?;
-        let mut returned: Vec<(i64, String, String)> = Vec::with_capacity(chunk.len());
-        while let Some(row) = rows.next()? {
-            returned.push((row.get(0)?, row.get(1)?, row.get(2)?));
+        let inserted = self.conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values))?;
+        let last = self.conn.last_insert_rowid();
+        if inserted == chunk.len() && before.checked_add(inserted as i64) == Some(last) {
+            return Ok((0..chunk.len()).map(|i| (i, before + 1 + i as i64)).collect());
         }
+        let mut read =
+            self.conn.prepare_cached("SELECT rid, source, source_id FROM records WHERE rid > ?1 ORDER BY rid")?;
+        let returned = read
+            .query_map([before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<Vec<(i64, String, String)>>>()?;
         Ok(positions_of(chunk, returned))
     }
 
@@ -195,11 +204,10 @@ impl<'c> RecordWriter<'c> {
     }
 }
 
-/// The position in `chunk` of each returned `(rid, source, source_id)` (a key in the chunk twice: its first).
-/// SQLite does not promise the order of returned rows, but new rows get increasing ids: in id order they are the
-/// inserted rows in chunk order, so each is found by walking on along the chunk (the rows skipped were stored
-/// before or repeat an earlier key), without hashing every key. Should a row not be found so, all are matched by
-/// key instead.
+/// The position in `chunk` of each newly inserted `(rid, source, source_id)` (a key in the chunk twice: its
+/// first). New rows get increasing ids: in id order they are the inserted rows in chunk order, so each is found
+/// by walking on along the chunk (the rows skipped were stored before or repeat an earlier key), without hashing
+/// every key. Should a row not be found so, all are matched by key instead.
 pub(super) fn positions_of(chunk: &[IncomingRecord], mut returned: Vec<(i64, String, String)>) -> HashMap<usize, i64> {
     returned.sort_unstable_by_key(|(rid, _, _)| *rid);
     let mut positions = HashMap::with_capacity(returned.len());
