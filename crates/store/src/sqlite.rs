@@ -984,9 +984,47 @@ impl SqliteStore {
             params![now, model_id, resolved.report_json],
         )?;
         tx.execute_batch("DELETE FROM golden; DELETE FROM memberships; DELETE FROM pairs;")?;
-        let mut new_entity_of = HashMap::with_capacity(old.len());
-        {
+        // Where records went (needed only for records that were in an entity before, which a first resolution has
+        // none of), the entities no cluster kept, and the record keys the feed names all follow from the clusters:
+        // the feed's events are worked out on another thread while this one writes the rows.
+        let new_entity_of: HashMap<i64, i64> = if old.is_empty() {
+            HashMap::new()
+        } else {
+            let members = resolved.clusters.iter().zip(&resolved.ids);
+            members.flat_map(|(m, id)| m.iter().map(move |rid| (*rid, id.0 as i64))).collect()
+        };
+        let retired = retired_entities(&old, &new_entity_of, &resolved.ids);
+        let given = &resolved.record_keys;
+        let known = |rid: &i64| given.binary_search_by_key(rid, |(r, _)| *r).is_ok();
+        let mut missing: Vec<i64> =
+            old.keys().chain(resolved.clusters.iter().flatten()).copied().filter(|rid| !known(rid)).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let others = record_keys(&tx, &missing)?;
+        let key = |rid: i64| match given.binary_search_by_key(&rid, |(r, _)| *r) {
+            Ok(i) => given[i].1.clone(),
+            Err(_) => others.get(&rid).cloned().unwrap_or_else(|| format!("record {rid}")),
+        };
+        let lineage = Lineage { by: "batch resolve".into(), evidence: Vec::new(), changed };
+        std::thread::scope(|scope| -> Result<()> {
+            let (old, new_entity_of, retired, lineage, key) = (&old, &new_entity_of, &retired, &lineage, &key);
+            let events = scope.spawn(move || {
+                feed::resolution_events(old, new_entity_of, &resolved.clusters, &resolved.ids, retired, lineage, key)
+            });
             use bulk::{BulkInsert, int, owned_text, real, text, text_or_null};
+            // Pairs first: they need no golden record, so the first golden records are made meanwhile.
+            let mut pair =
+                BulkInsert::new(&tx, "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule)", "", 5);
+            for p in &resolved.pairs {
+                pair.push([
+                    int(p.a),
+                    int(p.b),
+                    real(p.probability),
+                    text(p.decision),
+                    text_or_null(p.rule.as_deref()),
+                ])?;
+            }
+            pair.finish()?;
             let mut entity = BulkInsert::new(
                 &tx,
                 "INSERT INTO entities (entity_id, created_at)",
@@ -1006,11 +1044,6 @@ impl SqliteStore {
                         _ => now,
                     };
                     member.push([int(*rid), int(eid), int(since)])?;
-                    // Only needed for records that were in an entity before (to redirect retired entities and
-                    // tell the feed where records went), which a first resolution has none of.
-                    if !old.is_empty() {
-                        new_entity_of.insert(*rid, eid);
-                    }
                 }
                 golden.push([int(eid), owned_text(row.name), owned_text(row.search), owned_text(row.json)])?;
             }
@@ -1020,59 +1053,14 @@ impl SqliteStore {
             entity.finish()?;
             member.finish()?;
             golden.finish()?;
-            let mut pair =
-                BulkInsert::new(&tx, "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule)", "", 5);
-            for p in &resolved.pairs {
-                pair.push([
-                    int(p.a),
-                    int(p.b),
-                    real(p.probability),
-                    text(p.decision),
-                    text_or_null(p.rule.as_deref()),
-                ])?;
-            }
-            pair.finish()?;
-        }
-        // Retire live entities that no cluster kept; redirect each to where most of its records went.
-        let live: std::collections::HashSet<i64> = resolved.ids.iter().map(|i| i.0 as i64).collect();
-        let mut successors: HashMap<i64, HashMap<i64, usize>> = HashMap::new();
-        for (rid, (old_eid, _)) in &old {
-            if !live.contains(old_eid) {
-                let votes = successors.entry(*old_eid).or_default();
-                if let Some(new_eid) = new_entity_of.get(rid) {
-                    *votes.entry(*new_eid).or_default() += 1;
-                }
-            }
-        }
-        let mut retired: Vec<(i64, Option<i64>)> = successors
-            .into_iter()
-            .map(|(old_eid, votes)| {
-                (old_eid, votes.into_iter().max_by_key(|(e, c)| (*c, std::cmp::Reverse(*e))).map(|(e, _)| e))
-            })
-            .collect();
-        retired.sort_unstable();
-        {
             let mut retire =
                 tx.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
-            for (old_eid, successor) in &retired {
+            for (old_eid, successor) in retired {
                 retire.execute(params![old_eid, now, successor])?;
             }
-        }
-        let given = &resolved.record_keys;
-        let known = |rid: &i64| given.binary_search_by_key(rid, |(r, _)| *r).is_ok();
-        let mut missing: Vec<i64> =
-            old.keys().chain(resolved.clusters.iter().flatten()).copied().filter(|rid| !known(rid)).collect();
-        missing.sort_unstable();
-        missing.dedup();
-        let others = record_keys(&tx, &missing)?;
-        let key = |rid: i64| match given.binary_search_by_key(&rid, |(r, _)| *r) {
-            Ok(i) => given[i].1.clone(),
-            Err(_) => others.get(&rid).cloned().unwrap_or_else(|| format!("record {rid}")),
-        };
-        let lineage = Lineage { by: "batch resolve".into(), evidence: Vec::new(), changed };
-        let events =
-            feed::resolution_events(&old, &new_entity_of, &resolved.clusters, &resolved.ids, &retired, &lineage, &key);
-        feed::append(&tx, events, now)?;
+            let events = events.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            feed::append(&tx, events, now)
+        })?;
         tx.commit()?;
         Ok(())
     }
@@ -1082,6 +1070,33 @@ impl SqliteStore {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Live entities that no cluster kept (`old` memberships whose entity is not among `ids`), each with where most
+/// of its records went (ties to the lower id), sorted.
+fn retired_entities(
+    old: &HashMap<i64, (i64, i64)>,
+    new_entity_of: &HashMap<i64, i64>,
+    ids: &[EntityId],
+) -> Vec<(i64, Option<i64>)> {
+    let live: std::collections::HashSet<i64> = ids.iter().map(|i| i.0 as i64).collect();
+    let mut successors: HashMap<i64, HashMap<i64, usize>> = HashMap::new();
+    for (rid, (old_eid, _)) in old {
+        if !live.contains(old_eid) {
+            let votes = successors.entry(*old_eid).or_default();
+            if let Some(new_eid) = new_entity_of.get(rid) {
+                *votes.entry(*new_eid).or_default() += 1;
+            }
+        }
+    }
+    let mut retired: Vec<(i64, Option<i64>)> = successors
+        .into_iter()
+        .map(|(old_eid, votes)| {
+            (old_eid, votes.into_iter().max_by_key(|(e, c)| (*c, std::cmp::Reverse(*e))).map(|(e, _)| e))
+        })
+        .collect();
+    retired.sort_unstable();
+    retired
 }
 
 /// The keys of records `rids` as `source:id`, by record id.
