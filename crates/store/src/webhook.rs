@@ -29,6 +29,10 @@ pub struct Webhook {
     pub last_error: Option<String>,
     /// When events were last delivered, seconds since the epoch.
     pub delivered_at: Option<i64>,
+    /// The last feed sequence of the batch that failed, while it is being retried: the retry sends that batch
+    /// again, not one grown with later events.
+    #[serde(skip)]
+    pub retry_through: Option<i64>,
 }
 
 /// A webhook to register.
@@ -63,5 +67,7 @@ pub enum Delivery {
         retry_at: i64,
         /// When the attempt was made, seconds since the epoch.
         at: i64,
+        /// The last feed sequence of the batch that failed (its retry ends there too).
+        through: i64,
     },
 }

@@ -50,7 +50,11 @@ fn step(id: i64, config: &WebhookConfig, store: &mut dyn Store, agent: &ureq::Ag
     if let Some(due) = hook.retry_at.filter(|due| *due > now_ms) {
         return Ok(Step::Wait(Duration::from_millis((due - now_ms) as u64)));
     }
-    let events = store.feed(hook.cursor, config.batch)?;
+    let mut events = store.feed(hook.cursor, config.batch)?;
+    // A retry sends the batch that failed, not one grown with the events that came since (same delivery id).
+    if let Some(last) = hook.retry_through.filter(|last| *last > hook.cursor) {
+        events.retain(|e| e.seq <= last);
+    }
     let Some(through) = events.last().map(|e| e.seq) else {
         return Ok(Step::Wait(Duration::from_millis(config.poll_ms)));
     };
@@ -65,7 +69,7 @@ fn step(id: i64, config: &WebhookConfig, store: &mut dyn Store, agent: &ureq::Ag
         Ok(()) => Delivery::Delivered { through, at: Some(now) },
         Err(error) => {
             let wait = backoff(hook.attempts + 1, config, fastrand::f64());
-            Delivery::Failed { error, retry_at: now_ms + wait as i64, at: now }
+            Delivery::Failed { error, retry_at: now_ms + wait as i64, at: now, through }
         }
     };
     store.record_delivery(id, &outcome)?;

@@ -251,4 +251,9 @@ CREATE TABLE suppressed (
 ALTER TABLE records ADD COLUMN seen_at INTEGER;
 UPDATE records SET seen_at = ingested_at;
 "#,
+    // Webhooks: the last feed sequence of a failed batch, so its retry sends the same batch (the same delivery id)
+    // rather than one grown with the events that came since.
+    r#"
+ALTER TABLE webhooks ADD COLUMN retry_through INTEGER;
+"#,
 ];

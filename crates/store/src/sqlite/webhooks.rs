@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 const COLUMNS: &str =
     "id, url, unseal_text('webhooks.secret', secret), events, created_at, cursor, attempts, retry_at, failing_since,
-     last_error, delivered_at";
+     last_error, delivered_at, retry_through";
 
 /// The newest feed sequence, 0 for an empty feed.
 pub(super) fn feed_head(conn: &Connection) -> Result<i64> {
@@ -48,21 +48,22 @@ pub(super) fn record(conn: &Connection, id: i64, outcome: &Delivery) -> Result<(
     match outcome {
         Delivery::Delivered { through, at } => conn.execute(
             "UPDATE webhooks SET cursor = max(cursor, ?2), attempts = 0, retry_at = NULL, failing_since = NULL,
-                 last_error = NULL, delivered_at = coalesce(?3, delivered_at)
+                 last_error = NULL, delivered_at = coalesce(?3, delivered_at), retry_through = NULL
              WHERE id = ?1",
             params![id, through, at],
         )?,
-        Delivery::Failed { error, retry_at, at } => conn.execute(
+        Delivery::Failed { error, retry_at, at, through } => conn.execute(
             "UPDATE webhooks SET attempts = attempts + 1, retry_at = ?2, failing_since = coalesce(failing_since, ?3),
-                 last_error = ?4
+                 last_error = ?4, retry_through = ?5
              WHERE id = ?1",
-            params![id, retry_at, at, error],
+            params![id, retry_at, at, error, through],
         )?,
     };
     Ok(())
 }
 
-type Row = (i64, String, String, String, i64, i64, i64, Option<i64>, Option<i64>, Option<String>, Option<i64>);
+type Row =
+    (i64, String, String, String, i64, i64, i64, Option<i64>, Option<i64>, Option<String>, Option<i64>, Option<i64>);
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok((
@@ -77,11 +78,25 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         r.get(8)?,
         r.get(9)?,
         r.get(10)?,
+        r.get(11)?,
     ))
 }
 
 fn decode(r: Row) -> Result<Webhook> {
-    let (id, url, secret, events, created_at, cursor, attempts, retry_at, failing_since, last_error, delivered_at) = r;
+    let (
+        id,
+        url,
+        secret,
+        events,
+        created_at,
+        cursor,
+        attempts,
+        retry_at,
+        failing_since,
+        last_error,
+        delivered_at,
+        retry_through,
+    ) = r;
     Ok(Webhook {
         id,
         url,
@@ -94,6 +109,7 @@ fn decode(r: Row) -> Result<Webhook> {
         failing_since,
         last_error,
         delivered_at,
+        retry_through,
     })
 }
 
@@ -116,7 +132,7 @@ mod tests {
         assert_eq!(hook.secret, new.secret);
         // Two failures: attempts count, the first failure's time is kept.
         for at in [101, 102] {
-            let failed = Delivery::Failed { error: "HTTP 500".into(), retry_at: at * 1000 + 500, at };
+            let failed = Delivery::Failed { error: "HTTP 500".into(), retry_at: at * 1000 + 500, at, through: 9 };
             store.record_delivery(hook.id, &failed).expect("fail");
         }
         let failing = store.webhook(hook.id).expect("read").expect("there");
@@ -124,13 +140,14 @@ mod tests {
             (failing.attempts, failing.failing_since, failing.retry_at, failing.last_error.as_deref()),
             (2, Some(101), Some(102_500), Some("HTTP 500"))
         );
+        assert_eq!(failing.retry_through, Some(9), "the failed batch is remembered for its retry");
         // Success resets the retries; the cursor never moves back.
         store.record_delivery(hook.id, &Delivery::Delivered { through: 12, at: Some(103) }).expect("ok");
         store.record_delivery(hook.id, &Delivery::Delivered { through: 9, at: None }).expect("ok");
         let ok = store.webhook(hook.id).expect("read").expect("there");
         assert_eq!(
-            (ok.cursor, ok.attempts, ok.retry_at, ok.failing_since, ok.delivered_at),
-            (12, 0, None, None, Some(103))
+            (ok.cursor, ok.attempts, ok.retry_at, ok.failing_since, ok.delivered_at, ok.retry_through),
+            (12, 0, None, None, Some(103), None)
         );
         assert_eq!(store.webhooks().expect("all").len(), 1);
         assert!(store.remove_webhook(hook.id).expect("remove"));
