@@ -47,7 +47,8 @@ impl<'c, 'v> BulkInsert<'c, 'v> {
         self.flush()
     }
 
-    fn flush(&mut self) -> Result<()> {
+    /// Writes the rows buffered so far (the insert goes on taking rows).
+    pub(super) fn flush(&mut self) -> Result<()> {
         let rows = self.values.len() / self.width;
         if rows == 0 {
             return Ok(());

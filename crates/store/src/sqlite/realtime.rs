@@ -25,6 +25,8 @@ const INSERT_ROWS: usize = 64;
 /// Writes records and their versions with statements prepared once.
 pub(super) struct RecordWriter<'c> {
     conn: &'c Connection,
+    /// One row of the multi-row insert of new records, as this connection runs it (`sealing::written`).
+    new_row: String,
     find: CachedStatement<'c>,
     insert: CachedStatement<'c>,
     update: CachedStatement<'c>,
@@ -38,6 +40,7 @@ impl<'c> RecordWriter<'c> {
     pub(super) fn new(conn: &'c Connection) -> Result<Self> {
         Ok(RecordWriter {
             conn,
+            new_row: written(conn, "(?, ?, 1, ?, ?, ?, ?, seal('records.clean', ?), ?)").into_owned(),
             find: conn.prepare_cached(
                 "SELECT rid, version, content_hash, status FROM records WHERE source = ?1 AND source_id = ?2",
             )?,
@@ -115,11 +118,11 @@ impl<'c> RecordWriter<'c> {
     /// empty hub is mostly such inserts, and their per-statement cost was most of the writing.
     pub(super) fn write_all(&mut self, records: &[IncomingRecord], now: i64) -> Result<Vec<(i64, WriteKind, bool)>> {
         let mut outcomes = Vec::with_capacity(records.len());
+        let mut versions =
+            BulkInsert::new(self.conn, "INSERT INTO record_versions (rid, version, ingested_at, raw)", "", 3)
+                .with_row("(?, 1, ?, seal('record_versions.raw', ?))");
         for chunk in records.chunks(INSERT_ROWS) {
             let inserted = self.insert_new(chunk, now)?;
-            let mut versions =
-                BulkInsert::new(self.conn, "INSERT INTO record_versions (rid, version, ingested_at, raw)", "", 3)
-                    .with_row("(?, 1, ?, seal('record_versions.raw', ?))");
             let (mut quarantined, mut rest) = (Vec::new(), Vec::new());
             for (i, r) in chunk.iter().enumerate() {
                 match inserted.get(&i) {
@@ -137,7 +140,8 @@ impl<'c> RecordWriter<'c> {
                     }
                 }
             }
-            versions.finish()?;
+            // The first versions of this chunk are written before any later version of the same records.
+            versions.flush()?;
             for r in quarantined {
                 self.tell_quarantined(r, now)?;
             }
@@ -145,6 +149,7 @@ impl<'c> RecordWriter<'c> {
                 outcomes[slot] = self.write(&chunk[i], now)?;
             }
         }
+        versions.finish()?;
         Ok(outcomes)
     }
 
@@ -159,7 +164,7 @@ impl<'c> RecordWriter<'c> {
         let sql = values_sql(
             "INSERT INTO records (source, source_id, version, content_hash, ingested_at, updated_at, status, clean,
              seen_at)",
-            &written(self.conn, "(?, ?, 1, ?, ?, ?, ?, seal('records.clean', ?), ?)"),
+            &self.new_row,
             chunk.len(),
             " ON CONFLICT (source, source_id) DO NOTHING",
         );
