@@ -465,24 +465,19 @@ fn bulk_writes_use_the_rollback_journal_only_when_alone_and_end_in_wal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("hub.db");
     let mut s = SqliteStore::open(&path).expect("open");
-    let mode = s
-        .in_bulk(|s| -> Result<String> {
-            s.upsert_records(&[incoming("crm", "1", "Vries")], 1)?;
+    // Stores one record in bulk and tells the journal mode it was written in.
+    let upsert_in_bulk = |s: &mut SqliteStore, id: &str, family: &str, at: i64| {
+        s.in_bulk(|s| -> Result<String> {
+            s.upsert_records(&[incoming("crm", id, family)], at)?;
             s.journal_mode()
         })
-        .expect("bulk");
-    assert_eq!(mode, "delete");
+    };
+    assert_eq!(upsert_in_bulk(&mut s, "1", "Vries", 1).expect("bulk"), "delete");
     assert_eq!(s.journal_mode().expect("mode"), "wal");
     // Another connection (a server, a second command) has the file open: the bulk work runs in WAL mode.
     let other = SqliteStore::open(&path).expect("second connection");
     assert_eq!(other.active_records().expect("read").len(), 1);
-    let mode = s
-        .in_bulk(|s| -> Result<String> {
-            s.upsert_records(&[incoming("crm", "2", "Bos")], 2)?;
-            s.journal_mode()
-        })
-        .expect("bulk beside a reader");
-    assert_eq!(mode, "wal");
+    assert_eq!(upsert_in_bulk(&mut s, "2", "Bos", 2).expect("bulk beside a reader"), "wal");
     assert_eq!(other.active_records().expect("read").len(), 2);
     drop(other);
     // A failed bulk run leaves nothing half-written and the file in WAL mode.
