@@ -81,13 +81,21 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
     // Three stages overlap: one thread reads batches, another cleans each in parallel, and this one writes the
     // batch before (the store is written by one connection).
     let (batches, read) = std::sync::mpsc::sync_channel::<Vec<Result<SourceRecord, RowError>>>(2);
+    // Batches the cleaner is done with go back to the reading thread, which empties and refills them: rows are
+    // freed by the thread that allocated them, and the memory is reused at once.
+    let (done, recycled) = std::sync::mpsc::channel::<Vec<Result<SourceRecord, RowError>>>();
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Prepared>>(WAITING_BATCHES);
     let mut clean_seconds = 0.0;
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || {
             let mut stream = stream;
             loop {
-                let batch: Vec<Result<SourceRecord, RowError>> = stream.by_ref().take(BATCH).collect();
+                let mut batch = recycled.try_recv().unwrap_or_default();
+                while let Ok(more) = recycled.try_recv() {
+                    drop(more);
+                }
+                batch.clear();
+                batch.extend(stream.by_ref().take(BATCH));
                 // Stops at the end, or when the cleaner stopped (on an error reported below).
                 if batch.is_empty() || batches.send(batch).is_err() {
                     break;
@@ -100,15 +108,18 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
                 let start = std::time::Instant::now();
                 let prepared = prepare(&cleaner, &batch, started);
                 busy += start.elapsed().as_secs_f64();
+                // The reader may have finished; then the batch is simply dropped here.
+                let _ = done.send(batch);
                 if sender.send(prepared).is_err() {
                     break;
                 }
             }
             busy
         });
-        let mut write = |batch: Prepared| -> Result<()> {
-            let Prepared { read, mut records, mut entries } = batch;
-            summary.read += read;
+        // One batch is gathered, written and emptied again and again: its memory is reused, not grown anew.
+        let mut write = |batch: &mut Prepared| -> Result<()> {
+            let Prepared { read, records, entries } = batch;
+            summary.read += *read;
             if !suppression.is_empty() {
                 // Erased records stay erased: neither they nor their quarantine entries are stored again.
                 let before = records.len();
@@ -120,23 +131,26 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
             }
             summary.quarantined_records += entries.iter().filter(|e| e.severity == "record").count() as u64;
             summary.quarantined_values += entries.iter().filter(|e| e.severity == "value").count() as u64;
-            let counts = store.upsert_records(&records, started)?;
+            let counts = store.upsert_records(records, started)?;
             summary.counts.inserted += counts.inserted;
             summary.counts.updated += counts.updated;
             summary.counts.unchanged += counts.unchanged;
-            store.quarantine(&entries)?;
-            bar.inc(read);
+            store.quarantine(entries)?;
+            bar.inc(*read);
+            *read = 0;
+            records.clear();
+            entries.clear();
             Ok(())
         };
-        let mut pending = Prepared::default();
+        let mut pending = Prepared { records: Vec::with_capacity(STORE_BATCH + BATCH), ..Prepared::default() };
         for prepared in receiver.iter() {
             pending.append(prepared?);
             if pending.records.len() >= STORE_BATCH {
-                write(std::mem::take(&mut pending))?;
+                write(&mut pending)?;
             }
         }
         if pending.read > 0 {
-            write(pending)?;
+            write(&mut pending)?;
         }
         clean_seconds = producer.join().map_err(|_| anyhow::anyhow!("the cleaning thread panicked"))?;
         Ok(())
@@ -157,22 +171,26 @@ struct Prepared {
 
 impl Prepared {
     /// Adds the next batch.
-    fn append(&mut self, next: Prepared) {
+    fn append(&mut self, mut next: Prepared) {
         self.read += next.read;
-        self.records.extend(next.records);
-        self.entries.extend(next.entries);
+        self.records.append(&mut next.records);
+        self.entries.append(&mut next.entries);
     }
 }
 
 /// Maps, cleans and encodes a batch in parallel.
 fn prepare(cleaner: &SourceCleaner, batch: &[Result<SourceRecord, RowError>], at: i64) -> Result<Prepared> {
-    let prepared: Vec<share::ingest::Prepared> =
-        batch.par_iter().map(|item| cleaner.prepare(item, at)).collect::<Result<_, _>>()?;
+    // The clean form is dropped where it was made: memory freed by the thread that allocated it is reused at
+    // once, where freeing it on another thread leaves the cleaning threads asking the system for fresh pages.
+    let prepared: Vec<(Option<IncomingRecord>, Vec<QuarantineEntry>)> = batch
+        .par_iter()
+        .map(|item| cleaner.prepare(item, at).map(|p| (p.record, p.entries)))
+        .collect::<Result<_, _>>()?;
     let mut records = Vec::with_capacity(prepared.len());
     let mut entries = Vec::new();
-    for p in prepared {
-        records.extend(p.record);
-        entries.extend(p.entries);
+    for (record, found) in prepared {
+        records.extend(record);
+        entries.extend(found);
     }
     Ok(Prepared { read: batch.len() as u64, records, entries })
 }
