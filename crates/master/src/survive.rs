@@ -206,8 +206,25 @@ fn choose(candidates: &[Candidate<'_>], rules: &[SurvivorshipRule]) -> Option<(u
         1 => return Some((0, first_rule)),
         _ => {}
     }
-    let folded: Vec<String> =
-        candidates.iter().map(|c| c.parts().iter().map(|(_, v)| fold(v)).collect::<Vec<_>>().join("|")).collect();
+    if candidates[1..].iter().all(|c| c.parts() == candidates[0].parts()) {
+        return Some((source_of_equal_values(candidates, rules), first_rule));
+    }
+    narrow(candidates, rules, first_rule)
+}
+
+/// Narrows two or more candidates rule by rule, folding their values to tell which are alike.
+fn narrow(
+    candidates: &[Candidate<'_>],
+    rules: &[SurvivorshipRule],
+    first_rule: &'static str,
+) -> Option<(usize, &'static str)> {
+    let folded: Vec<String> = candidates
+        .iter()
+        .map(|c| match c.parts() {
+            [(_, value)] => fold(value),
+            parts => parts.iter().map(|(_, v)| fold(v)).collect::<Vec<_>>().join("|"),
+        })
+        .collect();
     let mut alive: Vec<usize> = (0..candidates.len()).collect();
     let mut deciding = None;
     for rule in rules {
@@ -236,6 +253,28 @@ fn choose(candidates: &[Candidate<'_>], rules: &[SurvivorshipRule]) -> Option<(u
     // Deterministic final tie-break: the smallest record key.
     let winner = alive.into_iter().min_by(|x, y| candidates[*x].member.key.cmp(candidates[*y].member.key))?;
     Some((winner, deciding.unwrap_or(first_rule)))
+}
+
+/// The candidate the rules pick among values that are all alike (most attributes of duplicate records): no rule
+/// sets a value apart, so only the member it is taken from is decided — by the scores of the rules in order (what
+/// narrowing rule by rule comes to), then the smallest record key. Equal values are equally complete and frequent.
+fn source_of_equal_values(candidates: &[Candidate<'_>], rules: &[SurvivorshipRule]) -> usize {
+    let score = |c: &Candidate<'_>, rule: &SurvivorshipRule| match rule {
+        SurvivorshipRule::Trust => i64::from(c.member.trust),
+        SurvivorshipRule::Recent => c.member.recency,
+        SurvivorshipRule::Complete | SurvivorshipRule::Frequent => 0,
+    };
+    let beats = |x: &Candidate<'_>, y: &Candidate<'_>| {
+        let by_rules = rules.iter().map(|r| score(x, r).cmp(&score(y, r))).find(|o| o.is_ne());
+        by_rules.unwrap_or_else(|| y.member.key.cmp(x.member.key)).is_gt()
+    };
+    let mut winner = 0;
+    for (i, c) in candidates.iter().enumerate().skip(1) {
+        if beats(c, &candidates[winner]) {
+            winner = i;
+        }
+    }
+    winner
 }
 
 fn count_distinct(mut values: Vec<&String>) -> usize {
@@ -296,6 +335,43 @@ mod tests {
         r.address.street = Some(street.into());
         r.address.postcode = (!postcode.is_empty()).then(|| postcode.into());
         r
+    }
+
+    #[test]
+    fn equal_values_come_from_the_member_narrowing_would_pick() {
+        use model::SurvivorshipRule::{Complete, Frequent, Recent, Trust};
+        let keys: Vec<RecordKey> =
+            (0..4).map(|i| RecordKey::new(["crm", "shop"][i % 2], &format!("{}", 9 - i))).collect();
+        let record = CleanRecord::default();
+        // (trust, recency) of four members: ties on trust, on recency and on both.
+        let profiles =
+            [[(1, 5), (1, 7), (0, 9), (1, 7)], [(0, 1), (0, 1), (0, 1), (0, 1)], [(3, 1), (2, 9), (3, 0), (2, 9)]];
+        let orders =
+            [vec![Trust, Recent], vec![Recent, Trust], vec![Complete, Frequent], vec![Frequent, Recent, Trust], vec![]];
+        for profile in profiles {
+            let members: Vec<Member<'_>> = keys
+                .iter()
+                .zip(profile)
+                .map(|(key, (trust, recency))| Member { key, trust, recency, record: &record })
+                .collect();
+            for parts in [vec!["Anna"], vec!["Velperbroek", "46", "6824 AB"]] {
+                let candidates: Vec<Candidate<'_>> = members
+                    .iter()
+                    .map(|m| {
+                        let mut c = Candidate { parts: Default::default(), len: parts.len(), member: m };
+                        for (slot, value) in c.parts.iter_mut().zip(&parts) {
+                            *slot = ("part", Cow::Borrowed(*value));
+                        }
+                        c
+                    })
+                    .collect();
+                for rules in &orders {
+                    let first = rules.first().map_or("trust", |r| r.name());
+                    let narrowed = narrow(&candidates, rules, first).expect("a winner");
+                    assert_eq!(choose(&candidates, rules), Some(narrowed), "{profile:?} {rules:?}");
+                }
+            }
+        }
     }
 
     #[test]

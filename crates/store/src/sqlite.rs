@@ -408,16 +408,26 @@ fn display_name(g: &GoldenView<'_>) -> String {
 fn search_text(g: &GoldenView<'_>) -> String {
     let attrs =
         ["given_name", "initials", "name_prefix", "family_name", "email", "phone", "postcode", "city", "organisation"];
-    let mut parts: Vec<String> = attrs.iter().filter_map(|a| g.get(a)).map(fold).collect();
+    // The folded values one after another in one buffer, each followed by a space.
+    let mut folded = String::with_capacity(160);
+    for value in attrs.iter().filter_map(|a| g.get(a)) {
+        clean::text::fold_into(value, &mut folded);
+        folded.push(' ');
+    }
     if let Some(p) = g.get("postcode") {
-        parts.push(fold(p).replace(' ', ""));
+        let start = folded.len();
+        clean::text::fold_into(p, &mut folded);
+        let joined = folded[start..].replace(' ', "");
+        folded.truncate(start);
+        folded.push_str(&joined);
+        folded.push(' ');
     }
     if let Some(p) = g.get("phone") {
-        parts.push(p.trim_start_matches('+').to_string());
+        folded.push_str(p.trim_start_matches('+'));
     }
     // Each token once: a postcode or phone without spaces is often the folded form already.
-    let mut tokens: Vec<&str> = Vec::new();
-    for token in parts.iter().flat_map(|p| p.split(' ')).filter(|t| !t.is_empty()) {
+    let mut tokens: Vec<&str> = Vec::with_capacity(16);
+    for token in folded.split(' ').filter(|t| !t.is_empty()) {
         if !tokens.contains(&token) {
             tokens.push(token);
         }

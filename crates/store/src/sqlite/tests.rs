@@ -581,3 +581,34 @@ fn returned_rows_are_placed_by_insertion_order_or_else_by_key() {
     assert_eq!(placed, [(0, 11), (3, 10), (4, 12)].into());
     assert!(realtime::positions_of(&chunk, vec![]).is_empty());
 }
+
+#[test]
+fn search_text_holds_each_folded_token_once_with_postcode_and_phone_as_typed() {
+    let from = RecordKey::new("crm", "1");
+    let values = [
+        ("given_name", "Anna-Maria"),
+        ("initials", "A.M."),
+        ("name_prefix", "de"),
+        ("family_name", "Vries"),
+        ("email", "anna.devries@x.nl"),
+        ("phone", "+31612345678"),
+        ("postcode", "6824 AB"),
+        ("city", "Arnhem"),
+        ("street", "Velperbroek"),
+    ];
+    let g = Golden {
+        entity: EntityId(1),
+        values: values
+            .iter()
+            .map(|(a, v)| GoldenValue {
+                attribute: a.to_string(),
+                value: v.to_string(),
+                from: from.clone(),
+                rule: "trust".into(),
+            })
+            .collect(),
+    };
+    assert_eq!(search_text(&g.view()), "anna maria a m de vries devries x nl 31612345678 6824 ab arnhem 6824ab");
+    let bare = Golden { entity: EntityId(2), values: vec![] };
+    assert_eq!(search_text(&bare.view()), "");
+}
