@@ -341,7 +341,7 @@ mod tests {
     fn equal_values_come_from_the_member_narrowing_would_pick() {
         use model::SurvivorshipRule::{Complete, Frequent, Recent, Trust};
         let keys: Vec<RecordKey> =
-            (0..4).map(|i| RecordKey::new(["crm", "shop"][i % 2], &format!("{}", 9 - i))).collect();
+            (0..4).map(|i| RecordKey::new(["crm", "shop"][i % 2], (9 - i).to_string())).collect();
         let record = CleanRecord::default();
         // (trust, recency) of four members: ties on trust, on recency and on both.
         let profiles =
