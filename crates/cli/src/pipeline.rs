@@ -6,6 +6,7 @@ use crate::progress;
 use anyhow::{Context, Result};
 use connect::RowError;
 use master::features::{FeatureBuilder, identifier_names};
+use master::layout::Layout;
 use master::resolve::Decision;
 use master::survive::{Member, golden_view};
 use model::{CleanRecord, Config, RecordKey, SourceConfig, SourceRecord};
@@ -261,11 +262,19 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
         .into_par_iter()
         .map(|i| Ok(builder.build(index_of[records.source_of(i) as usize], &records.clean(i)?)))
         .collect::<store::Result<_>>()?;
+    // Records likely to be compared are laid out next to each other; the resolution comes back in rid order.
+    let layout = Layout::by_name(&features);
+    let features = layout.arrange(features);
     let features_secs = started.elapsed().as_secs_f64() - load_secs;
     let stage = |s: &str| bar.set_message(s.to_string());
-    let pins = pins_by_index(&*store, records.rids())?;
-    let mut resolution = master::resolve(&features, &names, &config.master, &pins, &stage)?;
-    drop(features);
+    let mut pins = pins_by_index(&*store, records.rids())?;
+    for (a, b) in pins.together.iter_mut().chain(pins.apart.iter_mut()) {
+        let (x, y) = (layout.position(*a as usize), layout.position(*b as usize));
+        (*a, *b) = (x.min(y), x.max(y));
+    }
+    let resolution = master::resolve(&features, &names, &config.master, &pins, &stage)?;
+    features.into_par_iter().for_each(drop);
+    let mut resolution = layout.restore(resolution);
     bar.set_message("golden records");
     let clock = std::time::Instant::now();
     let mut clusters: Vec<Vec<usize>> = vec![Vec::new(); resolution.n_clusters];

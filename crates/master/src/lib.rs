@@ -15,6 +15,7 @@ pub mod features;
 pub mod identity;
 pub mod incremental;
 pub mod keys;
+pub mod layout;
 pub mod match_model;
 pub mod names;
 pub mod resolve;
