@@ -168,7 +168,7 @@ mod tests {
         let pairs = |r: &Resolution| {
             let mut p: Vec<(u32, u32, String)> =
                 r.pairs.iter().map(|p| (p.a, p.b, format!("{:?} {:.6}", p.decision, p.probability))).collect();
-            p.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+            p.sort_by_key(|x| (x.0, x.1));
             p
         };
         assert_eq!(pairs(&restored), pairs(&direct));
