@@ -103,6 +103,7 @@ pub fn train(
             for (i, k) in kinds.iter().enumerate() {
                 model.comparisons[i].u = estimate_u(&random_levels, kinds, *k, Some(&weights));
             }
+            exact_birth_date_u(&mut model, features, settings.within_source);
             relate_identity_to_u(&mut model);
             let namesakes = PackedLevels::compare(features, kinds, &namesake_pairs(features, settings)).patterns();
             estimate_u_among_namesakes(&mut model, &namesakes);
@@ -158,6 +159,56 @@ fn estimate_u_among_namesakes(model: &mut MatchModel, namesakes: &Patterns) {
             p.u[l] = p.u[l].max((counts[l] + 1.0) / (present + 1.0));
         }
     }
+}
+
+/// u of an exact birth date from how often birth dates repeat, not from the random pairs. Different people share
+/// a birth date about once in 30,000 pairs: among 300k random pairs, fewer still with both dates, that is a
+/// handful, and after the likely matches among them are weighed out, u of the level could come out anywhere from
+/// the true share to a thousandth of it (depending only on which pairs were drawn), and with it the weight of an
+/// exact date. Counting every pair of records that agree (Σ c(c−1)/2 over the dates' counts) and taking off the
+/// matches the model expects among them (prior × pairs × m) leaves the share among the others without sampling.
+fn exact_birth_date_u(model: &mut MatchModel, features: &[Features], within_source: bool) {
+    let Some(c) = model.comparisons.iter().position(|p| p.kind == ComparisonKind::BirthDate) else {
+        return;
+    };
+    let (agreeing, pairs) =
+        exact_agreements(features.iter().map(|f| (f.birth, f.source)).filter(|(b, _)| *b != 0), within_source);
+    let p = &mut model.comparisons[c];
+    if pairs < 1.0 || p.u.len() < 2 || p.m.len() < 2 {
+        return;
+    }
+    let matching = model.prior * pairs * p.m[1];
+    let others = pairs * (1.0 - model.prior - model.prior_related).max(1e-12);
+    let exact = ((agreeing - matching).max(0.0) / others).clamp(1e-9, 0.5);
+    // The other levels keep their shares of what is left.
+    let rest: f64 = p.u[2..].iter().sum();
+    if rest > 0.0 {
+        let scale = (1.0 - exact) / rest;
+        p.u[2..].iter_mut().for_each(|u| *u = (*u * scale).max(1e-9));
+    }
+    p.u[1] = exact;
+}
+
+/// Pairs of records that agree on a value, and all pairs, among `(value, source)` items; pairs within one source
+/// are left out unless `within_source`.
+fn exact_agreements(items: impl Iterator<Item = (u32, u32)>, within_source: bool) -> (f64, f64) {
+    let mut items: Vec<(u32, u32)> = items.collect();
+    items.par_sort_unstable();
+    let pairs_of = |n: f64| n * (n - 1.0) / 2.0;
+    // Pairs among each run of one value, or of one value from one source.
+    let agreeing_within = |same_source: bool| -> f64 {
+        let runs = items.chunk_by(|x, y| x.0 == y.0 && (!same_source || x.1 == y.1));
+        runs.map(|run| pairs_of(run.len() as f64)).sum()
+    };
+    let agreeing = agreeing_within(false);
+    let all = pairs_of(items.len() as f64);
+    if within_source {
+        return (agreeing, all);
+    }
+    let mut by_source = items.iter().map(|(_, s)| *s).collect::<Vec<_>>();
+    by_source.par_sort_unstable();
+    let same_source: f64 = by_source.chunk_by(|x, y| x == y).map(|run| pairs_of(run.len() as f64)).sum();
+    (agreeing - agreeing_within(true), all - same_source)
 }
 
 /// Pairs of records with the same first given name and family name (up to a fifth of `u_pairs`, spread evenly
@@ -630,5 +681,58 @@ impl SplitMix {
 
     fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::FeatureValues;
+
+    #[test]
+    fn agreeing_pairs_are_counted_within_and_across_sources() {
+        let items = [(1, 0), (1, 0), (1, 1), (2, 1), (3, 0)];
+        // Value 1 three times: three agreeing pairs of ten.
+        assert_eq!(exact_agreements(items.into_iter(), true), (3.0, 10.0));
+        // Across sources only: the two sources' records of value 1 (2 × 1), of 3 × 2 cross pairs.
+        assert_eq!(exact_agreements(items.into_iter(), false), (2.0, 6.0));
+        assert_eq!(exact_agreements(std::iter::empty(), true), (0.0, 0.0));
+    }
+
+    fn model(prior: f64) -> MatchModel {
+        let kind = ComparisonKind::BirthDate;
+        MatchModel {
+            comparisons: vec![ComparisonParams {
+                kind,
+                name: "birth_date".into(),
+                m: vec![0.0, 0.9, 0.06, 0.02, 0.02],
+                u: vec![0.0, 1e-8, 0.01, 0.05, 0.94],
+                h: default_h(kind),
+                tf: None,
+            }],
+            prior,
+            prior_related: 0.0,
+            identifier_names: Vec::new(),
+            records: 4,
+            u_pairs: 0,
+            em_estimated: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn exact_birth_date_u_is_the_share_of_agreeing_pairs_that_are_not_matches() {
+        let born = |birth: u32| FeatureValues { birth, ..FeatureValues::default() }.pack();
+        // Three records with a birth date, two of them alike: one agreeing pair of three.
+        let features = [born(19800101), born(19800101), born(19900101), born(0)];
+        let mut without_matches = model(0.0);
+        exact_birth_date_u(&mut without_matches, &features, true);
+        let u = &without_matches.comparisons[0].u;
+        assert!((u[1] - 1.0 / 3.0).abs() < 1e-12, "{u:?}");
+        assert!((u[1..].iter().sum::<f64>() - 1.0).abs() < 1e-9, "still a distribution: {u:?}");
+        assert!((u[4] / u[2] - 94.0).abs() < 1e-9, "the other levels keep their proportions");
+        // A tenth of all pairs matches, 90 % of those on the exact date: 0.27 of the agreeing pair is a match.
+        let mut with_matches = model(0.1);
+        exact_birth_date_u(&mut with_matches, &features, true);
+        assert!((with_matches.comparisons[0].u[1] - (1.0 - 0.27) / 2.7).abs() < 1e-12);
     }
 }
