@@ -268,10 +268,7 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
     let features_secs = started.elapsed().as_secs_f64() - load_secs;
     let stage = |s: &str| bar.set_message(s.to_string());
     let mut pins = pins_by_index(&*store, records.rids())?;
-    for (a, b) in pins.together.iter_mut().chain(pins.apart.iter_mut()) {
-        let (x, y) = (layout.position(*a as usize), layout.position(*b as usize));
-        (*a, *b) = (x.min(y), x.max(y));
-    }
+    layout.arrange_pins(&mut pins);
     let resolution = master::resolve(&features, &names, &config.master, &pins, &stage)?;
     features.into_par_iter().for_each(drop);
     let mut resolution = layout.restore(resolution);

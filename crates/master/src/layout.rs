@@ -4,7 +4,7 @@
 //! next to each other. A [`Layout`] arranges the features so, and maps a resolution back to the caller's order.
 
 use crate::features::Features;
-use crate::resolve::Resolution;
+use crate::resolve::{Pins, Resolution};
 use rayon::prelude::*;
 
 /// A permutation of records: position `j` of the arranged features holds record `order[j]` of the caller's.
@@ -44,6 +44,15 @@ impl Layout {
         self.position[i]
     }
 
+    /// Stewards' pins (by record index in the caller's order) as the arranged features number the records, each
+    /// pair as `a < b`.
+    pub fn arrange_pins(&self, pins: &mut Pins) {
+        for (a, b) in pins.together.iter_mut().chain(pins.apart.iter_mut()) {
+            let (x, y) = (self.position[*a as usize], self.position[*b as usize]);
+            (*a, *b) = (x.min(y), x.max(y));
+        }
+    }
+
     /// The features in this layout's order. Each record's text is copied into a new allocation made in that
     /// order, so neighbours share cache lines and pages; the originals are freed on the threads that copied them.
     pub fn arrange(&self, features: Vec<Features>) -> Vec<Features> {
@@ -53,7 +62,9 @@ impl Layout {
     }
 
     /// A resolution of the arranged features, in the caller's order: clusters numbered by their first record (as
-    /// a resolution in the caller's order numbers them), each pair's records as `a < b`, pairs sorted.
+    /// a resolution in the caller's order numbers them), each pair's records as `a < b`, pairs sorted. The sort is
+    /// stable: a pair a rule or a pin joined follows the same pair as the model scored it, and the store keeps the
+    /// later of the two.
     pub fn restore(&self, mut resolution: Resolution) -> Resolution {
         let mut dense = vec![u32::MAX; resolution.n_clusters];
         let mut next = 0u32;
@@ -74,7 +85,7 @@ impl Layout {
             let (a, b) = (self.order[pair.a as usize], self.order[pair.b as usize]);
             (pair.a, pair.b) = (a.min(b), a.max(b));
         }
-        resolution.pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
+        resolution.pairs.par_sort_by_key(|p| (p.a, p.b));
         resolution
     }
 }
@@ -99,7 +110,7 @@ fn name_key(f: &Features) -> u64 {
 mod tests {
     use super::*;
     use crate::features::FeatureValues;
-    use crate::resolve::{Pins, resolve};
+    use crate::resolve::{ScoredPair, resolve};
     use model::MasterConfig;
 
     fn person(given: &str, family: &str, birth: u32, email: &str) -> Features {
@@ -151,6 +162,38 @@ mod tests {
         distinct.dedup();
         assert_eq!(runs.len(), distinct.len(), "each family sound in one run: {sounds:?}");
         assert_eq!(arranged[0], features[layout.order[0] as usize]);
+    }
+
+    #[test]
+    fn a_pair_listed_many_times_keeps_its_order_and_pins_follow_the_records() {
+        let features = people();
+        let quiet = |_: &str| {};
+        let layout = Layout::by_name(&features);
+        let arranged = layout.arrange(features.clone());
+        let mut resolution =
+            resolve(&arranged, &[], &MasterConfig::default(), &Pins::default(), &quiet).expect("resolve");
+        let scored = resolution.pairs[0].clone();
+        // Rules' pairs are listed after the model's, as `resolve` lists them: the same pair many times over.
+        let rules: Vec<String> = (0..64).map(|i| format!("rule {i}")).collect();
+        for rule in &rules {
+            resolution.pairs.push(ScoredPair { rule: Some(rule.clone()), probability: 1.0, ..scored.clone() });
+        }
+        let restored = layout.restore(resolution);
+        let (a, b) = {
+            let (x, y) = (layout.order[scored.a as usize], layout.order[scored.b as usize]);
+            (x.min(y), x.max(y))
+        };
+        let same: Vec<Option<&str>> =
+            restored.pairs.iter().filter(|p| (p.a, p.b) == (a, b)).map(|p| p.rule.as_deref()).collect();
+        let listed: Vec<Option<&str>> = std::iter::once(None).chain(rules.iter().map(|r| Some(r.as_str()))).collect();
+        assert_eq!(same, listed, "in the order resolve listed them");
+        let mut pins = Pins { together: vec![(3, 40)], apart: vec![(0, 1)] };
+        layout.arrange_pins(&mut pins);
+        let expected = |x: usize, y: usize| {
+            let (p, q) = (layout.position(x), layout.position(y));
+            (p.min(q), p.max(q))
+        };
+        assert_eq!(pins, Pins { together: vec![expected(3, 40)], apart: vec![expected(0, 1)] });
     }
 
     #[test]
