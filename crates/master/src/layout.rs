@@ -29,16 +29,6 @@ impl Layout {
         Layout { order, position }
     }
 
-    /// Number of records laid out.
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-
-    /// True when no records are laid out.
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
-
     /// Where record `i` (the caller's order) sits in the arranged features.
     pub fn position(&self, i: usize) -> u32 {
         self.position[i]
@@ -146,7 +136,7 @@ mod tests {
     fn same_sounding_names_sit_together_and_every_record_once() {
         let features = people();
         let layout = Layout::by_name(&features);
-        assert_eq!(layout.len(), features.len());
+        assert_eq!(layout.order.len(), features.len());
         let mut seen: Vec<u32> = layout.order.clone();
         seen.sort_unstable();
         assert_eq!(seen, (0..features.len() as u32).collect::<Vec<_>>(), "a permutation");

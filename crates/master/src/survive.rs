@@ -199,7 +199,7 @@ fn decide<'a>(
 /// Narrows the candidates rule by rule; the rule named is the first that set the winner apart. Returns the
 /// winner's index.
 fn choose(candidates: &[Candidate<'_>], rules: &[SurvivorshipRule]) -> Option<(usize, &'static str)> {
-    let first_rule = rules.first().map_or("trust", |r| r.name());
+    let first_rule = first_rule(rules);
     match candidates.len() {
         0 => return None,
         // One candidate: no rule sets it apart.
@@ -209,15 +209,16 @@ fn choose(candidates: &[Candidate<'_>], rules: &[SurvivorshipRule]) -> Option<(u
     if candidates[1..].iter().all(|c| c.parts() == candidates[0].parts()) {
         return Some((source_of_equal_values(candidates, rules), first_rule));
     }
-    narrow(candidates, rules, first_rule)
+    narrow(candidates, rules)
+}
+
+/// The rule named when none set the winner apart: the attribute's first.
+fn first_rule(rules: &[SurvivorshipRule]) -> &'static str {
+    rules.first().map_or("trust", |r| r.name())
 }
 
 /// Narrows two or more candidates rule by rule, folding their values to tell which are alike.
-fn narrow(
-    candidates: &[Candidate<'_>],
-    rules: &[SurvivorshipRule],
-    first_rule: &'static str,
-) -> Option<(usize, &'static str)> {
+fn narrow(candidates: &[Candidate<'_>], rules: &[SurvivorshipRule]) -> Option<(usize, &'static str)> {
     let folded: Vec<String> = candidates
         .iter()
         .map(|c| match c.parts() {
@@ -252,7 +253,7 @@ fn narrow(
     }
     // Deterministic final tie-break: the smallest record key.
     let winner = alive.into_iter().min_by(|x, y| candidates[*x].member.key.cmp(candidates[*y].member.key))?;
-    Some((winner, deciding.unwrap_or(first_rule)))
+    Some((winner, deciding.unwrap_or_else(|| first_rule(rules))))
 }
 
 /// The candidate the rules pick among values that are all alike (most attributes of duplicate records): no rule
@@ -366,8 +367,7 @@ mod tests {
                     })
                     .collect();
                 for rules in &orders {
-                    let first = rules.first().map_or("trust", |r| r.name());
-                    let narrowed = narrow(&candidates, rules, first).expect("a winner");
+                    let narrowed = narrow(&candidates, rules).expect("a winner");
                     assert_eq!(choose(&candidates, rules), Some(narrowed), "{profile:?} {rules:?}");
                 }
             }
