@@ -31,6 +31,10 @@ const WAITING_BATCHES: usize = 6;
 /// Golden records made per chunk while the store writes the chunk before.
 const GOLDEN_CHUNK: usize = 32_768;
 
+/// Chunks of golden records that may wait for the store (about 10 MB each): the store writes the pairs before any
+/// golden record, and golden records go on being made meanwhile.
+const WAITING_GOLDEN_CHUNKS: usize = 8;
+
 /// What ingesting one source did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IngestSummary {
@@ -310,8 +314,10 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
         pairs,
         record_keys: (0..records.len()).into_par_iter().map(|i| (rids[i], records.key(i).to_string())).collect(),
     };
-    // Golden records are made in parallel chunks on another thread while the store writes the chunk before.
-    let (chunks, made) = std::sync::mpsc::sync_channel::<Vec<store::Result<GoldenRow>>>(2);
+    // Golden records are made in chunks on one other thread while the store writes the chunks before. The store's
+    // one writing thread bounds this stage and one thread making golden records keeps pace with it (1M records:
+    // making 1.9 s, writing 2.5 s); making them on the whole pool only took the writer's core away from it.
+    let (chunks, made) = std::sync::mpsc::sync_channel::<Vec<store::Result<GoldenRow>>>(WAITING_GOLDEN_CHUNKS);
     let (records, clusters, resolved) = (&records, &clusters, &resolved);
     let survive_secs = std::thread::scope(|scope| -> Result<f64> {
         let maker = scope.spawn(move || {
@@ -319,8 +325,8 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
             for (clusters, ids) in clusters.chunks(GOLDEN_CHUNK).zip(resolved.ids.chunks(GOLDEN_CHUNK)) {
                 let started = std::time::Instant::now();
                 let rows = clusters
-                    .par_iter()
-                    .zip(ids.par_iter())
+                    .iter()
+                    .zip(ids)
                     .map(|(members, id)| {
                         let decoded: Vec<(RecordKey, CleanRecord)> = members
                             .iter()
