@@ -84,6 +84,13 @@ impl Mentions {
             if matches!(window[0].as_str(), "entities" | "subjects") && names_entity(&window[1]) {
                 return true;
             }
+            // A subject named by a source record: `/subjects/crm:K1/export`.
+            if window[0] == "subjects"
+                && let Some((source, id)) = window[1].split_once(':')
+                && names_record(source, id)
+            {
+                return true;
+            }
         }
         for window in segments.windows(4) {
             if window[0] == "sources" && window[2] == "records" && names_record(&window[1], &window[3]) {
@@ -161,6 +168,8 @@ mod tests {
             "GET /entities/E12",
             "GET /entities/7/history",
             "POST /subjects/E12/erase",
+            "GET /subjects/shop:W9/export",
+            "GET /subjects/crm%3AK%201%2F2/export",
             "PUT /sources/crm/records/K%201%2F2",
             "DELETE /sources/shop/records/W9",
             "GET /lookup?source=crm&id=K+1%2F2",
@@ -190,6 +199,7 @@ mod tests {
             "GET /search?q=henk",
             "GET /feed?after=12",
             "GET /explain?a=shop:W91&b=crm:K3",
+            "GET /subjects/shop:W91/export",
             "GET /search?q=0612345",
             "ingest",
             "resolve",

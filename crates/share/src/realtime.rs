@@ -17,7 +17,7 @@ use model::{BirthDate, CleanRecord, Config, EntityId, RecordKey, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use store::{ErasureOutcome, ErasureRequest, Pin, RecordStatus, Store, Tx, WriteKind};
+use store::{ErasureOutcome, ErasureRequest, Pin, RecordStatus, Store, Subject, Tx, WriteKind};
 
 /// Why a real-time operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -484,15 +484,15 @@ impl Hub {
     }
 
     /// Erases a person (the right to be forgotten; see [`Store::erase_subject`]) and forgets their records'
-    /// features and index keys. `None` when `id` is no live entity.
+    /// features and index keys. `None` when the hub holds nothing on them.
     pub fn erase(
         &mut self,
         store: &mut dyn Store,
-        id: EntityId,
+        who: &Subject,
         request: &ErasureRequest,
     ) -> Result<Option<ErasureOutcome>> {
         self.refresh(store)?;
-        let Some(outcome) = store.erase_subject(id, request, crate::clock::now(), Some(&self.claim))? else {
+        let Some(outcome) = store.erase_subject(who, request, crate::clock::now(), Some(&self.claim))? else {
             return Ok(None);
         };
         // Committed: the removals below are not rolled back (a failure leaves the claim to be rebuilt).

@@ -2,7 +2,7 @@
 //! person as one JSON document) and erasure (through the store, which leaves a receipt).
 
 use serde::Serialize;
-use store::SubjectData;
+use store::{Subject, SubjectData};
 
 /// The format name and version of a subject export.
 pub const EXPORT_FORMAT: &str = "cdihub.subject-export/1";
@@ -13,7 +13,7 @@ pub const EXPORT_FORMAT: &str = "cdihub.subject-export/1";
 pub struct SubjectExport<'a> {
     /// [`EXPORT_FORMAT`].
     pub format: &'static str,
-    /// The entity, `E12`.
+    /// The entity, `E12`; or the source record, `crm:K1`, when it is in no entity.
     pub subject: String,
     /// When, seconds since the epoch.
     pub exported_at: i64,
@@ -23,12 +23,29 @@ pub struct SubjectExport<'a> {
     pub data: &'a SubjectData,
 }
 
+/// The subject a command-line or request argument names: an entity id (`E12`) or a source record (`crm:K1`).
+pub fn subject_named(text: &str) -> Result<Subject, String> {
+    match (text.parse::<model::EntityId>(), model::RecordKey::parse(text)) {
+        (Ok(id), _) => Ok(Subject::Entity(id)),
+        (_, Some(key)) => Ok(Subject::Record(key)),
+        _ => Err(format!("`{text}` is neither an entity id (E12) nor a source record (source:id)")),
+    }
+}
+
+/// Why there is nothing to export or erase.
+pub fn nothing_held(who: &Subject) -> String {
+    match who {
+        Subject::Entity(id) => format!("no live entity {id}"),
+        Subject::Record(key) => format!("nothing is held under {key}: no record, quarantine entry or entity"),
+    }
+}
+
 impl<'a> SubjectExport<'a> {
-    /// The export of `data`, made `now`.
-    pub fn new(data: &'a SubjectData, now: i64) -> Self {
+    /// The export of `data`, gathered for `who`, made `now`.
+    pub fn new(who: &Subject, data: &'a SubjectData, now: i64) -> Self {
         SubjectExport {
             format: EXPORT_FORMAT,
-            subject: data.entity.to_string(),
+            subject: data.entity.map_or_else(|| who.to_string(), |e| e.to_string()),
             exported_at: now,
             exported_by: format!("cdihub {}", env!("CARGO_PKG_VERSION")),
             data,

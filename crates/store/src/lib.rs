@@ -105,15 +105,15 @@ pub trait Store {
     fn pins(&self) -> Result<Vec<Pin>>;
     /// The newest feed sequence (0 when the feed is empty).
     fn feed_head(&self) -> Result<i64>;
-    /// Everything held about the person whose entity (or a former id of it) is `id`; `None` when there is no such
-    /// live entity.
-    fn subject(&self, id: EntityId) -> Result<Option<SubjectData>>;
+    /// Everything held about a person; `None` when the hub holds nothing on them (no such live entity, or nothing
+    /// under that record key).
+    fn subject(&self, who: &Subject) -> Result<Option<SubjectData>>;
     /// Erases that person in one transaction (see `sqlite/subject.rs` for what goes), leaving a receipt and a
     /// `subject.erased` feed event. The blocking index is marked out of date unless the hub whose claim is
-    /// `keep_claim` holds it (that hub forgets the records itself). `None` when there is no such live entity.
+    /// `keep_claim` holds it (that hub forgets the records itself). `None` when the hub holds nothing on them.
     fn erase_subject(
         &mut self,
-        id: EntityId,
+        who: &Subject,
         request: &ErasureRequest,
         now: i64,
         keep_claim: Option<&str>,

@@ -877,18 +877,18 @@ impl Store for SqliteStore {
         webhooks::feed_head(&self.conn)
     }
 
-    fn subject(&self, id: EntityId) -> Result<Option<SubjectData>> {
-        subject::gather(&self.conn, id)
+    fn subject(&self, who: &Subject) -> Result<Option<SubjectData>> {
+        subject::gather(&self.conn, who)
     }
 
     fn erase_subject(
         &mut self,
-        id: EntityId,
+        who: &Subject,
         request: &ErasureRequest,
         now: i64,
         keep_claim: Option<&str>,
     ) -> Result<Option<ErasureOutcome>> {
-        subject::erase(&mut self.conn, id, request, now, keep_claim)
+        subject::erase(&mut self.conn, who, request, now, keep_claim)
     }
 
     fn erasures(&self) -> Result<Vec<Erasure>> {

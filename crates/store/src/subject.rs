@@ -1,5 +1,5 @@
-//! A data subject (one person, one entity) as the store holds them: what a right-of-access export shows and an
-//! erasure removes, and the receipt an erasure leaves.
+//! A data subject (one person: an entity, or a source record in none) as the store holds them: what a
+//! right-of-access export shows and an erasure removes, and the receipt an erasure leaves.
 
 use crate::audit::AuditEntry;
 use crate::types::{FeedEvent, QuarantineEntry, StoredPair};
@@ -7,16 +7,37 @@ use model::{CleanRecord, EntityId, Golden, RecordKey};
 use serde::Serialize;
 use std::collections::HashSet;
 
+/// Who a right-of-access export or an erasure is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// The person an entity stands for (any of its ids, a former one included).
+    Entity(EntityId),
+    /// The person behind a source record: its entity's subject when it is in one; otherwise the record alone —
+    /// quarantined (an unreadable row may have left nothing but its quarantine entry), deleted at its source
+    /// before it was resolved, or not resolved yet.
+    Record(RecordKey),
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Entity(id) => id.fmt(f),
+            Subject::Record(key) => key.fmt(f),
+        }
+    }
+}
+
 /// Everything held about one person.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubjectData {
-    /// The live entity.
-    pub entity: EntityId,
+    /// The live entity; none for a source record in no entity.
+    pub entity: Option<EntityId>,
     /// It and every entity merged into it (ids a consumer may still hold).
     pub entities: Vec<EntityId>,
-    /// The golden record.
-    pub golden: Golden,
-    /// Every source record: the members, and former members no other entity holds (deleted at their source).
+    /// The golden record; none for a source record in no entity.
+    pub golden: Option<Golden>,
+    /// Every source record: the members, and former members no other entity holds (deleted at their source); or
+    /// the one record in no entity (none when an unreadable row left only its quarantine entries).
     pub records: Vec<SubjectRecord>,
     /// Quarantine entries of those records.
     pub quarantine: Vec<QuarantineEntry>,
@@ -98,8 +119,8 @@ pub struct ErasureRequest {
 pub struct Erasure {
     /// Receipt number.
     pub id: i64,
-    /// The entity erased.
-    pub entity: EntityId,
+    /// The entity erased; none for a source record in no entity.
+    pub entity: Option<EntityId>,
     /// It and the entities merged into it.
     pub entities: Vec<EntityId>,
     /// When, seconds since the epoch.

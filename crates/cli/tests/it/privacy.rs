@@ -215,3 +215,81 @@ fn a_person_is_exported_then_erased_everywhere_and_stays_erased() {
     let receipts = ok(d, &["gdpr", "erasures"]);
     assert!(receipts.contains("DSR-2026-0042") && receipts.contains("DSR-2026-0043"), "{receipts}");
 }
+
+/// Values of at least 8 characters that occur once in the database files (not shared with a household).
+fn own_values(dir: &Path, values: impl Iterator<Item = String>) -> Vec<String> {
+    let mut text = String::new();
+    for name in ["cdihub.db", "cdihub.db-wal"] {
+        text.push_str(&String::from_utf8_lossy(&std::fs::read(dir.join(name)).unwrap_or_default()));
+    }
+    values.filter(|v| v.len() >= 8 && text.matches(v.as_str()).count() == 1).collect()
+}
+
+#[test]
+fn records_in_no_entity_are_exported_and_erased_by_their_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(d, &["generate", "--out", ".", "--records", "2000", "--seed", "11"]);
+    ok(d, &["-q", "ingest"]);
+    ok(d, &["-q", "resolve"]);
+    let listed = ok(d, &["quarantine"]);
+    let key_of = |what: &str| {
+        let line = listed.lines().find(|l| l.contains("[record]") && l.contains(what)).expect(what);
+        line.split_whitespace().next().expect("key").to_string()
+    };
+    // A row too short to read: nothing stored but its quarantine entry, which holds the row as read.
+    let row = key_of("fields but the header");
+    // A readable record without enough to match on: stored with its versions, never in an entity.
+    let bare = key_of("no usable identifying data");
+    for (n, key) in [row, bare].iter().enumerate() {
+        assert!(fails(d, &["show", key]).contains("not in any entity"));
+        ok(d, &["gdpr", "export", key, "-o", "subject.json"]);
+        let export: Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("subject.json")).expect("file")).expect("json");
+        std::fs::remove_file(d.join("subject.json")).expect("remove");
+        assert_eq!((export["subject"].as_str(), &export["data"]["entity"]), (Some(key.as_str()), &Value::Null));
+        let data = &export["data"];
+        assert!(data["quarantine"].as_array().is_some_and(|q| !q.is_empty()), "{export}");
+        let entries = data["quarantine"].as_array().into_iter().flatten();
+        let as_read = entries.filter_map(|e| e["value"].as_str()).flat_map(|row| row.split(';').skip(1));
+        let versions = data["records"].as_array().into_iter().flatten().flat_map(|r| r["versions"].as_array());
+        let raw = versions.flatten().flat_map(|v| v["raw"].as_object()).flatten().filter_map(|(_, v)| v.as_str());
+        let own = own_values(d, as_read.chain(raw).map(str::to_string));
+        assert!(!own.is_empty(), "values to look for: {export}");
+        assert!(!scan_database(d, &own).is_empty(), "held before the erasure");
+
+        let erased = ok(d, &["gdpr", "erase", key, "--requested-by", "DSR-2026-0044"]);
+        assert!(erased.contains("in no entity") && erased.contains(&format!("receipt {}", n + 1)), "{erased}");
+        let found = scan_database(d, &own);
+        assert!(found.is_empty(), "after erasing {key} the database files still hold: {found:?}");
+        assert!(!ok(d, &["quarantine"]).contains(key.as_str()));
+        assert!(!ok(d, &["audit", "list", "--limit", "100000"]).contains(key.as_str()), "the trail names it no more");
+        assert!(fails(d, &["gdpr", "export", key]).contains("nothing is held"));
+
+        // Suppressed: read again from the file, the record leaves nothing behind.
+        ok(d, &["-q", "ingest"]);
+        assert!(!ok(d, &["quarantine"]).contains(key.as_str()));
+        let found = scan_database(d, &own);
+        assert!(found.is_empty(), "after re-ingesting: {found:?}");
+    }
+    let receipts = ok(d, &["gdpr", "erasures"]);
+    assert_eq!(receipts.matches("DSR-2026-0044").count(), 2, "{receipts}");
+
+    // Over the API: another unreadable row, by its key.
+    let line = listed.lines().filter(|l| l.contains("fields but the header")).nth(1).expect("a second short row");
+    let key = line.split_whitespace().next().expect("key").to_string();
+    let server = Server::start(d);
+    let path = format!("/subjects/{key}");
+    let (status, export) = server.get(&format!("{path}/export"));
+    assert_eq!((status, export["subject"].as_str()), (200, Some(key.as_str())), "{export}");
+    let (status, receipt) = server.send("POST", &format!("{path}/erase"), &json!({"requested_by": "DSR-2026-0045"}));
+    assert_eq!(status, 200, "{receipt}");
+    assert!(receipt.get("entity").is_none() && receipt["suppressed"] == 1, "{receipt}");
+    assert_eq!(server.get(&format!("{path}/export")).0, 404);
+    drop(server);
+    let trail = ok(d, &["audit", "list", "--limit", "100000"]);
+    let (_, id) = key.split_once(':').expect("source:id");
+    assert!(!trail.contains(id), "the trail names the erased record no more: {trail}");
+    assert!(trail.contains(&format!("POST /subjects/[receipt {}]/erase", receipt["receipt"])), "{trail}");
+    assert!(!ok(d, &["quarantine"]).contains(key.as_str()));
+}

@@ -85,6 +85,11 @@ impl Principal {
     }
 }
 
+/// What the audit trail records as a request's target instead of its method and path: a handler that erased
+/// what the path names (a source record key) puts this on its response, so the trail does not name it again.
+#[derive(Debug, Clone)]
+pub struct AuditTarget(pub String);
+
 /// The middleware: authenticates, authorises, runs the handler, masks the answer if needed.
 pub async fn authorize(State(state): State<Arc<ApiState>>, mut request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
@@ -120,6 +125,7 @@ pub async fn authorize(State(state): State<Arc<ApiState>>, mut request: Request,
         let status = response.status();
         // A read that failed showed nothing; a change is recorded whatever its outcome.
         if action == "change" || status.is_success() {
+            let target = response.extensions().get::<AuditTarget>().map_or(target, |t| t.0.clone());
             let entry =
                 NewAuditEntry { actor, action: action.into(), target, origin, status: i64::from(status.as_u16()) };
             let appended =

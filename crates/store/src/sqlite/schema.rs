@@ -256,4 +256,25 @@ UPDATE records SET seen_at = ingested_at;
     r#"
 ALTER TABLE webhooks ADD COLUMN retry_through INTEGER;
 "#,
+    // Erasure receipts of a source record in no entity (quarantined, or not resolved yet) name no entity, so
+    // `entity_id` may be NULL. The table is rebuilt (SQLite cannot drop a NOT NULL); ids and the AUTOINCREMENT
+    // sequence carry over.
+    r#"
+CREATE TABLE erasures_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity_id INTEGER,
+    entities TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    reason TEXT,
+    records INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    suppressed INTEGER NOT NULL
+);
+INSERT INTO erasures_new SELECT id, entity_id, entities, at, actor, requested_by, reason, records, digest, suppressed
+    FROM erasures;
+DROP TABLE erasures;
+ALTER TABLE erasures_new RENAME TO erasures;
+"#,
 ];

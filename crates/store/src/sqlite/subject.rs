@@ -29,8 +29,29 @@ fn live_entity(conn: &Connection, id: EntityId) -> Result<Option<i64>> {
     Ok(None)
 }
 
+/// Everything held about a person: an entity's (see [`gather_entity`]), or a source record's that is in no
+/// entity (see [`gather_record`]).
+pub(super) fn gather(conn: &Connection, who: &Subject) -> Result<Option<SubjectData>> {
+    match who {
+        Subject::Entity(id) => gather_entity(conn, *id),
+        Subject::Record(key) => {
+            let entity: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT m.entity_id FROM records r JOIN memberships m ON m.rid = r.rid
+                     WHERE r.source = ?1 AND r.source_id = ?2",
+                )?
+                .query_row(params![key.source, key.source_id], |r| r.get(0))
+                .optional()?;
+            match entity {
+                Some(e) => gather_entity(conn, EntityId(e as u64)),
+                None => gather_record(conn, key),
+            }
+        }
+    }
+}
+
 /// Everything held about the person whose entity (or a former id of it) is `id`.
-pub(super) fn gather(conn: &Connection, id: EntityId) -> Result<Option<SubjectData>> {
+fn gather_entity(conn: &Connection, id: EntityId) -> Result<Option<SubjectData>> {
     let Some(entity) = live_entity(conn, id)? else { return Ok(None) };
     let golden: Option<String> = conn
         .query_row("SELECT unseal_text('golden.json', json) FROM golden WHERE entity_id = ?1", [entity], |r| r.get(0))
@@ -64,45 +85,86 @@ pub(super) fn gather(conn: &Connection, id: EntityId) -> Result<Option<SubjectDa
         }
     }
     let records = rids.iter().map(|rid| record(conn, *rid)).collect::<Result<Vec<_>>>()?;
-    let mut quarantine = Vec::new();
-    for r in &records {
-        quarantine.extend(quarantine_of(conn, &r.key)?);
-        // The record's own quarantine events (they name no entity).
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, at, kind, entity_id, unseal_text('feed.payload', payload) FROM feed
-             WHERE kind = 'record.quarantined' AND entity_id IS NULL
-             AND instr(unseal_text('feed.payload', payload), ?1) > 0 ORDER BY seq",
-        )?;
-        let quoted = serde_json::to_string(&r.key.to_string())?;
-        for event in stmt.query_map([&quoted], feed::row)? {
-            let event = feed::decode(event?)?;
-            if event.payload.get("record").and_then(|v| v.as_str()) == Some(r.key.to_string().as_str()) {
-                history.push(event);
+    let keys: Vec<RecordKey> = records.iter().map(|r| r.key.clone()).collect();
+    let entities: Vec<EntityId> = entities.iter().map(|e| EntityId(*e as u64)).collect();
+    let subject =
+        Held { entity: Some(EntityId(entity as u64)), entities, golden: Some(golden), records, keys, history };
+    subject.with_the_rest(conn, &rids).map(Some)
+}
+
+/// Everything held under a source record key that is in no entity: the record with its versions (if a row was
+/// stored), its quarantine entries and its own feed events; `None` when there is neither a record nor an entry.
+fn gather_record(conn: &Connection, key: &RecordKey) -> Result<Option<SubjectData>> {
+    let rid: Option<i64> = conn
+        .prepare_cached("SELECT rid FROM records WHERE source = ?1 AND source_id = ?2")?
+        .query_row(params![key.source, key.source_id], |r| r.get(0))
+        .optional()?;
+    let held: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM quarantine WHERE source = ?1 AND source_id = ?2)")?
+        .query_row(params![key.source, key.source_id], |r| r.get(0))?;
+    if rid.is_none() && !held {
+        return Ok(None);
+    }
+    let rids: BTreeSet<i64> = rid.into_iter().collect();
+    let records = rids.iter().map(|rid| record(conn, *rid)).collect::<Result<Vec<_>>>()?;
+    let subject = Held {
+        entity: None,
+        entities: Vec::new(),
+        golden: None,
+        records,
+        keys: vec![key.clone()],
+        history: Vec::new(),
+    };
+    subject.with_the_rest(conn, &rids).map(Some)
+}
+
+/// What a subject's gathering found first; the rest follows from its records.
+struct Held {
+    entity: Option<EntityId>,
+    entities: Vec<EntityId>,
+    golden: Option<model::Golden>,
+    records: Vec<SubjectRecord>,
+    /// The source record keys of the subject (a quarantined row's key, even without a stored record).
+    keys: Vec<RecordKey>,
+    history: Vec<FeedEvent>,
+}
+
+impl Held {
+    /// Adds the records' quarantine entries and own feed events, pairs, pins and the audit entries that name the
+    /// subject.
+    fn with_the_rest(self, conn: &Connection, rids: &BTreeSet<i64>) -> Result<SubjectData> {
+        let Held { entity, entities, golden, records, keys, mut history } = self;
+        let mut quarantine = Vec::new();
+        for key in &keys {
+            quarantine.extend(quarantine_of(conn, key)?);
+            // The record's own quarantine events (they name no entity).
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, at, kind, entity_id, unseal_text('feed.payload', payload) FROM feed
+                 WHERE kind = 'record.quarantined' AND entity_id IS NULL
+                 AND instr(unseal_text('feed.payload', payload), ?1) > 0 ORDER BY seq",
+            )?;
+            let quoted = serde_json::to_string(&key.to_string())?;
+            for event in stmt.query_map([&quoted], feed::row)? {
+                let event = feed::decode(event?)?;
+                if event.payload.get("record").and_then(|v| v.as_str()) == Some(key.to_string().as_str()) {
+                    history.push(event);
+                }
             }
         }
+        history.sort_by_key(|e| e.seq);
+        let pairs = pairs_of(conn, rids)?;
+        let pins = pins_of(conn, rids)?;
+        let ids: Vec<i64> = entities.iter().map(|e| e.0 as i64).collect();
+        let mentions = mentions(&ids, &keys, &records);
+        let mut audit = Vec::new();
+        audit::for_each(conn, &mut |entry| {
+            if entry.target_digest.is_none() && mentions.in_target(&entry.target) {
+                audit.push(entry);
+            }
+            Ok(())
+        })?;
+        Ok(SubjectData { entity, entities, golden, records, quarantine, history, pairs, pins, audit })
     }
-    history.sort_by_key(|e| e.seq);
-    let pairs = pairs_of(conn, &rids)?;
-    let pins = pins_of(conn, &rids)?;
-    let mentions = mentions(&entities, &records);
-    let mut audit = Vec::new();
-    audit::for_each(conn, &mut |entry| {
-        if entry.target_digest.is_none() && mentions.in_target(&entry.target) {
-            audit.push(entry);
-        }
-        Ok(())
-    })?;
-    Ok(Some(SubjectData {
-        entity: EntityId(entity as u64),
-        entities: entities.iter().map(|e| EntityId(*e as u64)).collect(),
-        golden,
-        records,
-        quarantine,
-        history,
-        pairs,
-        pins,
-        audit,
-    }))
 }
 
 /// Record keys (`source:id` strings) named anywhere in an event's payload.
@@ -121,7 +183,7 @@ fn keys_in(payload: &serde_json::Value) -> Vec<RecordKey> {
 }
 
 /// What names the person in an audit target: entity ids, record keys, and the identifying values of the records.
-fn mentions(entities: &[i64], records: &[SubjectRecord]) -> Mentions {
+fn mentions(entities: &[i64], keys: &[RecordKey], records: &[SubjectRecord]) -> Mentions {
     let mut texts: Vec<String> = Vec::new();
     let mut phones: Vec<String> = Vec::new();
     for r in records {
@@ -136,7 +198,7 @@ fn mentions(entities: &[i64], records: &[SubjectRecord]) -> Mentions {
     }
     Mentions::new(
         entities.iter().map(|e| *e as u64),
-        records.iter().map(|r| (r.key.source.clone(), r.key.source_id.clone())),
+        keys.iter().map(|k| (k.source.clone(), k.source_id.clone())),
         texts.iter().map(String::as_str),
         phones.iter().map(String::as_str),
     )
@@ -227,24 +289,32 @@ fn pins_of(conn: &Connection, rids: &BTreeSet<i64>) -> Result<Vec<SubjectPin>> {
     Ok(out)
 }
 
-/// Erases the person whose entity is `id`, in one transaction: their source records (every version), quarantine
-/// entries, pairs and pins, the golden record (the entity is retired), the payloads of the entities' feed events,
-/// their record keys wherever other events name them, and the audit targets that name them; appends a
-/// `subject.erased` event and a receipt. The blocking index is marked out of date unless `keep_claim` holds it
-/// (that hub forgets the records itself). `None` when there is no such live entity.
+/// Erases a person in one transaction: their source records (every version), quarantine entries (under the
+/// record keys, also where an unreadable row left no record), pairs and pins, the golden record (the entity is
+/// retired), the payloads of the entities' feed events, their record keys wherever other events name them, and
+/// the audit targets that name them; appends a `subject.erased` event and a receipt. The blocking index is marked
+/// out of date unless `keep_claim` holds it (that hub forgets the records itself). `None` when the hub holds
+/// nothing on them.
 pub(super) fn erase(
     conn: &mut Connection,
-    id: EntityId,
+    who: &Subject,
     request: &ErasureRequest,
     now: i64,
     keep_claim: Option<&str>,
 ) -> Result<Option<ErasureOutcome>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let Some(data) = gather(&tx, id)? else { return Ok(None) };
+    let Some(data) = gather(&tx, who)? else { return Ok(None) };
     let digest = sha256_hex(&serde_json::to_vec(&data)?);
-    let entity = data.entity.0 as i64;
+    let entity = data.entity.map(|e| e.0 as i64);
     let entity_ids: Vec<i64> = data.entities.iter().map(|e| e.0 as i64).collect();
-    let suppressed = if request.suppress { data.records.len() as i64 } else { 0 };
+    // The record keys: the records', and a quarantined row's that has no record.
+    let mut keys: Vec<RecordKey> = data.records.iter().map(|r| r.key.clone()).collect();
+    if let Subject::Record(key) = who
+        && !keys.contains(key)
+    {
+        keys.push(key.clone());
+    }
+    let suppressed = if request.suppress { keys.len() as i64 } else { 0 };
     tx.execute(
         "INSERT INTO erasures (entity_id, entities, at, actor, requested_by, reason, records, digest, suppressed)
          VALUES (?1, ?2, ?3, ?4, seal('erasures.requested_by', ?5), seal('erasures.reason', ?6), ?7, ?8, ?9)",
@@ -267,20 +337,24 @@ pub(super) fn erase(
         tx.execute("DELETE FROM pairs WHERE a = ?1 OR b = ?1", [rid])?;
         tx.execute("DELETE FROM pins WHERE a = ?1 OR b = ?1", [rid])?;
         tx.execute("DELETE FROM record_versions WHERE rid = ?1", [rid])?;
-        tx.execute(
-            "DELETE FROM quarantine WHERE source = ?1 AND source_id = ?2",
-            params![r.key.source, r.key.source_id],
-        )?;
         tx.execute("DELETE FROM records WHERE rid = ?1", [rid])?;
+    }
+    for key in &keys {
+        tx.execute("DELETE FROM quarantine WHERE source = ?1 AND source_id = ?2", params![key.source, key.source_id])?;
         if request.suppress {
             tx.execute(
                 "INSERT OR IGNORE INTO suppressed (key, erasure, at) VALUES (?1, ?2, ?3)",
-                params![suppression_key(&r.key.source, &r.key.source_id), receipt_id, now],
+                params![suppression_key(&key.source, &key.source_id), receipt_id, now],
             )?;
         }
     }
-    tx.execute("DELETE FROM golden WHERE entity_id = ?1", [entity])?;
-    tx.execute("UPDATE entities SET retired_at = ?2, merged_into = NULL WHERE entity_id = ?1", params![entity, now])?;
+    if let Some(entity) = entity {
+        tx.execute("DELETE FROM golden WHERE entity_id = ?1", [entity])?;
+        tx.execute(
+            "UPDATE entities SET retired_at = ?2, merged_into = NULL WHERE entity_id = ?1",
+            params![entity, now],
+        )?;
+    }
     let erased_payload = serde_json::json!({ "erased": receipt_id }).to_string();
     for e in &entity_ids {
         tx.execute(
@@ -288,7 +362,7 @@ pub(super) fn erase(
             params![e, erased_payload],
         )?;
     }
-    scrub_feed(&tx, &data, &erased_payload)?;
+    scrub_feed(&tx, &keys, &erased_payload)?;
     for entry in &data.audit {
         audit::redact(&tx, entry)?;
     }
@@ -304,7 +378,9 @@ pub(super) fn erase(
         params![now, entity, payload.to_string()],
     )?;
     let event = tx.last_insert_rowid();
-    if super::realtime::index_claim(&tx)?.as_deref() != keep_claim.filter(|c| !c.is_empty()) {
+    // Only removed records can leave the blocking index out of date (a quarantined row never entered it).
+    if !data.records.is_empty() && super::realtime::index_claim(&tx)?.as_deref() != keep_claim.filter(|c| !c.is_empty())
+    {
         super::realtime::invalidate_index(&tx)?;
     }
     tx.commit()?;
@@ -333,8 +409,8 @@ pub(super) fn erase(
 
 /// Other events that name the records: a record's own quarantine event loses its payload; elsewhere each key
 /// becomes [`REDACTED`].
-fn scrub_feed(conn: &Connection, data: &SubjectData, erased_payload: &str) -> Result<()> {
-    let keys: HashSet<String> = data.records.iter().map(|r| r.key.to_string()).collect();
+fn scrub_feed(conn: &Connection, keys: &[RecordKey], erased_payload: &str) -> Result<()> {
+    let keys: HashSet<String> = keys.iter().map(ToString::to_string).collect();
     if keys.is_empty() {
         return Ok(());
     }
@@ -381,7 +457,7 @@ pub(super) fn receipts(conn: &Connection) -> Result<Vec<Erasure>> {
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
+            r.get::<_, Option<i64>>(1)?,
             r.get::<_, String>(2)?,
             r.get(3)?,
             r.get(4)?,
@@ -398,7 +474,7 @@ pub(super) fn receipts(conn: &Connection) -> Result<Vec<Erasure>> {
             .map_err(|e| Error::Invalid(format!("erasure {id}: unreadable entity list: {e}")))?;
         Ok(Erasure {
             id,
-            entity: EntityId(entity as u64),
+            entity: entity.map(|e| EntityId(e as u64)),
             entities: entities.into_iter().map(EntityId).collect(),
             at,
             actor,

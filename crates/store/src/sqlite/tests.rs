@@ -405,8 +405,10 @@ fn an_erasure_removes_the_person_everywhere_and_leaves_a_receipt() {
     {
         s.append_audit(&audit(t), 40).expect("audit");
     }
-    let data = s.subject(EntityId(2)).expect("gather").expect("redirects to the survivor");
-    assert_eq!(data.entity, first[0]);
+    let data = s.subject(&Subject::Entity(EntityId(2))).expect("gather").expect("redirects to the survivor");
+    assert_eq!(data.entity, Some(first[0]));
+    let by_key = s.subject(&Subject::Record(RecordKey::new("shop", "W1"))).expect("gather").expect("by a member");
+    assert_eq!(serde_json::to_value(&by_key).ok(), serde_json::to_value(&data).ok(), "a member's key finds the entity");
     assert_eq!(data.entities, [EntityId(1), EntityId(2)]);
     assert_eq!(data.records.iter().map(|r| r.key.to_string()).collect::<Vec<_>>(), ["crm:K1", "shop:W1"]);
     assert_eq!(data.quarantine.len(), 1);
@@ -420,11 +422,11 @@ fn an_erasure_removes_the_person_everywhere_and_leaves_a_receipt() {
         reason: Some("art. 17".into()),
         suppress: true,
     };
-    let done = s.erase_subject(EntityId(2), &request, 50, None).expect("erase").expect("found");
-    assert_eq!((done.receipt.records, done.receipt.suppressed, done.receipt.entity), (2, 2, first[0]));
+    let done = s.erase_subject(&Subject::Entity(EntityId(2)), &request, 50, None).expect("erase").expect("found");
+    assert_eq!((done.receipt.records, done.receipt.suppressed, done.receipt.entity), (2, 2, Some(first[0])));
     assert_eq!(done.receipt.digest.len(), 64);
     assert_eq!(s.erasures().expect("receipts"), std::slice::from_ref(&done.receipt));
-    assert!(s.subject(first[0]).expect("gather").is_none(), "nothing left to export");
+    assert!(s.subject(&Subject::Entity(first[0])).expect("gather").is_none(), "nothing left to export");
     assert!(s.entity(first[0]).expect("read").is_none());
     let count = |sql: &str| -> i64 { s.conn.query_row(sql, [], |r| r.get(0)).expect("count") };
     assert_eq!(count("SELECT COUNT(*) FROM records"), 1);
@@ -443,7 +445,65 @@ fn an_erasure_removes_the_person_everywhere_and_leaves_a_receipt() {
     // Only a redaction may change an audit entry.
     let refused = s.conn.execute("UPDATE audit SET target = 'GET /health' WHERE seq = 3", []);
     assert!(refused.is_err_and(|e| e.to_string().contains("append-only")));
-    assert!(s.erase_subject(first[0], &request, 60, None).expect("erase").is_none(), "erased once");
+    assert!(s.erase_subject(&Subject::Entity(first[0]), &request, 60, None).expect("erase").is_none(), "erased once");
+}
+
+#[test]
+fn a_record_in_no_entity_is_exported_and_erased_by_its_key() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    s.upsert_records(&[incoming("crm", "K2", "Bos")], 10).expect("upsert");
+    resolve(&mut s, vec![vec![1]], 20);
+    // An unreadable row: nothing stored but its quarantine entry, which holds the row as read.
+    let row = |line: u64, id: &str, value: &str| QuarantineEntry {
+        source: "crm".into(),
+        source_id: Some(id.into()),
+        line,
+        severity: "record".into(),
+        field: None,
+        value: Some(value.into()),
+        reason: "row has 4 fields but the header has 9".into(),
+        at: 30,
+    };
+    s.quarantine(&[row(7, "K7", "K7;Fatima Perters;01-01-1959;Kerkstraat 237"), row(8, "K8", "K8;Jan Smit")])
+        .expect("quarantine");
+    // A record ingested after the last resolution: stored, in no entity yet.
+    let mut late = incoming("shop", "W9", "Jansen");
+    late.raw = r#"{"name":"Piet Jansen"}"#.into();
+    s.upsert_records(&[late], 35).expect("upsert");
+    let audit = NewAuditEntry {
+        actor: "cli:ann".into(),
+        action: "read".into(),
+        target: "gdpr export crm:K7".into(),
+        origin: "cli".into(),
+        status: 0,
+    };
+    s.append_audit(&audit, 40).expect("audit");
+
+    let who = Subject::Record(RecordKey::new("crm", "K7"));
+    let data = s.subject(&who).expect("gather").expect("the quarantine entry is held");
+    assert_eq!((data.entity, data.golden.is_none(), data.records.len()), (None, true, 0));
+    assert_eq!(data.quarantine.iter().map(|q| q.line).collect::<Vec<_>>(), [7], "only this key's entry");
+    assert_eq!(data.audit.len(), 1, "the trail entry naming the key");
+    let pending = s.subject(&Subject::Record(RecordKey::new("shop", "W9"))).expect("gather").expect("stored");
+    assert_eq!(pending.records.iter().map(|r| r.key.to_string()).collect::<Vec<_>>(), ["shop:W9"]);
+    assert!(s.subject(&Subject::Record(RecordKey::new("crm", "K99"))).expect("gather").is_none(), "nothing held");
+
+    let request =
+        ErasureRequest { actor: "cli:dpo".into(), requested_by: "ticket 4712".into(), reason: None, suppress: true };
+    let done = s.erase_subject(&who, &request, 50, None).expect("erase").expect("found");
+    assert_eq!((done.receipt.entity, done.receipt.records, done.receipt.suppressed), (None, 0, 1));
+    assert_eq!(s.erasures().expect("receipts"), std::slice::from_ref(&done.receipt), "a receipt without an entity");
+    let count = |s: &SqliteStore, sql: &str| -> i64 { s.conn.query_row(sql, [], |r| r.get(0)).expect("count") };
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM quarantine WHERE value LIKE '%Perters%'"), 0);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM quarantine"), 1, "the other row's entry stays");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM audit WHERE target = '[erased]'"), 1);
+    assert!(s.suppression().expect("list").contains(&RecordKey::new("crm", "K7")));
+    assert!(s.subject(&who).expect("gather").is_none(), "nothing left");
+    let erased = s.erase_subject(&Subject::Record(RecordKey::new("shop", "W9")), &request, 60, None);
+    let erased = erased.expect("erase").expect("found");
+    assert_eq!((erased.receipt.records, erased.rids.len()), (1, 1));
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM record_versions WHERE raw LIKE '%Piet%'"), 0);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM records"), 1, "crm:K2 stays");
 }
 
 #[test]
