@@ -98,7 +98,7 @@ impl SqliteStore {
         self.conn.pragma_update(None, "foreign_keys", "OFF")?;
         let migrated = (|| -> Result<()> {
             for (i, script) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-                let tx = self.conn.transaction()?;
+                let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 tx.execute_batch(script)?;
                 let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
                 if let Some(table) = broken {
@@ -502,7 +502,10 @@ impl Store for SqliteStore {
     }
 
     fn upsert_records(&mut self, records: &[IncomingRecord], now: i64) -> Result<UpsertCounts> {
-        let tx = self.conn.transaction()?;
+        // Immediate, as every write transaction here that reads first: a deferred one that read before another
+        // connection (a running server) committed cannot write at all — SQLite answers "database is locked" at
+        // once, without waiting — where an immediate one waits for the write lock at its start.
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut counts = UpsertCounts::default();
         let mut changed = false;
         {
@@ -525,7 +528,7 @@ impl Store for SqliteStore {
     }
 
     fn quarantine(&mut self, entries: &[QuarantineEntry]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         realtime::insert_quarantine(&tx, entries)?;
         tx.commit()?;
         Ok(())
@@ -973,7 +976,7 @@ impl SqliteStore {
             return Err(unaligned());
         }
         let old = self.memberships_by_rid()?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Records changed (a new version) since the previous resolution: their entities are told `changed` even
         // when their members stay the same.
         let previous: Option<i64> = tx.query_row("SELECT MAX(finished_at) FROM runs", [], |r| r.get(0))?;
