@@ -63,6 +63,8 @@ impl Identity {
 pub struct Oidc {
     config: OidcConfig,
     keys: Mutex<Keys>,
+    /// Held during a fetch of the key set (one at a time), which the cache is not locked for.
+    fetching: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -74,7 +76,7 @@ struct Keys {
 impl Oidc {
     /// A validator for this provider (nothing is fetched until the first token).
     pub fn new(config: OidcConfig) -> Self {
-        Oidc { config, keys: Mutex::default() }
+        Oidc { config, keys: Mutex::default(), fetching: Mutex::default() }
     }
 
     /// The configuration.
@@ -114,9 +116,9 @@ impl Oidc {
     }
 
     /// The decoding key for `kid` (or the only key, when the token names none), fetching the key set when it is
-    /// not known yet.
+    /// not known yet. The cache is not locked while the provider answers (up to 10 s): tokens signed with a known
+    /// key are checked meanwhile, whatever key id another token made up.
     fn key(&self, kid: Option<&str>) -> Result<DecodingKey, OidcError> {
-        let mut keys = self.keys.lock().map_err(|_| OidcError::Keys("the key cache is unusable".into()))?;
         let find = |set: &JwkSet| -> Option<DecodingKey> {
             let jwk = match kid {
                 Some(kid) => set.find(kid),
@@ -125,22 +127,29 @@ impl Oidc {
             }?;
             DecodingKey::from_jwk(jwk).ok()
         };
-        if let Some(key) = keys.set.as_ref().and_then(find) {
+        let unusable = || OidcError::Keys("the key cache is unusable".into());
+        let unknown = || {
+            OidcError::Invalid(format!("no signing key {} published by the provider", kid.unwrap_or("(none named)")))
+        };
+        if let Some(key) = self.keys.lock().map_err(|_| unusable())?.set.as_ref().and_then(find) {
             return Ok(key);
         }
-        if keys.fetched.is_some_and(|at| at.elapsed() < REFETCH_AFTER) {
-            return Err(OidcError::Invalid(format!(
-                "no signing key {} published by the provider",
-                kid.unwrap_or("(none named)")
-            )));
+        let _one_fetch = self.fetching.lock().map_err(|_| unusable())?;
+        {
+            let mut keys = self.keys.lock().map_err(|_| unusable())?;
+            // Another thread's fetch may have brought it while this one waited.
+            if let Some(key) = keys.set.as_ref().and_then(find) {
+                return Ok(key);
+            }
+            if keys.fetched.is_some_and(|at| at.elapsed() < REFETCH_AFTER) {
+                return Err(unknown());
+            }
+            keys.fetched = Some(Instant::now());
         }
-        keys.fetched = Some(Instant::now());
         let set = self.fetch()?;
         let key = find(&set);
-        keys.set = Some(set);
-        key.ok_or_else(|| {
-            OidcError::Invalid(format!("no signing key {} published by the provider", kid.unwrap_or("(none named)")))
-        })
+        self.keys.lock().map_err(|_| unusable())?.set = Some(set);
+        key.ok_or_else(unknown)
     }
 
     /// Fetches the key set, finding its URL by discovery when none is configured.
@@ -210,5 +219,56 @@ mod tests {
             let token = format!("{header}.eyJzdWIiOiJ4In0.c2ln");
             assert!(matches!(oidc.validate(&token), Err(OidcError::Invalid(_))), "{header}");
         }
+    }
+
+    #[test]
+    fn known_keys_are_found_while_a_fetch_waits_for_the_provider() {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/keys", listener.local_addr().expect("address"));
+        let (asked, asked_rx) = std::sync::mpsc::channel::<()>();
+        let (answer, answer_rx) = std::sync::mpsc::channel::<()>();
+        let provider = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            asked.send(()).expect("tell");
+            // The provider answers only when the test says so.
+            answer_rx.recv().expect("wait");
+            let body = r#"{"keys": []}"#;
+            let mut stream = stream;
+            let _ =
+                write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        });
+        let oidc = std::sync::Arc::new(Oidc::new(OidcConfig {
+            issuer: "http://127.0.0.1:9/".into(),
+            audience: "cdihub".into(),
+            jwks_url: Some(url),
+            role_claim: "roles".into(),
+            leeway_seconds: 60,
+            require: Default::default(),
+        }));
+        let known = r#"{"keys": [{"kty": "EC", "crv": "P-256", "kid": "test-1", "use": "sig", "alg": "ES256",
+            "x": "y-XfpZuIlFHoT6-MfyDhyOggZpkgp60K7DOlIzu_u0E", "y": "jWmPQxImHbZQoDfgUApm_mEA79kD5bIwAT81DTwf-mw"}]}"#;
+        oidc.keys.lock().expect("lock").set = Some(serde_json::from_str(known).expect("jwks"));
+        let fetching = {
+            let oidc = std::sync::Arc::clone(&oidc);
+            std::thread::spawn(move || oidc.key(Some("made-up")).map(|_| ()))
+        };
+        asked_rx.recv().expect("the fetch reached the provider");
+        let (found, found_rx) = std::sync::mpsc::channel();
+        let lookup = std::sync::Arc::clone(&oidc);
+        std::thread::spawn(move || found.send(lookup.key(Some("test-1")).is_ok()));
+        // A lookup behind the fetch would wait for it until the fetch gives up (10 s): the provider answers only
+        // after this.
+        let known_found = found_rx.recv_timeout(Duration::from_secs(5));
+        answer.send(()).expect("answer");
+        assert_eq!(known_found, Ok(true), "the known key was found while the provider had not answered");
+        let made_up = fetching.join().expect("join");
+        assert!(matches!(made_up, Err(OidcError::Invalid(m)) if m.contains("made-up")));
+        provider.join().expect("provider");
     }
 }
