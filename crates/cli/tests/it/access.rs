@@ -169,6 +169,22 @@ fn every_endpoint_answers_every_role_as_declared() {
     assert!(body.contains("revoked"), "{body}");
     let (_, body) = server.request_as(Some(&expired), "GET", "/feed", None);
     assert!(body.contains("expired"), "{body}");
+
+    // HEAD asks what GET asks; a method a route does not have is a 405 that names the ones it has.
+    let admin = keys[0].1.as_str();
+    let path = format!("/entities/{entity}");
+    let (status, head) = status_and_head(&server, Some(admin), "HEAD", &path, None);
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(status_and_head(&server, None, "HEAD", &path, None).0, 401);
+    let ingest_service = keys[3].1.as_str();
+    assert_eq!(status_and_head(&server, Some(ingest_service), "HEAD", &path, None).0, 403, "it may not GET it either");
+    for (method, path, allow) in [("PATCH", path.as_str(), "GET, HEAD"), ("DELETE", "/health", "GET, HEAD")] {
+        let (status, head) = status_and_head(&server, Some(admin), method, path, None);
+        assert_eq!(status, 405, "{method} {path}: {head}");
+        assert!(head.to_ascii_lowercase().contains(&format!("allow: {}", allow.to_ascii_lowercase())), "{head}");
+    }
+    let (status, head) = status_and_head(&server, None, "PUT", "/webhooks", Some("{}"));
+    assert!(status == 405 && head.to_ascii_lowercase().contains("allow: post, get, head"), "{head}");
 }
 
 #[test]

@@ -59,9 +59,22 @@ pub const ENDPOINTS: &[(&str, &str, Access)] = {
     ]
 };
 
-/// What `method route` requires; `None` when it is not declared (and so refused).
+/// What `method route` requires; `None` when it is not declared (and so refused). HEAD asks what GET asks.
 pub fn access(method: &Method, route: &str) -> Option<Access> {
+    let method = if method == Method::HEAD { &Method::GET } else { method };
     ENDPOINTS.iter().find(|(m, r, _)| *m == method.as_str() && *r == route).map(|(_, _, a)| *a)
+}
+
+/// The methods declared for `route` (GET with HEAD), for the `Allow` header of a 405.
+fn allowed(route: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = Vec::new();
+    for (m, _, _) in ENDPOINTS.iter().filter(|(_, r, _)| *r == route) {
+        methods.push(m);
+        if *m == "GET" {
+            methods.push("HEAD");
+        }
+    }
+    methods
 }
 
 /// The authenticated caller, available to handlers as a request extension.
@@ -98,6 +111,17 @@ pub async fn authorize(State(state): State<Arc<ApiState>>, mut request: Request,
         Some(Access::Needs(p)) => Some(p),
         None => None,
     };
+    let allow = allowed(&route);
+    if needed.is_none() && !allow.is_empty() {
+        // A known route, another method: what HTTP says for it, before any credential is looked at (the methods
+        // are in the published OpenAPI document anyway).
+        let message = format!("{} is not a method of {route}; it takes {}", request.method(), allow.join(", "));
+        let mut response = ApiError::method_not_allowed(message).into_response();
+        if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        return response;
+    }
     let target = format!("{} {}", request.method(), request.uri());
     let origin = request
         .extensions()
@@ -155,7 +179,7 @@ async fn refused(state: &Arc<ApiState>, error: ApiError, actor: String, target: 
 /// What the audit trail records of a request: every change (`change`), and reads that show personal data
 /// unmasked (`read`); `None` for the rest.
 fn audit_action(method: &Method, needed: Permission, principal: &Principal) -> Option<&'static str> {
-    if method != Method::GET {
+    if method != Method::GET && method != Method::HEAD {
         Some("change")
     } else if principal.sees_pii()
         && matches!(needed, Permission::EntitiesRead | Permission::FeedRead | Permission::SubjectsManage)

@@ -52,6 +52,16 @@ impl ApiError {
         ApiError { code: "forbidden".into(), message: message.into(), field: None, status: StatusCode::FORBIDDEN }
     }
 
+    /// 405: the route exists, the method is not one of its (the response's `Allow` header lists them).
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        ApiError {
+            code: "method_not_allowed".into(),
+            message: message.into(),
+            field: None,
+            status: StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
     /// 409: the hub has no result of that kind yet (no resolution, no model).
     pub fn not_ready(message: impl Into<String>) -> Self {
         ApiError { code: "not_ready".into(), message: message.into(), field: None, status: StatusCode::CONFLICT }
