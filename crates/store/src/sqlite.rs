@@ -766,27 +766,30 @@ impl Store for SqliteStore {
         } else {
             wanted
         };
+        let similarity = |w: &str, t: &str| if blinded { f64::from(u8::from(w == t)) } else { token_similarity(w, t) };
         let mut stmt = self.conn.prepare("SELECT entity_id, search FROM golden")?;
-        let mut name =
-            self.conn.prepare_cached("SELECT unseal_text('golden.name', name) FROM golden WHERE entity_id = ?1")?;
         let mut rows = stmt.query([])?;
-        let mut hits = Vec::new();
+        let mut scored: Vec<(f64, i64)> = Vec::new();
         while let Some(row) = rows.next()? {
-            let search: String = row.get(1)?;
-            let tokens: Vec<&str> = search.split(' ').collect();
-            let similarity =
-                |w: &str, t: &str| if blinded { f64::from(u8::from(w == t)) } else { token_similarity(w, t) };
-            let score = wanted.iter().map(|w| tokens.iter().map(|t| similarity(w, t)).fold(0.0, f64::max)).sum::<f64>()
-                / wanted.len() as f64;
+            let search = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+            let best = |w: &String| search.split(' ').map(|t| similarity(w, t)).fold(0.0, f64::max);
+            let score = wanted.iter().map(best).sum::<f64>() / wanted.len() as f64;
             if score >= 0.8 {
-                let entity: i64 = row.get(0)?;
-                let name: String = name.query_row([entity], |r| r.get(0))?;
-                hits.push(SearchHit { entity: EntityId(entity as u64), name, score });
+                scored.push((score, row.get(0)?));
             }
         }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entity.cmp(&b.entity)));
-        hits.truncate(limit);
-        Ok(hits)
+        // Names (decrypted when sealed) only for the hits returned.
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.truncate(limit);
+        let mut name =
+            self.conn.prepare_cached("SELECT unseal_text('golden.name', name) FROM golden WHERE entity_id = ?1")?;
+        scored
+            .into_iter()
+            .map(|(score, entity)| {
+                let name: String = name.query_row([entity], |r| r.get(0))?;
+                Ok(SearchHit { entity: EntityId(entity as u64), name, score })
+            })
+            .collect()
     }
 
     fn for_each_golden(&self, f: &mut dyn FnMut(&Golden) -> Result<()>) -> Result<()> {
@@ -1131,7 +1134,7 @@ fn token_similarity(query: &str, token: &str) -> f64 {
     } else if query.len() >= 3 && token.starts_with(query) {
         0.95
     } else {
-        strsim::jaro_winkler(query, token)
+        master::similarity::jaro_winkler(query, token)
     }
 }
 
