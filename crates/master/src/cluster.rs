@@ -61,14 +61,8 @@ pub fn cluster(
     apart: &[(u32, u32)],
     score: impl Fn(u32, u32) -> f64 + Sync,
 ) -> Clustering {
-    let mut partners: HashMap<u32, Vec<u32>> = HashMap::new();
-    for &(x, y) in apart {
-        partners.entry(x).or_default().push(y);
-        partners.entry(y).or_default().push(x);
-    }
-    let joining: Vec<u32> = (0..edges.len() as u32)
-        .filter(|&i| edges[i as usize].forced || edges[i as usize].probability >= threshold)
-        .collect();
+    let partners = partners_of(apart);
+    let joining = joining_edges(edges, threshold);
     let parts = Components::of(n, edges, &joining);
     // Each component's edges and records, cut out of the flat arrays, with room for what becomes of them.
     let mut outcomes_flat = vec![EdgeOutcome::Below; parts.edges.len()];
@@ -93,26 +87,49 @@ pub fn cluster(
         [only] => context.join_pair(r, *only, o, t),
         _ => context.join_in_order(r, e, o, t),
     });
-    let mut parent: Vec<u32> = (0..n as u32).collect();
+    let mut root_of: Vec<u32> = (0..n as u32).collect();
     for (record, root) in parts.records.iter().zip(&roots_flat) {
-        parent[*record as usize] = *root;
+        root_of[*record as usize] = *root;
     }
-    let mut outcomes = vec![EdgeOutcome::Below; edges.len()];
-    for (edge, outcome) in parts.edges.iter().zip(&outcomes_flat) {
-        outcomes[*edge as usize] = *outcome;
+    clustering(&root_of, edges.len(), &parts.edges, &outcomes_flat)
+}
+
+/// Each record's partners in the pairs pinned apart (both ways round).
+fn partners_of(apart: &[(u32, u32)]) -> HashMap<u32, Vec<u32>> {
+    let mut partners: HashMap<u32, Vec<u32>> = HashMap::new();
+    for &(x, y) in apart {
+        partners.entry(x).or_default().push(y);
+        partners.entry(y).or_default().push(x);
     }
-    let mut dense = vec![u32::MAX; n];
-    let mut cluster_of = vec![0u32; n];
+    partners
+}
+
+/// Indices of the edges that may join two clusters: forced ones, and those at or above the threshold.
+fn joining_edges(edges: &[Edge], threshold: f64) -> Vec<u32> {
+    (0..edges.len() as u32)
+        .filter(|&i| edges[i as usize].forced || edges[i as usize].probability >= threshold)
+        .collect()
+}
+
+/// The clustering of records whose roots are `root_of` (a root is its own), numbered in order of each cluster's
+/// smallest record, with `outcomes` for the edges at `decided` (of `n_edges`; the others stayed below).
+fn clustering(root_of: &[u32], n_edges: usize, decided: &[u32], outcomes: &[EdgeOutcome]) -> Clustering {
+    let mut all = vec![EdgeOutcome::Below; n_edges];
+    for (edge, outcome) in decided.iter().zip(outcomes) {
+        all[*edge as usize] = *outcome;
+    }
+    let mut dense = vec![u32::MAX; root_of.len()];
+    let mut cluster_of = vec![0u32; root_of.len()];
     let mut next = 0u32;
-    for i in 0..n {
-        let root = parent[i] as usize;
+    for (i, root) in root_of.iter().enumerate() {
+        let root = *root as usize;
         if dense[root] == u32::MAX {
             dense[root] = next;
             next += 1;
         }
         cluster_of[i] = dense[root];
     }
-    Clustering { cluster_of, n_clusters: next as usize, outcomes }
+    Clustering { cluster_of, n_clusters: next as usize, outcomes: all }
 }
 
 /// The connected components of the joining edges, as flat arrays grouped by component: their edge indices (in
@@ -349,34 +366,14 @@ mod tests {
         apart: &[(u32, u32)],
         score: &impl Fn(u32, u32) -> f64,
     ) -> Clustering {
-        let mut partners: HashMap<u32, Vec<u32>> = HashMap::new();
-        for &(x, y) in apart {
-            partners.entry(x).or_default().push(y);
-            partners.entry(y).or_default().push(x);
-        }
-        let joining: Vec<u32> = (0..edges.len() as u32)
-            .filter(|&i| edges[i as usize].forced || edges[i as usize].probability >= threshold)
-            .collect();
+        let partners = partners_of(apart);
+        let joining = joining_edges(edges, threshold);
         let records: Vec<u32> = (0..n as u32).collect();
         let context = Context { edges, guard: 0.01, partners: &partners, local: &records, score };
-        let mut outcomes_joining = vec![EdgeOutcome::Below; joining.len()];
+        let mut outcomes = vec![EdgeOutcome::Below; joining.len()];
         let mut roots = vec![0u32; n];
-        context.join_in_order(&records, &joining, &mut outcomes_joining, &mut roots);
-        let mut outcomes = vec![EdgeOutcome::Below; edges.len()];
-        for (i, o) in joining.iter().zip(outcomes_joining) {
-            outcomes[*i as usize] = o;
-        }
-        let mut dense = vec![u32::MAX; n];
-        let mut cluster_of = vec![0u32; n];
-        let mut next = 0;
-        for i in 0..n {
-            if dense[roots[i] as usize] == u32::MAX {
-                dense[roots[i] as usize] = next;
-                next += 1;
-            }
-            cluster_of[i] = dense[roots[i] as usize];
-        }
-        Clustering { cluster_of, n_clusters: next as usize, outcomes }
+        context.join_in_order(&records, &joining, &mut outcomes, &mut roots);
+        clustering(&roots, edges.len(), &joining, &outcomes)
     }
 
     proptest::proptest! {
