@@ -65,6 +65,11 @@ impl SqliteStore {
 
     fn prepare(mut conn: Connection, keyring: Option<Arc<Keyring>>) -> Result<Self> {
         sealing::register(&conn, keyring.clone())?;
+        // Every transaction begins immediate, taking the write lock at its start (waiting for it, see the busy
+        // handler): a deferred one that read before another connection (a running server) committed could not
+        // write at all — SQLite answers "database is locked" at once, without waiting. The hub's transactions all
+        // write.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Bulk writes touch large indexes; a 64 MiB page cache keeps them in memory.
         conn.pragma_update(None, "cache_size", -65536)?;
@@ -98,7 +103,7 @@ impl SqliteStore {
         self.conn.pragma_update(None, "foreign_keys", "OFF")?;
         let migrated = (|| -> Result<()> {
             for (i, script) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-                let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx = self.conn.transaction()?;
                 tx.execute_batch(script)?;
                 let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
                 if let Some(table) = broken {
@@ -502,10 +507,7 @@ impl Store for SqliteStore {
     }
 
     fn upsert_records(&mut self, records: &[IncomingRecord], now: i64) -> Result<UpsertCounts> {
-        // Immediate, as every write transaction here that reads first: a deferred one that read before another
-        // connection (a running server) committed cannot write at all — SQLite answers "database is locked" at
-        // once, without waiting — where an immediate one waits for the write lock at its start.
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction()?;
         let mut counts = UpsertCounts::default();
         let mut changed = false;
         {
@@ -528,7 +530,7 @@ impl Store for SqliteStore {
     }
 
     fn quarantine(&mut self, entries: &[QuarantineEntry]) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction()?;
         realtime::insert_quarantine(&tx, entries)?;
         tx.commit()?;
         Ok(())
@@ -979,7 +981,7 @@ impl SqliteStore {
             return Err(unaligned());
         }
         let old = self.memberships_by_rid()?;
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction()?;
         // Records changed (a new version) since the previous resolution: their entities are told `changed` even
         // when their members stay the same.
         let previous: Option<i64> = tx.query_row("SELECT MAX(finished_at) FROM runs", [], |r| r.get(0))?;
