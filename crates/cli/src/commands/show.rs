@@ -1,10 +1,11 @@
 //! `cdihub show E12` / `cdihub show crm:1001`: the golden record with provenance, and its members.
 
 use crate::config_file;
-use anyhow::{Context, Result, bail};
-use model::{EntityId, RecordKey};
+use anyhow::{Context, Result, anyhow};
+use model::EntityId;
+use share::subject::subject_named;
 use std::path::Path;
-use store::Store;
+use store::{Store, Subject};
 
 /// Arguments of `show`.
 #[derive(Debug, clap::Args)]
@@ -18,12 +19,11 @@ pub struct Args {
 
 /// The entity a command-line argument names: an entity id (`E12`), or the entity of a source record (`crm:1001`).
 pub fn entity_named(store: &dyn Store, text: &str) -> Result<EntityId> {
-    match (text.parse::<EntityId>(), RecordKey::parse(text)) {
-        (Ok(id), _) => Ok(id),
-        (_, Some(key)) => store.entity_of(&key)?.with_context(|| {
+    match subject_named(text).map_err(|m| anyhow!(m))? {
+        Subject::Entity(id) => Ok(id),
+        Subject::Record(key) => store.entity_of(&key)?.with_context(|| {
             format!("record {key} is not in any entity (not ingested, quarantined, or not resolved yet)")
         }),
-        _ => bail!("`{text}` is neither an entity id (E12) nor a source record (source:id)"),
     }
 }
 
