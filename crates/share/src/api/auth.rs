@@ -111,13 +111,13 @@ pub async fn authorize(State(state): State<Arc<ApiState>>, mut request: Request,
         Some(Access::Needs(p)) => Some(p),
         None => None,
     };
-    let allow = allowed(&route);
-    if needed.is_none() && !allow.is_empty() {
+    let allow = if needed.is_none() { allowed(&route).join(", ") } else { String::new() };
+    if !allow.is_empty() {
         // A known route, another method: what HTTP says for it, before any credential is looked at (the methods
         // are in the published OpenAPI document anyway).
-        let message = format!("{} is not a method of {route}; it takes {}", request.method(), allow.join(", "));
+        let message = format!("{} is not a method of {route}; it takes {allow}", request.method());
         let mut response = ApiError::method_not_allowed(message).into_response();
-        if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+        if let Ok(value) = HeaderValue::from_str(&allow) {
             response.headers_mut().insert(header::ALLOW, value);
         }
         return response;
