@@ -66,7 +66,7 @@ pub struct ErasureRequestBody {
 pub struct ErasureResponse {
     /// Receipt number.
     pub receipt: i64,
-    /// The entity erased (absent for a source record in no entity, erased from the command line).
+    /// The entity erased (absent for a source record in no entity).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
     /// It and the entities merged into it (ids downstream systems may hold).
