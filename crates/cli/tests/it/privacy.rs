@@ -278,7 +278,10 @@ fn records_in_no_entity_are_exported_and_erased_by_their_keys() {
     // Over the API: another unreadable row, by its key.
     let line = listed.lines().filter(|l| l.contains("fields but the header")).nth(1).expect("a second short row");
     let key = line.split_whitespace().next().expect("key").to_string();
+    assert!(fails(d, &["gdpr", "export", "no-such-thing"]).contains("neither an entity id (E12) nor a source record"));
     let server = Server::start(d);
+    let (status, bad) = server.get("/subjects/no-such-thing/export");
+    assert_eq!((status, bad["field"].as_str()), (400, Some("id")), "{bad}");
     let path = format!("/subjects/{key}");
     let (status, export) = server.get(&format!("{path}/export"));
     assert_eq!((status, export["subject"].as_str()), (200, Some(key.as_str())), "{export}");
