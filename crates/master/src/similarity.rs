@@ -77,16 +77,44 @@ pub fn edit_distance_at_most(a: &str, b: &str, k: usize) -> usize {
     if !a.is_ascii() || !b.is_ascii() || x.len() >= MAX || y.len() >= MAX {
         return strsim::osa_distance(a, b).min(k + 1);
     }
-    bounded_bytes(x, y, k)
+    match k {
+        0 => 1,
+        1 => one_edit_apart(x, y),
+        _ => bounded_bytes(x, y, k),
+    }
+}
+
+/// For different byte strings whose lengths differ by at most one: 1 when one substitution, insertion, deletion
+/// or adjacent transposition makes them equal, else 2. A single pass from the first difference (the question
+/// most comparisons ask: emails, phone numbers, postcodes one typo apart).
+fn one_edit_apart(x: &[u8], y: &[u8]) -> usize {
+    let first = x.iter().zip(y).take_while(|(p, q)| p == q).count();
+    let one = if x.len() == y.len() {
+        let substituted = x.get(first + 1..) == y.get(first + 1..);
+        let transposed = first + 1 < x.len()
+            && x[first] == y[first + 1]
+            && x[first + 1] == y[first]
+            && x[first + 2..] == y[first + 2..];
+        substituted || transposed
+    } else {
+        let (long, short) = if x.len() > y.len() { (x, y) } else { (y, x) };
+        long[first + 1..] == short[first..]
+    };
+    if one { 1 } else { 2 }
 }
 
 /// [`edit_distance_at_most`] on byte strings shorter than 64 bytes. Cells are bytes (a distance here is below
-/// 64), so the three rows fit in a few cache lines and are reset cheaply.
+/// 64), so the three rows fit in a few cache lines; a row's cells are written only within the band and at its
+/// left edge (cells the next rows read), not reset whole.
 pub fn bounded_bytes(x: &[u8], y: &[u8], k: usize) -> usize {
     let (x, y) = (&x[..x.len().min(MAX - 1)], &y[..y.len().min(MAX - 1)]);
     // No distance between these strings exceeds 63, so a larger bound changes nothing.
     let k = k.min(MAX);
     let far = (k + 1) as u8;
+    // Lengths further apart than the bound: the last cell would lie outside the band.
+    if x.len().abs_diff(y.len()) > k {
+        return usize::from(far);
+    }
     let mut rows = [[far; MAX + 1]; 3];
     for (j, slot) in rows[0].iter_mut().enumerate().take(y.len().min(k) + 1) {
         *slot = j as u8;
@@ -95,9 +123,11 @@ pub fn bounded_bytes(x: &[u8], y: &[u8], k: usize) -> usize {
         let (c, p, t) = (i % 3, (i + 2) % 3, (i + 1) % 3);
         let lo = i.saturating_sub(k).max(1);
         let hi = (i + k).min(y.len());
-        rows[c].fill(far);
-        if i <= k {
-            rows[c][0] = i as u8;
+        // The row was used three rows ago, for a band one to the left: the cell left of this band still holds a
+        // value from then. Cells right of the band were never written (bands only move right).
+        rows[c][0] = if i <= k { i as u8 } else { far };
+        if lo > 1 {
+            rows[c][lo - 1] = far;
         }
         let mut row_min = rows[c][0];
         for j in lo..=hi {
@@ -155,6 +185,27 @@ mod tests {
         #[test]
         fn bounded_distance_agrees(a in "[a-d]{0,10}", b in "[a-d]{0,10}", k in 0usize..4) {
             proptest::prop_assert_eq!(edit_distance_at_most(&a, &b, k), strsim::osa_distance(&a, &b).min(k + 1));
+        }
+
+        /// Strings one or two edits from each other (the one-edit check's hard cases) and the banded rows' reuse
+        /// over long strings, against the full computation.
+        #[test]
+        fn near_strings_agree(a in "[ab]{0,40}", edits in proptest::collection::vec((0usize..4, 0usize..40, "[abc]"), 0..3), k in 0usize..5) {
+            let mut b = a.clone().into_bytes();
+            for (op, at, c) in &edits {
+                let at = at % (b.len() + 1);
+                match op {
+                    0 if at < b.len() => b[at] = c.as_bytes()[0],
+                    1 => b.insert(at, c.as_bytes()[0]),
+                    2 if at < b.len() => { b.remove(at); }
+                    3 if at + 1 < b.len() => b.swap(at, at + 1),
+                    _ => {}
+                }
+            }
+            let b = String::from_utf8(b).expect("ascii");
+            let full = strsim::osa_distance(&a, &b);
+            proptest::prop_assert_eq!(edit_distance_at_most(&a, &b, k), full.min(k + 1));
+            proptest::prop_assert_eq!(bounded_bytes(a.as_bytes(), b.as_bytes(), k), full.min(k + 1));
         }
 
         #[test]
