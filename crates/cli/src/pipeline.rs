@@ -4,7 +4,7 @@
 use crate::config_file::now;
 use crate::progress;
 use anyhow::{Context, Result};
-use connect::RowError;
+use connect::{ColumnSlots, RowError};
 use master::features::{FeatureBuilder, identifier_names};
 use master::layout::Layout;
 use master::resolve::Decision;
@@ -189,7 +189,9 @@ fn prepare(cleaner: &SourceCleaner, batch: &[Result<SourceRecord, RowError>], at
     // once, where freeing it on another thread leaves the cleaning threads asking the system for fresh pages.
     let prepared: Vec<(Option<IncomingRecord>, Vec<QuarantineEntry>)> = batch
         .par_iter()
-        .map(|item| cleaner.prepare(item, at).map(|p| (p.record, p.entries)))
+        .map_init(ColumnSlots::default, |slots, item| {
+            cleaner.prepare_with(slots, item, at).map(|p| (p.record, p.entries))
+        })
         .collect::<Result<_, _>>()?;
     let mut records = Vec::with_capacity(prepared.len());
     let mut entries = Vec::new();

@@ -10,7 +10,7 @@ pub mod json;
 mod mapping;
 
 pub use error::{Error, Result, RowError};
-pub use mapping::Mapper;
+pub use mapping::{ColumnSlots, Mapper};
 
 use model::{SourceConfig, SourceFormat, SourceRecord};
 use std::path::Path;

@@ -106,6 +106,16 @@ impl RawFields {
         Some(self.value(slot))
     }
 
+    /// The column names, sorted; every row of a file shares its header's (compare them with `Arc::ptr_eq`).
+    pub fn names(&self) -> &Arc<[String]> {
+        &self.names
+    }
+
+    /// The value of the column at `slot` (an index into [`RawFields::names`]), if there is one.
+    pub fn value_at(&self, slot: usize) -> Option<&str> {
+        (slot < self.ends.len()).then(|| self.value(slot))
+    }
+
     /// Number of values.
     pub fn len(&self) -> usize {
         self.ends.len()

@@ -3,7 +3,7 @@
 //! encode it.
 
 use clean::{CleanContext, clean_record};
-use connect::{Mapper, RowError};
+use connect::{ColumnSlots, Mapper, RowError};
 use model::{BirthDate, CleanRecord, Field, Issue, Severity, SourceConfig, SourceRecord};
 use store::{IncomingRecord, QuarantineEntry};
 
@@ -50,6 +50,17 @@ impl SourceCleaner {
     /// Maps, cleans and encodes one item read from the source (or the reason it could not be read), at time
     /// `at` (seconds since the epoch).
     pub fn prepare(&self, item: &Result<SourceRecord, RowError>, at: i64) -> Result<Prepared, serde_json::Error> {
+        self.prepare_with(&mut ColumnSlots::default(), item, at)
+    }
+
+    /// [`SourceCleaner::prepare`] for many items: `slots` keeps where the mapped columns lie in the last
+    /// record's layout (the rows of a file share theirs), so they are not looked up by name for every row.
+    pub fn prepare_with(
+        &self,
+        slots: &mut ColumnSlots,
+        item: &Result<SourceRecord, RowError>,
+        at: i64,
+    ) -> Result<Prepared, serde_json::Error> {
         let record = match item {
             Ok(r) => r,
             Err(e) => {
@@ -66,7 +77,7 @@ impl SourceCleaner {
                 return Ok(Prepared { record: None, clean: None, entries: vec![entry] });
             }
         };
-        let (clean, issues) = clean_record(&self.mapper.map(record), &self.context);
+        let (clean, issues) = clean_record(&self.mapper.map_with(slots, record), &self.context);
         let rejected = issues.iter().any(|i| i.severity == Severity::Record);
         let entries = issues
             .into_iter()
