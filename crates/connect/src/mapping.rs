@@ -38,7 +38,7 @@ impl Mapper {
         slots.fit(self, fields);
         let mut column = slots.slots.iter();
         let mut values = move || column.next().into_iter().flatten().filter_map(|slot| fields.value_at(*slot));
-        let mut out = CustomerRecord::default();
+        let mut out = CustomerRecord::with_capacity(self.fields.len());
         for (field, columns) in &self.fields {
             for _ in columns {
                 for value in values() {

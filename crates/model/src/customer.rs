@@ -18,6 +18,11 @@ pub struct CustomerRecord<'a> {
 }
 
 impl<'a> CustomerRecord<'a> {
+    /// An empty record with room for `values` field values (no growing while a mapping fills it).
+    pub fn with_capacity(values: usize) -> Self {
+        CustomerRecord { values: Vec::with_capacity(values), ..CustomerRecord::default() }
+    }
+
     /// Adds a raw value to a canonical field; blank values are ignored.
     pub fn push(&mut self, field: Field, value: &'a str) {
         let value = value.trim();

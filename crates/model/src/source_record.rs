@@ -89,7 +89,8 @@ impl RawLayout {
 
     /// A row of this layout, its values given per column of the file (exactly [`RawLayout::columns`] of them).
     pub fn row<'v>(&self, value_of_column: impl Fn(usize) -> &'v str) -> RawFields {
-        let mut text = String::new();
+        // Sized first: the values are copied once, into a string that never grows.
+        let mut text = String::with_capacity(self.column_of_slot.iter().map(|c| value_of_column(*c).len()).sum());
         let mut ends = Vec::with_capacity(self.names.len());
         for column in &self.column_of_slot {
             text.push_str(value_of_column(*column));
