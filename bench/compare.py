@@ -9,7 +9,7 @@ usage: bench/compare.py [--sets febrl3,febrl4,people100k,people1m] [--work DIR] 
 needs: a release build (cargo build --release) and `pip install splink duckdb` for the baseline.
 Data: FEBRL from ../shared/data/febrl; gen_people files are generated once (seed 7) into --work and reused.
 """
-import argparse, json, subprocess, sys, time
+import argparse, json, os, subprocess, sys, time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,8 +25,16 @@ def run(cmd):
     return out.stdout
 
 
+def settle():
+    """Lets the disk finish what came before (a deleted database's blocks are discarded in the background, which
+    slowed the next command by about 0.35 s at 1M records), so each measured command pays only for its own work."""
+    os.sync()
+    time.sleep(1)
+
+
 def peak_rss(cmd):
     """Runs under /usr/bin/time to read this command's own peak RSS (MiB); returns (stdout, wall, rss)."""
+    settle()
     start = time.perf_counter()
     out = subprocess.run(["/usr/bin/time", "-f", "%M", *map(str, cmd)], capture_output=True, text=True)
     wall = time.perf_counter() - start
