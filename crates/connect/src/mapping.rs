@@ -78,7 +78,7 @@ impl Mapper {
 /// changes and reused for each row of it, so mapping a row compares no column names.
 #[derive(Debug, Default)]
 pub struct ColumnSlots {
-    /// The layout the slots are for.
+    /// The layout the slots are for (held, so no other layout can take its address while it is compared).
     names: Option<Arc<[String]>>,
     /// Per column the mapper reads, in its order: the slot of the column's value, or else the slots of the array
     /// items below it (`phones.0`, `phones.1`, … in name order).

@@ -123,8 +123,8 @@ pub fn bounded_bytes(x: &[u8], y: &[u8], k: usize) -> usize {
         let (c, p, t) = (i % 3, (i + 2) % 3, (i + 1) % 3);
         let lo = i.saturating_sub(k).max(1);
         let hi = (i + k).min(y.len());
-        // The row was used three rows ago, for a band one to the left: the cell left of this band still holds a
-        // value from then. Cells right of the band were never written (bands only move right).
+        // The row was used three rows ago, for a band three cells to the left: the cell left of this band still
+        // holds a value from then. Cells right of the band were never written (bands only move right).
         rows[c][0] = if i <= k { i as u8 } else { far };
         if lo > 1 {
             rows[c][lo - 1] = far;
