@@ -190,7 +190,11 @@ mod tests {
         /// Strings one or two edits from each other (the one-edit check's hard cases) and the banded rows' reuse
         /// over long strings, against the full computation.
         #[test]
-        fn near_strings_agree(a in "[ab]{0,40}", edits in proptest::collection::vec((0usize..4, 0usize..40, "[abc]"), 0..3), k in 0usize..5) {
+        fn near_strings_agree(
+            a in "[ab]{0,40}",
+            edits in proptest::collection::vec((0usize..4, 0usize..40, "[abc]"), 0..3),
+            k in 0usize..5,
+        ) {
             let mut b = a.clone().into_bytes();
             for (op, at, c) in &edits {
                 let at = at % (b.len() + 1);
