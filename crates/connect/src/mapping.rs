@@ -96,17 +96,15 @@ impl ColumnSlots {
         self.slots.resize_with(columns, Vec::new);
         for (slots, column) in self.slots.iter_mut().zip(mapper.columns()) {
             slots.clear();
-            match names.binary_search_by(|n| n.as_str().cmp(column)) {
-                Ok(slot) => slots.push(slot),
-                Err(_) => {
-                    let prefix = format!("{column}.");
-                    let from = names.partition_point(|n| n.as_str() < prefix.as_str());
-                    slots.extend((from..names.len()).take_while(|slot| names[*slot].starts_with(&prefix)).filter(
-                        |slot| {
-                            let last = names[*slot].rsplit('.').next();
-                            last.is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()))
-                        },
-                    ));
+            match fields.slot_of(column) {
+                Some(slot) => slots.push(slot),
+                None => {
+                    // Array items: `phones.0`, `phones.1`, … (the last part of the name a number).
+                    let items = fields.slots_starting_with(&format!("{column}.")).filter(|slot| {
+                        let last = names[*slot].rsplit('.').next();
+                        last.is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()))
+                    });
+                    slots.extend(items);
                 }
             }
         }
@@ -121,9 +119,15 @@ mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
+    /// The mapper of the one source `toml` declares.
+    fn mapper(toml: &str) -> Mapper {
+        let config = Config::parse(toml, Path::new(".")).expect("config");
+        Mapper::new(&config.sources[0]).expect("mapper")
+    }
+
     #[test]
     fn maps_columns_arrays_identifiers_and_attributes() {
-        let config = Config::parse(
+        let mapper = mapper(
             r#"[[source]]
             name = "shop"
             format = "ndjson"
@@ -139,10 +143,7 @@ mod tests {
             [source.attributes]
             tier = "loyalty.tier"
             "#,
-            Path::new("."),
-        )
-        .expect("config");
-        let mapper = Mapper::new(&config.sources[0]).expect("mapper");
+        );
         let fields: BTreeMap<String, String> = [
             ("id", "7"),
             ("name", "Henk de Vries"),
@@ -167,7 +168,7 @@ mod tests {
 
     #[test]
     fn slots_kept_between_rows_follow_each_rows_layout() {
-        let config = Config::parse(
+        let mapper = mapper(
             r#"[[source]]
             name = "shop"
             format = "csv"
@@ -182,10 +183,7 @@ mod tests {
             [source.consent]
             marketing = "opt_in"
             "#,
-            Path::new("."),
-        )
-        .expect("config");
-        let mapper = Mapper::new(&config.sources[0]).expect("mapper");
+        );
         let header = |names: &[&str]| RawLayout::new(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
         // Two files' headers: the same columns at other places, arrays in one, a column missing in the other.
         let first = header(&["id", "name", "phones.0", "phones.1", "email", "opt_in"]);

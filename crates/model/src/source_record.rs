@@ -103,8 +103,12 @@ impl RawLayout {
 impl RawFields {
     /// The value of a column, if the record has it.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let slot = self.names.binary_search_by(|n| n.as_str().cmp(name)).ok()?;
-        Some(self.value(slot))
+        Some(self.value(self.slot_of(name)?))
+    }
+
+    /// The slot (index into [`RawFields::names`]) of a column, if the record has it.
+    pub fn slot_of(&self, name: &str) -> Option<usize> {
+        self.names.binary_search_by(|n| n.as_str().cmp(name)).ok()
     }
 
     /// The column names, sorted; every row of a file shares its header's (compare them with `Arc::ptr_eq`).
@@ -132,11 +136,10 @@ impl RawFields {
         self.names.iter().enumerate().map(|(slot, name)| (name.as_str(), self.value(slot)))
     }
 
-    /// The (name, value) pairs whose name starts with `prefix`, in name order.
-    pub fn starting_with(&self, prefix: &str) -> impl Iterator<Item = (&str, &str)> + '_ {
+    /// The slots of the columns whose name starts with `prefix`, in name order.
+    pub fn slots_starting_with(&self, prefix: &str) -> std::ops::Range<usize> {
         let from = self.names.partition_point(|n| n.as_str() < prefix);
-        let to = from + self.names[from..].iter().take_while(|n| n.starts_with(prefix)).count();
-        (from..to).map(|slot| (self.names[slot].as_str(), self.value(slot)))
+        from..from + self.names[from..].iter().take_while(|n| n.starts_with(prefix)).count()
     }
 
     fn value(&self, slot: usize) -> &str {
@@ -199,10 +202,13 @@ mod tests {
         assert_eq!(row.len(), 5);
         let names: Vec<&str> = row.iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["id", "name", "phonebook", "phones.0", "phones.1"]);
-        let phones: Vec<(&str, &str)> = row.starting_with("phones.").collect();
-        assert_eq!(phones, [("phones.0", "0612345678"), ("phones.1", "026 1234567")]);
-        assert_eq!(row.starting_with("zz").count(), 0);
-        assert_eq!(row.starting_with("").count(), 5);
+        let phones: Vec<(&str, Option<&str>)> =
+            row.slots_starting_with("phones.").map(|s| (row.names()[s].as_str(), row.value_at(s))).collect();
+        assert_eq!(phones, [("phones.0", Some("0612345678")), ("phones.1", Some("026 1234567"))]);
+        assert_eq!(row.slots_starting_with("zz").count(), 0);
+        assert_eq!(row.slots_starting_with("").count(), 5);
+        assert_eq!(row.slot_of("name"), Some(1));
+        assert_eq!(row.slot_of("missing"), None);
     }
 
     proptest! {
