@@ -162,7 +162,7 @@ impl SqliteStore {
         report.push(("golden.search".into(), goldens.len() as u64));
         tx.commit()?;
         // The log still holds the pages as they were; move them into the file (old values overwritten) and empty it.
-        let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        empty_log(&self.conn);
         Ok((current, report))
     }
 
@@ -238,6 +238,23 @@ impl SqliteStore {
     /// The schema version of the open file.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+/// Copies every page of the write-ahead log into the database file and empties the log; false if readers still held
+/// it after the busy handler's wait. Another connection's checkpoint (a server's background one) holds the checkpoint
+/// lock, which SQLite does not wait for: the attempt is repeated for up to 5 s.
+fn empty_log(conn: &Connection) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).unwrap_or(1);
+        if busy == 0 {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
 

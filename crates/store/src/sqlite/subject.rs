@@ -386,7 +386,7 @@ pub(super) fn erase(
     tx.commit()?;
     // The log still holds the pages as they were before; checkpoint them into the file (where the deleted content
     // was overwritten: secure_delete) and empty the log.
-    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).unwrap_or(1);
+    let log_cleared = super::empty_log(conn);
     let receipt = Erasure {
         id: receipt_id,
         entity: data.entity,
@@ -399,12 +399,7 @@ pub(super) fn erase(
         digest,
         suppressed,
     };
-    Ok(Some(ErasureOutcome {
-        receipt,
-        rids: data.records.iter().map(|r| r.rid).collect(),
-        event,
-        log_cleared: busy == 0,
-    }))
+    Ok(Some(ErasureOutcome { receipt, rids: data.records.iter().map(|r| r.rid).collect(), event, log_cleared }))
 }
 
 /// Other events that name the records: a record's own quarantine event loses its payload; elsewhere each key

@@ -672,3 +672,31 @@ fn search_text_holds_each_folded_token_once_with_postcode_and_phone_as_typed() {
     let bare = Golden { entity: EntityId(2), values: vec![] };
     assert_eq!(search_text(&bare.view()), "");
 }
+
+#[test]
+fn the_log_is_emptied_while_another_connection_checkpoints() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hub.db");
+    let conn = Connection::open(&path).expect("open");
+    conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
+    conn.execute_batch("CREATE TABLE t (v BLOB)").expect("table");
+    // A second connection checkpoints without pause, as a server's background thread does under steady writes.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let other = {
+        let (path, stop) = (path.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let conn = Connection::open(&path).expect("open");
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })
+    };
+    let wal = path.with_file_name("hub.db-wal");
+    for round in 0..50 {
+        conn.execute("INSERT INTO t VALUES (zeroblob(200000))", []).expect("insert");
+        assert!(super::empty_log(&conn), "round {round}: the log was not emptied");
+        assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0, "round {round}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    other.join().expect("checkpointing thread");
+}
