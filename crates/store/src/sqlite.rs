@@ -1047,10 +1047,15 @@ impl SqliteStore {
                 feed::resolution_events(old, new_entity_of, &resolved.clusters, &resolved.ids, retired, lineage, key)
             });
             use bulk::{BulkInsert, int, owned_text, real, text, text_or_null};
-            // Pairs first: they need no golden record, so the first golden records are made meanwhile.
+            // Pairs, entities and memberships first, each in key order (appended to their B-trees rather than
+            // inserted all over them): they need no golden record, so the first golden records are made meanwhile.
+            let mut order: Vec<usize> = (0..resolved.pairs.len()).collect();
+            if !resolved.pairs.is_sorted_by_key(|p| (p.a, p.b)) {
+                order.sort_unstable_by_key(|i| (resolved.pairs[*i].a, resolved.pairs[*i].b));
+            }
             let mut pair =
                 BulkInsert::new(&tx, "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule)", "", 5);
-            for p in &resolved.pairs {
+            for p in order.iter().map(|i| &resolved.pairs[*i]) {
                 pair.push([
                     int(p.a),
                     int(p.b),
@@ -1066,27 +1071,39 @@ impl SqliteStore {
                 " ON CONFLICT (entity_id) DO UPDATE SET retired_at = NULL, merged_into = NULL",
                 2,
             );
-            let mut member = BulkInsert::new(&tx, "INSERT INTO memberships (rid, entity_id, since)", "", 3);
-            let mut golden = BulkInsert::new(&tx, "INSERT INTO golden (entity_id, name, search, json)", "", 4)
-                .with_row("(?, seal('golden.name', ?), blind(?), seal('golden.json', ?))");
-            for (members, id) in resolved.clusters.iter().zip(&resolved.ids) {
-                let row = goldens.next().ok_or_else(unaligned)??;
-                let eid = id.0 as i64;
+            let mut eids: Vec<i64> = resolved.ids.iter().map(|id| id.0 as i64).collect();
+            eids.sort_unstable();
+            for eid in eids {
                 entity.push([int(eid), int(now)])?;
+            }
+            entity.finish()?;
+            let mut rows: Vec<(i64, i64, i64)> = Vec::with_capacity(resolved.record_keys.len());
+            for (members, id) in resolved.clusters.iter().zip(&resolved.ids) {
+                let eid = id.0 as i64;
                 for rid in members {
                     let since = match old.get(rid) {
                         Some((e, since)) if *e == eid => *since,
                         _ => now,
                     };
-                    member.push([int(*rid), int(eid), int(since)])?;
+                    rows.push((*rid, eid, since));
                 }
+            }
+            rows.sort_unstable_by_key(|r| r.0);
+            let mut member = BulkInsert::new(&tx, "INSERT INTO memberships (rid, entity_id, since)", "", 3);
+            for (rid, eid, since) in rows {
+                member.push([int(rid), int(eid), int(since)])?;
+            }
+            member.finish()?;
+            let mut golden = BulkInsert::new(&tx, "INSERT INTO golden (entity_id, name, search, json)", "", 4)
+                .with_row("(?, seal('golden.name', ?), blind(?), seal('golden.json', ?))");
+            for id in &resolved.ids {
+                let row = goldens.next().ok_or_else(unaligned)??;
+                let eid = id.0 as i64;
                 golden.push([int(eid), owned_text(row.name), owned_text(row.search), owned_text(row.json)])?;
             }
             if goldens.next().is_some() {
                 return Err(unaligned());
             }
-            entity.finish()?;
-            member.finish()?;
             golden.finish()?;
             let mut retire =
                 tx.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
