@@ -7,6 +7,7 @@ mod api_key;
 mod audit;
 pub mod clean_codec;
 mod error;
+pub mod raw_form;
 pub mod realtime;
 pub mod sqlite;
 mod subject;
@@ -23,7 +24,7 @@ pub use subject::*;
 pub use types::*;
 pub use webhook::*;
 
-use model::{EntityId, Golden, RecordKey};
+use model::{EntityId, Golden, RawFields, RecordKey};
 use std::collections::HashMap;
 
 /// Everything the pipeline and the command line need from a database.
@@ -85,8 +86,9 @@ pub trait Store {
     fn for_each_golden(&self, f: &mut dyn FnMut(&Golden) -> Result<()>) -> Result<()>;
     /// Calls `f` with every (record key, entity) membership, in record order.
     fn for_each_membership(&self, f: &mut dyn FnMut(&RecordKey, EntityId) -> Result<()>) -> Result<()>;
-    /// Calls `f` with every record's current raw fields (JSON object of column → value), in record order.
-    fn for_each_raw(&self, f: &mut dyn FnMut(&RecordKey, &str) -> Result<()>) -> Result<()>;
+    /// Calls `f` with every record's current raw fields, in record order (records deleted at their source have
+    /// none and are left out).
+    fn for_each_raw(&self, f: &mut dyn FnMut(&RecordKey, &RawFields) -> Result<()>) -> Result<()>;
     /// Stored pairs, best first: `match`, `review` (the review queue, vetoed joins included) or `all`.
     fn pairs(&self, decision: &str, limit: usize) -> Result<Vec<StoredPair>>;
     /// Counts for summaries.

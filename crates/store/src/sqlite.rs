@@ -6,6 +6,7 @@ mod api_keys;
 mod audit;
 mod bulk;
 mod feed;
+mod raw_layouts;
 mod realtime;
 mod schema;
 mod sealing;
@@ -21,7 +22,7 @@ use crate::webhook::{Delivery, NewWebhook, Webhook};
 use crate::{ActiveSet, ApiKey, AuditEntry, Error, NewApiKey, NewAuditEntry, Result, Store};
 use clean::text::fold;
 use govern::cipher::Keyring;
-use model::{CleanRecord, EntityId, Golden, GoldenView, RecordKey};
+use model::{CleanRecord, EntityId, Golden, GoldenView, RawFields, RecordKey};
 use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
@@ -832,15 +833,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn for_each_raw(&self, f: &mut dyn FnMut(&RecordKey, &str) -> Result<()>) -> Result<()> {
+    fn for_each_raw(&self, f: &mut dyn FnMut(&RecordKey, &RawFields) -> Result<()>) -> Result<()> {
         let mut stmt = self.conn.prepare(
             "SELECT r.source, r.source_id, unseal_text('record_versions.raw', v.raw) FROM records r
              JOIN record_versions v ON v.rid = r.rid AND v.version = r.version ORDER BY r.rid",
         )?;
+        let mut layouts = raw_layouts::RawLayouts::default();
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let raw: String = row.get(2)?;
-            f(&key_of(row, 0)?, &raw)?;
+            if let Some(fields) = layouts.read(&self.conn, &raw)? {
+                f(&key_of(row, 0)?, &fields)?;
+            }
         }
         Ok(())
     }

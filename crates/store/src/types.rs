@@ -1,5 +1,6 @@
 //! The values that cross the store boundary.
 
+use crate::raw_form::StoredLayout;
 use model::{CleanRecord, EntityId, Golden, RawFields, RecordKey};
 use serde::{Deserialize, Serialize};
 
@@ -9,9 +10,11 @@ use serde::{Deserialize, Serialize};
 pub struct IncomingRecord {
     /// Source and id.
     pub key: RecordKey,
-    /// Raw values by column, as a JSON object.
+    /// Raw values as stored (see [`crate::raw_form`]): compact, or (as earlier versions wrote it) a JSON object.
     pub raw: String,
-    /// Hash of `raw`: an unchanged record is recognised by it.
+    /// The column names a compact `raw` refers to; the store keeps them once per layout.
+    pub layout: Option<StoredLayout>,
+    /// Hash of the raw values as a JSON object: an unchanged record is recognised by it.
     pub content_hash: i64,
     /// Clean form, encoded by [`crate::clean_codec`]; `None` marks the record quarantined (it is kept, but not
     /// matched).
@@ -25,12 +28,15 @@ pub struct IncomingRecord {
 impl IncomingRecord {
     /// Encodes a record's raw fields and clean form.
     pub fn encode(key: RecordKey, raw: &RawFields, clean: Option<&CleanRecord>) -> Result<Self, serde_json::Error> {
-        let raw = serde_json::to_string(raw)?;
-        let content_hash = content_hash(&raw);
+        // The hash is of the JSON object, as it has always been, so that records stored by earlier versions are
+        // still recognised as unchanged.
+        let layout = StoredLayout::of(raw);
+        let encoded = crate::raw_form::encode(raw, layout.id)?;
         Ok(IncomingRecord {
             key,
-            content_hash,
-            raw,
+            content_hash: content_hash(&encoded.object),
+            raw: encoded.compact,
+            layout: Some(layout),
             clean: clean.map(crate::clean_codec::encode),
             updated_at: clean.and_then(|c| c.updated_at),
             quarantine_reasons: Vec::new(),
@@ -38,7 +44,7 @@ impl IncomingRecord {
     }
 }
 
-/// A stable 64-bit hash of a record's raw JSON.
+/// A stable 64-bit hash of a record's raw values as a JSON object.
 fn content_hash(raw: &str) -> i64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = foldhash::fast::FixedState::with_seed(7).build_hasher();

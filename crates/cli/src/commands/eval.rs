@@ -104,8 +104,7 @@ pub fn read_truth(path: &Path) -> Result<HashMap<RecordKey, String>> {
 /// Reads the true cluster of every record from one of its own raw columns.
 pub fn truth_from_field(store: &dyn Store, field: &str) -> Result<HashMap<RecordKey, String>> {
     let mut truth = HashMap::new();
-    store.for_each_raw(&mut |key, raw| {
-        let fields: HashMap<String, String> = serde_json::from_str(raw)?;
+    store.for_each_raw(&mut |key, fields| {
         if let Some(label) = fields.get(field).filter(|l| !l.trim().is_empty()) {
             truth.insert(key.clone(), label.trim().to_string());
         }

@@ -2,7 +2,8 @@
 //! IMMEDIATE` transaction; [`RecordWriter`] stores a record or a new version of it, for batches and single
 //! records alike.
 
-use super::bulk::{BulkInsert, blob_or_null, int, int_or_null, text, values_sql};
+use super::bulk::{BulkInsert, blob_or_null, int, int_or_null, owned_text, text, values_sql};
+use super::raw_layouts::{RawLayouts, as_object};
 use super::sealing::written;
 use super::{StoredClean, feed};
 use crate::realtime::*;
@@ -10,6 +11,7 @@ use crate::types::{ActiveRecord, IncomingRecord, PairRow, QuarantineEntry};
 use crate::{Error, Result};
 use model::{EntityId, RecordKey};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// The `meta` entry that holds the claim of the hub whose blocking index follows the records.
@@ -33,6 +35,7 @@ pub(super) struct RecordWriter<'c> {
     refresh: CachedStatement<'c>,
     seen: CachedStatement<'c>,
     version: CachedStatement<'c>,
+    layouts: RawLayouts,
 }
 
 impl<'c> RecordWriter<'c> {
@@ -68,14 +71,25 @@ impl<'c> RecordWriter<'c> {
                 "INSERT INTO record_versions (rid, version, ingested_at, raw)
                  VALUES (?1, ?2, ?3, seal('record_versions.raw', ?4))",
             ))?,
+            layouts: RawLayouts::default(),
         })
+    }
+
+    /// A record's raw form as it is stored, its layout stored first; in the (astronomically rare) case of two
+    /// layouts with one id, the record's own JSON object instead.
+    fn stored_raw<'r>(&mut self, r: &'r IncomingRecord) -> Result<Cow<'r, str>> {
+        match &r.layout {
+            Some(layout) if !self.layouts.ensure(self.conn, layout)? => Ok(Cow::Owned(as_object(&r.raw, layout)?)),
+            _ => Ok(Cow::Borrowed(&r.raw)),
+        }
     }
 
     /// Stores a record: a new one, a new version, or (same content) only its clean form refreshed. Returns its
     /// id, what happened, and whether its matchable content changed. A quarantined record that is new or
     /// changed is told to the feed.
     pub(super) fn write(&mut self, r: &IncomingRecord, now: i64) -> Result<(i64, WriteKind, bool)> {
-        let (raw, hash, clean, updated_at) = (&r.raw, r.content_hash, &r.clean, r.updated_at);
+        let raw = self.stored_raw(r)?;
+        let (hash, clean, updated_at) = (r.content_hash, &r.clean, r.updated_at);
         let status = if r.clean.is_some() { "active" } else { "quarantined" };
         let (rid, kind, changed) = if self.insert.execute(params![
             r.key.source,
@@ -127,7 +141,11 @@ impl<'c> RecordWriter<'c> {
             for (i, r) in chunk.iter().enumerate() {
                 match inserted.get(&i) {
                     Some(rid) => {
-                        versions.push([int(*rid), int(now), text(&r.raw)])?;
+                        let raw = match self.stored_raw(r)? {
+                            Cow::Borrowed(raw) => text(raw),
+                            Cow::Owned(raw) => owned_text(raw),
+                        };
+                        versions.push([int(*rid), int(now), raw])?;
                         if r.clean.is_none() {
                             quarantined.push(r);
                         }

@@ -277,4 +277,12 @@ INSERT INTO erasures_new SELECT id, entity_id, entities, at, actor, requested_by
 DROP TABLE erasures;
 ALTER TABLE erasures_new RENAME TO erasures;
 "#,
+    // Raw versions are stored compact, as the id of their column names and their values: the names, once per
+    // layout, are kept here (`raw_form`). Versions stored before keep their JSON object.
+    r#"
+CREATE TABLE raw_layouts (
+    id INTEGER PRIMARY KEY,
+    names TEXT NOT NULL
+);
+"#,
 ];

@@ -228,11 +228,16 @@ fn record(conn: &Connection, rid: i64) -> Result<SubjectRecord> {
         "SELECT version, ingested_at, unseal_text('record_versions.raw', raw) FROM record_versions WHERE rid = ?1
              ORDER BY version",
     )?;
+    let mut layouts = super::raw_layouts::RawLayouts::default();
     let versions = stmt
         .query_map([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))?
         .map(|row| {
             let (version, ingested_at, raw) = row?;
-            Ok(RecordVersion { version, ingested_at, raw: serde_json::from_str(&raw)? })
+            let raw = match layouts.read(conn, &raw)? {
+                Some(fields) => serde_json::to_value(&fields)?,
+                None => serde_json::Value::Null,
+            };
+            Ok(RecordVersion { version, ingested_at, raw })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(SubjectRecord { rid, key, status, version, ingested_at, updated_at, clean, versions })

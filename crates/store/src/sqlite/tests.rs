@@ -700,3 +700,81 @@ fn the_log_is_emptied_while_another_connection_checkpoints() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     other.join().expect("checkpointing thread");
 }
+
+/// Raw fields of every record, by key, as `for_each_raw` gives them.
+fn raw_by_key(s: &SqliteStore) -> Vec<(String, Vec<(String, String)>)> {
+    let mut all = Vec::new();
+    s.for_each_raw(&mut |key, fields| {
+        all.push((key.to_string(), fields.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()));
+        Ok(())
+    })
+    .expect("raw");
+    all
+}
+
+#[test]
+fn raw_versions_are_stored_compact_with_their_column_names_once() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let row = |id: &str, name: &str| -> IncomingRecord {
+        let raw: model::RawFields =
+            [("id", id), ("name", name), ("email", "")].iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        IncomingRecord::encode(RecordKey::new("crm", id), &raw, Some(&CleanRecord::default())).expect("encode")
+    };
+    s.upsert_records(&[row("1", "Henk \"de\" Vries"), row("2", "Bos")], 10).expect("upsert");
+    // Pushed one by one, as real time stores them: the layout is found, not stored again.
+    s.write(&mut |tx| tx.write_record(&row("3", "Jansen"), 11).map(|_| ())).expect("write");
+    let stored: Vec<String> = s
+        .conn
+        .prepare("SELECT raw FROM record_versions")
+        .expect("sql")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<rusqlite::Result<_>>()
+        .expect("read");
+    assert!(stored.iter().all(|r| r.starts_with('[') && !r.contains("name")), "{stored:?}");
+    let layouts: i64 = s.conn.query_row("SELECT count(*) FROM raw_layouts", [], |r| r.get(0)).expect("count");
+    assert_eq!(layouts, 1);
+    let fields = |id: &str, name: &str| {
+        (
+            format!("crm:{id}"),
+            vec![("email".into(), String::new()), ("id".into(), id.into()), ("name".into(), name.into())],
+        )
+    };
+    assert_eq!(raw_by_key(&s), [fields("1", "Henk \"de\" Vries"), fields("2", "Bos"), fields("3", "Jansen")]);
+    let data = s.subject(&Subject::Record(RecordKey::new("crm", "1"))).expect("gather").expect("held");
+    assert_eq!(
+        data.records[0].versions[0].raw,
+        serde_json::json!({"email": "", "id": "1", "name": "Henk \"de\" Vries"})
+    );
+
+    // The same content again is no change (the hash is of the values, not of their stored form); a record deleted
+    // at its source has no raw fields.
+    let counts = s.upsert_records(&[row("1", "Henk \"de\" Vries")], 12).expect("again");
+    assert_eq!((counts.inserted, counts.updated, counts.unchanged), (0, 0, 1));
+    s.write(&mut |tx| tx.delete_record(&RecordKey::new("crm", "2"), 13).map(|_| ())).expect("delete");
+    assert_eq!(raw_by_key(&s), [fields("1", "Henk \"de\" Vries"), fields("3", "Jansen")]);
+}
+
+#[test]
+fn a_layout_id_taken_by_other_names_leaves_the_version_a_json_object() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let henk = incoming("crm", "1", "Vries");
+    let id = henk.layout.as_ref().expect("a layout").id;
+    s.conn.execute("INSERT INTO raw_layouts (id, names) VALUES (?1, '[\"other\"]')", [id]).expect("taken");
+    s.upsert_records(&[henk, incoming("crm", "2", "Bos")], 10).expect("upsert");
+    let stored: Vec<String> = s
+        .conn
+        .prepare("SELECT raw FROM record_versions")
+        .expect("sql")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<rusqlite::Result<_>>()
+        .expect("read");
+    assert_eq!(stored, [r#"{"name":"Vries"}"#, r#"{"name":"Bos"}"#]);
+    let name = |id: &str, v: &str| (format!("crm:{id}"), vec![("name".to_string(), v.to_string())]);
+    assert_eq!(raw_by_key(&s), [name("1", "Vries"), name("2", "Bos")]);
+    // A version that names a layout the table does not hold is an error, not an empty record.
+    s.conn.execute("DELETE FROM raw_layouts", []).expect("delete");
+    s.conn.execute("UPDATE record_versions SET raw = '[5,[\"x\"]]' WHERE rid = 1", []).expect("edit");
+    assert!(s.for_each_raw(&mut |_, _| Ok(())).is_err());
+}
