@@ -361,10 +361,34 @@ pub fn population(rng: &mut Rng, n: usize) -> Vec<Person> {
             let mut namesake = person(rng, people.len() as u64 + 1, twin.prefix, twin.family, year, home, None);
             namesake.given = twin.given.clone();
             namesake.call_name = twin.call_name;
+            // Their mailbox is made of their own name too: the twin's, apart from the domain and digits (drawn
+            // apart from the main sequence, which the rest of the population follows).
+            if namesake.email.is_some() {
+                let mut own = Rng::with_seed(namesake.id);
+                namesake.email = Some(email_for(&mut own, twin.call_name, twin.prefix, twin.family, year));
+            }
             people.push(namesake);
         }
     }
+    unique_emails(&mut people);
     people
+}
+
+/// A mailbox belongs to one person: an address already given to somebody else gets a number before the `@`, as
+/// mail providers make new users pick (`jan.jansen@…` → `jan.jansen2@…`).
+fn unique_emails(people: &mut [Person]) {
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(people.len());
+    for email in people.iter_mut().filter_map(|p| p.email.as_mut()) {
+        if !taken.contains(email.as_str()) {
+            taken.insert(email.clone());
+            continue;
+        }
+        let (user, domain) = email.split_once('@').unwrap_or((email.as_str(), ""));
+        let (user, domain) = (user.to_string(), domain.to_string());
+        let fresh = (2..).map(|n| format!("{user}{n}@{domain}")).find(|e| !taken.contains(e)).unwrap_or_default();
+        taken.insert(fresh.clone());
+        *email = fresh;
+    }
 }
 
 fn person(
@@ -395,5 +419,23 @@ fn person(
         mobile: (rng.f32() < 0.8).then(|| format!("06{}", digits(rng, 8))),
         landline,
         email,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mailbox_belongs_to_one_person_and_is_made_of_their_family_name() {
+        let people = population(&mut Rng::with_seed(11), 20_000);
+        let emails: Vec<&str> = people.iter().filter_map(|p| p.email.as_deref()).collect();
+        let distinct: std::collections::HashSet<&str> = emails.iter().copied().collect();
+        assert_eq!(distinct.len(), emails.len(), "an address given to two people");
+        assert!(emails.iter().any(|e| e.split('@').next().is_some_and(|u| u.ends_with('2'))), "no collision renamed");
+        for p in people.iter().filter(|p| p.email.is_some()) {
+            let family = clean::text::fold(&format!("{}{}", p.prefix, p.family)).replace(' ', "");
+            assert!(p.email.as_deref().is_some_and(|e| e.contains(&family)), "{p:?}");
+        }
     }
 }
