@@ -70,12 +70,13 @@ def cdihub(config, truth_args):
     _, ingest_wall, ingest_rss = peak_rss([CDIHUB, "-q", "-c", config, "ingest"])
     out, resolve_wall, resolve_rss = peak_rss([CDIHUB, "-q", "-c", config, "resolve"])
     timings = out.strip().splitlines()[-1].strip()
+    database_mb = config.with_suffix(".db").stat().st_size / 1e6
     scores = run([CDIHUB, "-c", config, "eval", "--json", *truth_args])
     e = json.loads(scores)
     return dict(wall=ingest_wall + resolve_wall, rss=max(ingest_rss, resolve_rss), records=e["records"],
                 pp=e["pairwise"]["precision"], pr=e["pairwise"]["recall"], pf=e["pairwise"]["f1"],
                 cp=e["cluster"]["precision"], cr=e["cluster"]["recall"], cf=e["cluster"]["f1"],
-                stages=f"ingest {ingest_wall:.2f}s; resolve {timings.removeprefix('time: ')}")
+                stages=f"ingest {ingest_wall:.2f}s; resolve {timings.removeprefix('time: ')}; database {database_mb:.0f} MB")
 
 
 def splink(kind, path):
