@@ -76,6 +76,11 @@ fn ingest_source(config: &Config, store: &mut dyn Store, source: &SourceConfig, 
     let format = format!("{:?}", source.format).to_lowercase();
     let stream = connect::open_source(source, &path).with_context(|| format!("source `{}`", source.name))?;
     let cleaner = SourceCleaner::new(source, share::clock::today())?;
+    // A CSV file's rows are laid out by its header; documents name their own keys.
+    let cleaner = match source.format {
+        model::SourceFormat::Csv => cleaner.for_header_rows(),
+        model::SourceFormat::Ndjson | model::SourceFormat::Json => cleaner,
+    };
     store.register_source(&source.name, &format, &path.display().to_string(), source.trust)?;
     store.clear_quarantine(&source.name)?;
     let suppression = store.suppression()?;

@@ -13,6 +13,8 @@ pub struct SourceCleaner {
     source: String,
     mapper: Mapper,
     context: CleanContext,
+    /// Raw fields stored compact ([`IncomingRecord::encode_compact`]): rows of a file laid out by its header.
+    compact_raw: bool,
 }
 
 /// One record prepared for the store.
@@ -39,7 +41,16 @@ impl SourceCleaner {
                 today,
                 required: source.required.iter().filter_map(|r| r.parse::<Field>().ok()).collect(),
             },
+            compact_raw: false,
         })
+    }
+
+    /// This cleaner for the rows of a file read by its header (CSV): their raw fields are stored compact, the
+    /// column names once. Documents (JSON, records pushed over the API) keep theirs with each version, as their
+    /// keys may hold data.
+    pub fn for_header_rows(mut self) -> Self {
+        self.compact_raw = true;
+        self
     }
 
     /// The source's name.
@@ -96,7 +107,8 @@ impl SourceCleaner {
             })
             .collect::<Vec<_>>();
         let clean = (!rejected).then_some(clean);
-        let mut incoming = IncomingRecord::encode(record.key.clone(), &record.fields, clean.as_ref())?;
+        let encode = if self.compact_raw { IncomingRecord::encode_compact } else { IncomingRecord::encode };
+        let mut incoming = encode(record.key.clone(), &record.fields, clean.as_ref())?;
         incoming.quarantine_reasons =
             entries.iter().filter(|e: &&QuarantineEntry| e.severity == "record").map(|e| e.reason.clone()).collect();
         Ok(Prepared { record: Some(incoming), clean, entries })

@@ -26,21 +26,42 @@ pub struct IncomingRecord {
 }
 
 impl IncomingRecord {
-    /// Encodes a record's raw fields and clean form.
+    /// Encodes a record's raw fields (as a JSON object) and clean form.
     pub fn encode(key: RecordKey, raw: &RawFields, clean: Option<&CleanRecord>) -> Result<Self, serde_json::Error> {
-        // The hash is of the JSON object, as it has always been, so that records stored by earlier versions are
-        // still recognised as unchanged.
+        let object = serde_json::to_string(raw)?;
+        Ok(Self::with_raw(key, content_hash(&object), object, None, clean))
+    }
+
+    /// Encodes a record whose raw fields are laid out by a file's header: compact, its column names kept once
+    /// (see [`crate::raw_form`]). Only for header names, which are schema: a document's keys may hold personal
+    /// data, and a stored layout outlives the versions an erasure deletes.
+    pub fn encode_compact(
+        key: RecordKey,
+        raw: &RawFields,
+        clean: Option<&CleanRecord>,
+    ) -> Result<Self, serde_json::Error> {
         let layout = StoredLayout::of(raw);
         let encoded = crate::raw_form::encode(raw, layout.id)?;
-        Ok(IncomingRecord {
+        // The hash is of the JSON object either way, so a record is recognised as unchanged however it came.
+        Ok(Self::with_raw(key, content_hash(&encoded.object), encoded.compact, Some(layout), clean))
+    }
+
+    fn with_raw(
+        key: RecordKey,
+        content_hash: i64,
+        raw: String,
+        layout: Option<StoredLayout>,
+        clean: Option<&CleanRecord>,
+    ) -> Self {
+        IncomingRecord {
             key,
-            content_hash: content_hash(&encoded.object),
-            raw: encoded.compact,
-            layout: Some(layout),
+            content_hash,
+            raw,
+            layout,
             clean: clean.map(crate::clean_codec::encode),
             updated_at: clean.and_then(|c| c.updated_at),
             quarantine_reasons: Vec::new(),
-        })
+        }
     }
 }
 

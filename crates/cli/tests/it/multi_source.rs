@@ -19,6 +19,19 @@ fn generated_sources_resolve_and_reingest_is_idempotent() {
     let before = ok(d, &["-c", c, "show", "crm:K000001", "--json"]);
     let again = ok(d, &["-q", "-c", c, "ingest"]);
     assert!(again.contains("new 0, changed 0"), "re-ingest must not duplicate: {again}");
+    // CSV rows are stored compact (their header's names kept once); documents keep their keys with each version.
+    let db = rusqlite::Connection::open(d.join("data/cdihub.db")).expect("open");
+    let forms: Vec<(String, String, i64)> = db
+        .prepare(
+            "SELECT r.source, substr(v.raw, 1, 1), count(*) FROM records r JOIN record_versions v ON v.rid = r.rid
+             GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+        .expect("forms");
+    let kinds: Vec<(&str, &str)> = forms.iter().map(|(s, f, _)| (s.as_str(), f.as_str())).collect();
+    assert_eq!(kinds, [("billing", "{"), ("crm", "["), ("support", "["), ("webshop", "{")], "{forms:?}");
+    let layouts: i64 = db.query_row("SELECT count(*) FROM raw_layouts", [], |r| r.get(0)).expect("layouts");
+    assert_eq!(layouts, 2, "one per CSV header");
     ok(d, &["-q", "-c", c, "resolve"]);
     let after = ok(d, &["-c", c, "show", "crm:K000001", "--json"]);
     let id = |s: &str| serde_json::from_str::<serde_json::Value>(s).expect("json")["id"].clone();

@@ -716,9 +716,8 @@ fn raw_by_key(s: &SqliteStore) -> Vec<(String, Vec<(String, String)>)> {
 fn raw_versions_are_stored_compact_with_their_column_names_once() {
     let mut s = SqliteStore::open_in_memory().expect("open");
     let row = |id: &str, name: &str| -> IncomingRecord {
-        let raw: model::RawFields =
-            [("id", id), ("name", name), ("email", "")].iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-        IncomingRecord::encode(RecordKey::new("crm", id), &raw, Some(&CleanRecord::default())).expect("encode")
+        let raw = fields_of_row(id, name);
+        IncomingRecord::encode_compact(RecordKey::new("crm", id), &raw, Some(&CleanRecord::default())).expect("encode")
     };
     s.upsert_records(&[row("1", "Henk \"de\" Vries"), row("2", "Bos")], 10).expect("upsert");
     // Pushed one by one, as real time stores them: the layout is found, not stored again.
@@ -751,17 +750,41 @@ fn raw_versions_are_stored_compact_with_their_column_names_once() {
     // at its source has no raw fields.
     let counts = s.upsert_records(&[row("1", "Henk \"de\" Vries")], 12).expect("again");
     assert_eq!((counts.inserted, counts.updated, counts.unchanged), (0, 0, 1));
+    // The same record as a document (pushed over the API) is the same content, and keeps its JSON object.
+    let mut document = incoming("shop", "W1", "Vries");
+    assert!(document.layout.is_none() && document.raw.starts_with('{'), "{document:?}");
+    let counts = s.upsert_records(&[document.clone()], 12).expect("document");
+    assert_eq!(counts.inserted, 1);
+    let pushed = row("1", "Henk \"de\" Vries");
+    document = IncomingRecord::encode(
+        pushed.key.clone(),
+        &fields_of_row("1", "Henk \"de\" Vries"),
+        Some(&CleanRecord::default()),
+    )
+    .expect("encode");
+    assert_eq!(document.content_hash, pushed.content_hash, "one hash for both forms");
+    let counts = s.upsert_records(&[document], 12).expect("as a document");
+    assert_eq!(counts.unchanged, 1);
     s.write(&mut |tx| tx.delete_record(&RecordKey::new("crm", "2"), 13).map(|_| ())).expect("delete");
-    assert_eq!(raw_by_key(&s), [fields("1", "Henk \"de\" Vries"), fields("3", "Jansen")]);
+    let shop = ("shop:W1".to_string(), vec![("name".to_string(), "Vries".to_string())]);
+    assert_eq!(raw_by_key(&s), [fields("1", "Henk \"de\" Vries"), fields("3", "Jansen"), shop]);
+}
+
+fn fields_of_row(id: &str, name: &str) -> model::RawFields {
+    [("id", id), ("name", name), ("email", "")].iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
 }
 
 #[test]
 fn a_layout_id_taken_by_other_names_leaves_the_version_a_json_object() {
     let mut s = SqliteStore::open_in_memory().expect("open");
-    let henk = incoming("crm", "1", "Vries");
+    let compact = |id: &str, family: &str| {
+        let raw: model::RawFields = [("name".to_string(), family.to_string())].into_iter().collect();
+        IncomingRecord::encode_compact(RecordKey::new("crm", id), &raw, None).expect("encode")
+    };
+    let henk = compact("1", "Vries");
     let id = henk.layout.as_ref().expect("a layout").id;
     s.conn.execute("INSERT INTO raw_layouts (id, names) VALUES (?1, '[\"other\"]')", [id]).expect("taken");
-    s.upsert_records(&[henk, incoming("crm", "2", "Bos")], 10).expect("upsert");
+    s.upsert_records(&[henk, compact("2", "Bos")], 10).expect("upsert");
     let stored: Vec<String> = s
         .conn
         .prepare("SELECT raw FROM record_versions")
