@@ -106,9 +106,10 @@ fn parse_family_first(left: &str, right: &str) -> PersonName {
 /// Tokens with titles (anywhere before the last token) and trailing suffixes removed.
 fn significant_tokens(text: &str) -> Vec<&str> {
     let mut tokens: Vec<&str> = text.split([' ', '\t']).filter(|t| !t.is_empty()).collect();
+    // The titles and suffixes are ASCII: compared in place, without a lower-cased copy of every token.
     let is_in = |list: &[&str], t: &str| {
-        let bare = t.trim_end_matches('.').to_lowercase();
-        list.contains(&bare.as_str())
+        let bare = t.trim_end_matches('.');
+        list.iter().any(|w| bare.eq_ignore_ascii_case(w))
     };
     while tokens.len() > 1 && is_in(SUFFIXES, tokens[tokens.len() - 1]) {
         tokens.pop();
@@ -123,9 +124,21 @@ fn significant_tokens(text: &str) -> Vec<&str> {
     tokens
 }
 
+/// The words a prefix phrase starts with, and the longest of them.
+const PREFIX_FIRST_WORDS: &[&str] = &[
+    "van", "in", "op", "uit", "von", "de", "der", "den", "het", "'t", "te", "ter", "ten", "vom", "zu", "zum", "zur",
+    "la", "le", "du", "des", "di", "da", "dos", "das", "del", "della", "d'", "l'",
+];
+const LONGEST_PREFIX_WORD: usize = 5;
+
 /// The prefix phrase starting at token `i`, and the index after it.
-/// Runs for every family name, so it compares in place (the prefixes are ASCII) instead of lower-casing copies.
+/// Runs for every family name, so it compares in place (the prefixes are ASCII) instead of lower-casing copies,
+/// and a token that starts no prefix phrase (most family names) is ruled out before the phrases are tried.
 fn prefix_at(tokens: &[&str], i: usize) -> Option<(&'static str, usize)> {
+    let first = tokens.get(i)?.trim_end_matches('.');
+    if first.len() > LONGEST_PREFIX_WORD || !PREFIX_FIRST_WORDS.iter().any(|w| first.eq_ignore_ascii_case(w)) {
+        return None;
+    }
     PREFIXES.iter().find_map(|p| {
         let mut end = i;
         for word in p.split(' ') {
@@ -187,6 +200,7 @@ fn case_name(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn check(raw: &str, given: Option<&str>, initials: Option<&str>, prefix: Option<&str>, family: Option<&str>) {
         let n = parse_full(raw);
@@ -233,7 +247,52 @@ mod tests {
         assert_eq!(parse_prefix("Van Der"), Some("van der".into()));
     }
 
+    #[test]
+    fn the_first_words_are_those_of_the_prefixes() {
+        let mut firsts: Vec<&str> = PREFIXES.iter().filter_map(|p| p.split(' ').next()).collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        let mut listed = PREFIX_FIRST_WORDS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(listed, firsts);
+        assert_eq!(PREFIX_FIRST_WORDS.iter().map(|w| w.len()).max(), Some(LONGEST_PREFIX_WORD));
+    }
+
+    /// Every phrase tried in turn, as `prefix_at` did before it ruled tokens out by their first word.
+    fn prefix_at_by_phrase(tokens: &[&str], i: usize) -> Option<(&'static str, usize)> {
+        PREFIXES.iter().find_map(|p| {
+            let mut end = i;
+            for word in p.split(' ') {
+                if !tokens.get(end)?.trim_end_matches('.').eq_ignore_ascii_case(word) {
+                    return None;
+                }
+                end += 1;
+            }
+            Some((*p, end))
+        })
+    }
+
     proptest::proptest! {
+        #[test]
+        fn a_prefix_is_found_as_by_trying_every_phrase(
+            words in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(PREFIXES.iter().flat_map(|p| p.split(' ')).collect::<Vec<_>>())
+                        .prop_map(str::to_string),
+                    "[a-zA-Z'.]{1,7}",
+                ],
+                0..5,
+            ),
+            shout in proptest::bool::ANY,
+        ) {
+            let words: Vec<String> =
+                words.into_iter().map(|w| if shout { w.to_uppercase() } else { w }).collect();
+            let tokens: Vec<&str> = words.iter().map(String::as_str).collect();
+            for i in 0..=tokens.len() {
+                proptest::prop_assert_eq!(prefix_at(&tokens, i), prefix_at_by_phrase(&tokens, i));
+            }
+        }
+
         #[test]
         fn never_panics_and_never_invents_letters(s in "\\PC{0,60}") {
             let n = parse_full(&s);
