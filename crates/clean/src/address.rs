@@ -106,39 +106,47 @@ fn clean_addition(raw: &str) -> Option<String> {
 /// "Kerkstr." → "Kerkstraat" in NL/BE, "Hauptstr." → "Hauptstraße" in DE/AT/CH).
 pub fn clean_street(raw: &str, country: Option<&str>) -> Option<String> {
     let text = tidy(raw)?;
-    let text = if is_single_case(&text) { title_case(&text) } else { text };
-    let mut words: Vec<String> = text.split(' ').map(str::to_string).collect();
-    let n_words = words.len();
-    let last = words.last_mut()?;
-    let bare = last.trim_end_matches('.').to_lowercase();
-    let expanded = match bare.as_str() {
-        "st" => Some("Street"),
-        "ave" | "av" => Some("Avenue"),
-        "rd" => Some("Road"),
-        "ln" => Some("Lane"),
-        "dr" => Some("Drive"),
-        "ct" => Some("Court"),
-        "pl" => Some("Place"),
-        "wy" => Some("Way"),
-        "cres" | "cr" => Some("Crescent"),
-        "blvd" => Some("Boulevard"),
-        "hwy" => Some("Highway"),
-        "sq" => Some("Square"),
-        "tce" | "terr" => Some("Terrace"),
-        _ => None,
-    };
-    if let Some(word) = expanded.filter(|_| n_words > 1) {
-        *last = word.to_string();
-    } else if bare.ends_with("str") && bare.len() > 3 {
-        let stem = last[..last.trim_end_matches('.').len() - 3].to_string();
+    let mut text = if is_single_case(&text) { title_case(&text) } else { text };
+    // Only the last word changes: it is rewritten in place (the abbreviations are ASCII, compared without a
+    // lower-cased copy).
+    let (start, has_words_before) = text.rfind(' ').map_or((0, false), |i| (i + 1, true));
+    let bare = text[start..].trim_end_matches('.');
+    let stem_end = start + bare.len();
+    let expanded = has_words_before.then(|| street_type(bare)).flatten();
+    if let Some(word) = expanded {
+        text.replace_range(start.., word);
+    } else if bare.len() > 3 && bare.as_bytes()[bare.len() - 3..].eq_ignore_ascii_case(b"str") {
         let suffix = match country {
             Some("DE" | "AT" | "CH") => "straße",
             Some("NL" | "BE") => "straat",
             _ => "str",
         };
-        *last = format!("{stem}{suffix}");
+        text.replace_range(stem_end - 3.., suffix);
     }
-    Some(words.join(" "))
+    Some(text)
+}
+
+/// The street type an abbreviation at the end of a street name stands for.
+fn street_type(word: &str) -> Option<&'static str> {
+    const TYPES: &[(&str, &str)] = &[
+        ("st", "Street"),
+        ("ave", "Avenue"),
+        ("av", "Avenue"),
+        ("rd", "Road"),
+        ("ln", "Lane"),
+        ("dr", "Drive"),
+        ("ct", "Court"),
+        ("pl", "Place"),
+        ("wy", "Way"),
+        ("cres", "Crescent"),
+        ("cr", "Crescent"),
+        ("blvd", "Boulevard"),
+        ("hwy", "Highway"),
+        ("sq", "Square"),
+        ("tce", "Terrace"),
+        ("terr", "Terrace"),
+    ];
+    TYPES.iter().find(|(short, _)| word.eq_ignore_ascii_case(short)).map(|(_, long)| *long)
 }
 
 #[cfg(test)]
@@ -191,7 +199,58 @@ mod tests {
         assert_eq!(clean_street("st", None).as_deref(), Some("St"));
     }
 
+    /// Street cleaning as it was written first: every word copied, the last one lower-cased to compare.
+    fn clean_street_by_words(raw: &str, country: Option<&str>) -> Option<String> {
+        let text = tidy(raw)?;
+        let text = if is_single_case(&text) { title_case(&text) } else { text };
+        let mut words: Vec<String> = text.split(' ').map(str::to_string).collect();
+        let n_words = words.len();
+        let last = words.last_mut()?;
+        let bare = last.trim_end_matches('.').to_lowercase();
+        let expanded = match bare.as_str() {
+            "st" => Some("Street"),
+            "ave" | "av" => Some("Avenue"),
+            "rd" => Some("Road"),
+            "ln" => Some("Lane"),
+            "dr" => Some("Drive"),
+            "ct" => Some("Court"),
+            "pl" => Some("Place"),
+            "wy" => Some("Way"),
+            "cres" | "cr" => Some("Crescent"),
+            "blvd" => Some("Boulevard"),
+            "hwy" => Some("Highway"),
+            "sq" => Some("Square"),
+            "tce" | "terr" => Some("Terrace"),
+            _ => None,
+        };
+        if let Some(word) = expanded.filter(|_| n_words > 1) {
+            *last = word.to_string();
+        } else if bare.ends_with("str") && bare.len() > 3 {
+            let stem = last[..last.trim_end_matches('.').len() - 3].to_string();
+            let suffix = match country {
+                Some("DE" | "AT" | "CH") => "straße",
+                Some("NL" | "BE") => "straat",
+                _ => "str",
+            };
+            *last = format!("{stem}{suffix}");
+        }
+        Some(words.join(" "))
+    }
+
     proptest::proptest! {
+        #[test]
+        fn a_street_is_cleaned_as_word_by_word(
+            raw in "(([A-Za-zéß.]{1,8}|STR|str|St|AVE|Blvd\\.|Kerkstr\\.|[Hh]auptSTR) ?){0,4}",
+            country in proptest::sample::select(vec![None, Some("NL"), Some("DE"), Some("US")]),
+        ) {
+            proptest::prop_assert_eq!(clean_street(&raw, country), clean_street_by_words(&raw, country));
+        }
+
+        #[test]
+        fn any_text_is_cleaned_as_word_by_word(raw in "\\PC{0,30}(str|STR\\.)?") {
+            proptest::prop_assert_eq!(clean_street(&raw, Some("DE")), clean_street_by_words(&raw, Some("DE")));
+        }
+
         #[test]
         fn never_panics(s in "\\PC{0,40}") {
             let line = split_address_line(&s);
