@@ -4,8 +4,28 @@ use unicode_normalization::UnicodeNormalization;
 
 /// NFC-normalises, removes control characters and collapses white space; `None` when nothing is left.
 pub fn tidy(raw: &str) -> Option<String> {
-    // ASCII text is already in NFC: most values skip the normaliser.
-    if raw.is_ascii() { tidy_chars(raw.chars(), raw.len()) } else { tidy_chars(raw.nfc(), raw.len()) }
+    // ASCII text is already in NFC: most values skip the normaliser, and are tidied byte by byte.
+    if raw.is_ascii() { tidy_ascii(raw) } else { tidy_chars(raw.nfc(), raw.len()) }
+}
+
+/// [`tidy_chars`] for ASCII text, byte by byte: the whitespace `char::is_whitespace` finds in ASCII is tab to
+/// carriage return and the space; the controls are the rest below the space, and DEL.
+fn tidy_ascii(raw: &str) -> Option<String> {
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    let mut pending_space = false;
+    for &b in raw.as_bytes() {
+        if b.is_ascii_whitespace() || b == 0x0b {
+            pending_space = !out.is_empty();
+        } else if !b.is_ascii_control() {
+            if pending_space {
+                out.push(b' ');
+                pending_space = false;
+            }
+            out.push(b);
+        }
+    }
+    // Only ASCII bytes were copied.
+    (!out.is_empty()).then(|| String::from_utf8(out).unwrap_or_default())
 }
 
 fn tidy_chars(chars: impl Iterator<Item = char>, capacity: usize) -> Option<String> {
@@ -56,6 +76,9 @@ pub fn fold_into(text: &str, out: &mut String) {
 /// Title-cases each word ("de VRIES-jansen" → "De Vries-Jansen"), keeping letters after an apostrophe lower
 /// only when they end the word ("d'Artagnan" stays readable).
 pub fn title_case(text: &str) -> String {
+    if text.is_ascii() {
+        return title_case_ascii(text);
+    }
     let mut out = String::with_capacity(text.len());
     let mut start_of_word = true;
     for c in text.chars() {
@@ -72,6 +95,23 @@ pub fn title_case(text: &str) -> String {
         }
     }
     out
+}
+
+/// [`title_case`] of ASCII text, byte by byte.
+fn title_case_ascii(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    let mut start_of_word = true;
+    for &b in text.as_bytes() {
+        if b.is_ascii_alphabetic() {
+            out.push(if start_of_word { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() });
+            start_of_word = false;
+        } else {
+            out.push(b);
+            start_of_word = b != b'\'';
+        }
+    }
+    // Only ASCII bytes were copied.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// True when the text has letters and every letter has the same case (an all-caps or all-lower entry).
@@ -118,7 +158,33 @@ mod tests {
         assert_eq!(title_case("o'brien"), "O'brien");
     }
 
+    /// Title case char by char, as it is done for text that is not ASCII.
+    fn title_case_by_char(text: &str) -> String {
+        let mut out = String::new();
+        let mut start_of_word = true;
+        for c in text.chars() {
+            if c.is_alphabetic() {
+                if start_of_word {
+                    out.extend(c.to_uppercase());
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+                start_of_word = false;
+            } else {
+                out.push(c);
+                start_of_word = c != '\'';
+            }
+        }
+        out
+    }
+
     proptest::proptest! {
+        #[test]
+        fn ascii_is_tidied_and_title_cased_as_char_by_char(s in "[\\x00-\\x7f]{0,40}") {
+            proptest::prop_assert_eq!(tidy(&s), tidy_chars(s.chars(), s.len()));
+            proptest::prop_assert_eq!(title_case(&s), title_case_by_char(&s));
+        }
+
         #[test]
         fn fold_is_idempotent_and_ascii(s in "\\PC{0,40}") {
             let once = fold(&s);
