@@ -76,9 +76,11 @@ pub fn fold_into(text: &str, out: &mut String) {
 /// Title-cases each word ("de VRIES-jansen" → "De Vries-Jansen"), keeping letters after an apostrophe lower
 /// only when they end the word ("d'Artagnan" stays readable).
 pub fn title_case(text: &str) -> String {
-    if text.is_ascii() {
-        return title_case_ascii(text);
-    }
+    if text.is_ascii() { title_case_ascii(text) } else { title_case_chars(text) }
+}
+
+/// [`title_case`] char by char, with Unicode case mapping.
+fn title_case_chars(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut start_of_word = true;
     for c in text.chars() {
@@ -158,31 +160,11 @@ mod tests {
         assert_eq!(title_case("o'brien"), "O'brien");
     }
 
-    /// Title case char by char, as it is done for text that is not ASCII.
-    fn title_case_by_char(text: &str) -> String {
-        let mut out = String::new();
-        let mut start_of_word = true;
-        for c in text.chars() {
-            if c.is_alphabetic() {
-                if start_of_word {
-                    out.extend(c.to_uppercase());
-                } else {
-                    out.extend(c.to_lowercase());
-                }
-                start_of_word = false;
-            } else {
-                out.push(c);
-                start_of_word = c != '\'';
-            }
-        }
-        out
-    }
-
     proptest::proptest! {
         #[test]
         fn ascii_is_tidied_and_title_cased_as_char_by_char(s in "[\\x00-\\x7f]{0,40}") {
             proptest::prop_assert_eq!(tidy(&s), tidy_chars(s.chars(), s.len()));
-            proptest::prop_assert_eq!(title_case(&s), title_case_by_char(&s));
+            proptest::prop_assert_eq!(title_case(&s), title_case_chars(&s));
         }
 
         #[test]

@@ -35,11 +35,6 @@ pub fn layout_id(names: &[String]) -> i64 {
     h.finish() as i64
 }
 
-/// The compact form of `fields`, whose layout has id `id`.
-pub fn compact(fields: &RawFields, id: i64) -> Result<String, serde_json::Error> {
-    Ok(encode(fields, id)?.compact)
-}
-
 /// A row's stored form, and its values as one JSON object (the text its content hash is taken of).
 pub struct Encoded {
     /// `[id,["v1",…]]`.
@@ -115,7 +110,7 @@ mod tests {
     fn the_compact_form_is_the_values_after_the_layout_id() {
         let f = fields(&[("name", "Henk \"de\" Vries"), ("id", "7"), ("email", "")]);
         let layout = StoredLayout::of(&f);
-        let text = compact(&f, layout.id).expect("compact");
+        let text = encode(&f, layout.id).expect("compact").compact;
         assert_eq!(text, format!(r#"[{},["","7","Henk \"de\" Vries"]]"#, layout.id));
         let StoredRaw::Compact(id, values) = parse(&text).expect("parse") else { panic!("not compact: {text}") };
         assert_eq!(id, layout.id);

@@ -701,6 +701,17 @@ fn the_log_is_emptied_while_another_connection_checkpoints() {
     other.join().expect("checkpointing thread");
 }
 
+/// Every stored raw version, as its text.
+fn stored_raws(s: &SqliteStore) -> Vec<String> {
+    s.conn
+        .prepare("SELECT raw FROM record_versions")
+        .expect("sql")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<rusqlite::Result<_>>()
+        .expect("read")
+}
+
 /// Raw fields of every record, by key, as `for_each_raw` gives them.
 fn raw_by_key(s: &SqliteStore) -> Vec<(String, Vec<(String, String)>)> {
     let mut all = Vec::new();
@@ -722,14 +733,7 @@ fn raw_versions_are_stored_compact_with_their_column_names_once() {
     s.upsert_records(&[row("1", "Henk \"de\" Vries"), row("2", "Bos")], 10).expect("upsert");
     // Pushed one by one, as real time stores them: the layout is found, not stored again.
     s.write(&mut |tx| tx.write_record(&row("3", "Jansen"), 11).map(|_| ())).expect("write");
-    let stored: Vec<String> = s
-        .conn
-        .prepare("SELECT raw FROM record_versions")
-        .expect("sql")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .collect::<rusqlite::Result<_>>()
-        .expect("read");
+    let stored = stored_raws(&s);
     assert!(stored.iter().all(|r| r.starts_with('[') && !r.contains("name")), "{stored:?}");
     let layouts: i64 = s.conn.query_row("SELECT count(*) FROM raw_layouts", [], |r| r.get(0)).expect("count");
     assert_eq!(layouts, 1);
@@ -785,14 +789,7 @@ fn a_layout_id_taken_by_other_names_leaves_the_version_a_json_object() {
     let id = henk.layout.as_ref().expect("a layout").id;
     s.conn.execute("INSERT INTO raw_layouts (id, names) VALUES (?1, '[\"other\"]')", [id]).expect("taken");
     s.upsert_records(&[henk, compact("2", "Bos")], 10).expect("upsert");
-    let stored: Vec<String> = s
-        .conn
-        .prepare("SELECT raw FROM record_versions")
-        .expect("sql")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .collect::<rusqlite::Result<_>>()
-        .expect("read");
+    let stored = stored_raws(&s);
     assert_eq!(stored, [r#"{"name":"Vries"}"#, r#"{"name":"Bos"}"#]);
     let name = |id: &str, v: &str| (format!("crm:{id}"), vec![("name".to_string(), v.to_string())]);
     assert_eq!(raw_by_key(&s), [name("1", "Vries"), name("2", "Bos")]);
