@@ -106,15 +106,21 @@ pub fn pairs_for_rule(
         }
         pairs.extend(block_pairs(block, features, within_source));
     };
-    let sub_keys = [KeyRule::parse(&["birth_year".into()]), KeyRule::parse(&["city".into()])];
+    // A sub-block by a key the rule already fixes is the whole block again: such a rule splits by the other key
+    // only (and not at all when it fixes both).
+    let sub_keys = [
+        (!rule.fixes_birth_year()).then(|| KeyRule::parse(&["birth_year".into()])),
+        (!rule.fixes_city()).then(|| KeyRule::parse(&["city".into()])),
+    ];
+    let splits = sub_keys.iter().any(Option::is_some);
     let (mut sub, mut values, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
     for block in blocks {
-        if block.len() <= limits.sub_block_above {
+        if block.len() <= limits.sub_block_above || !splits {
             emit(block, &mut report);
             continue;
         }
         report.sub_blocked += 1;
-        for sub_key in sub_keys.iter().flatten() {
+        for sub_key in sub_keys.iter().flatten().flatten() {
             sub.clear();
             for &(_, i) in block {
                 values.clear();
@@ -178,6 +184,35 @@ mod tests {
         // Same birth year (0, 1) or same city (0, 2); the 1990 record in city c pairs with no one.
         assert_eq!(pairs.iter().map(|p| unpack(*p)).collect::<Vec<_>>(), vec![(0, 1), (0, 2)]);
         assert_eq!(reports[0].sub_blocked, 1);
+    }
+
+    #[test]
+    fn large_blocks_split_only_by_the_keys_their_rule_does_not_fix() {
+        let namesake = |birth: u32, city: &str| {
+            FeatureValues { family: "smith".into(), birth, city: city.into(), ..FeatureValues::default() }.pack()
+        };
+        let limits = BlockLimits { sub_block_above: 3, max_block: 100 };
+        // One city: a city sub-block would be the whole block, so only the birth year splits it.
+        let same_city =
+            vec![namesake(19700101, "a"), namesake(19700505, "a"), namesake(19800101, "a"), namesake(19900101, "a")];
+        let (pairs, reports) = candidate_pairs(&same_city, &[rule(&["family_name", "city"])], &[], true, limits);
+        assert_eq!(pairs.iter().map(|p| unpack(*p)).collect::<Vec<_>>(), vec![(0, 1)]);
+        assert_eq!(reports[0].sub_blocked, 1);
+        // One birth date: only the city splits it.
+        let same_day =
+            vec![namesake(19700101, "a"), namesake(19700101, "b"), namesake(19700101, "a"), namesake(19700101, "c")];
+        let (pairs, _) = candidate_pairs(&same_day, &[rule(&["family_name", "birth_date"])], &[], true, limits);
+        assert_eq!(pairs.iter().map(|p| unpack(*p)).collect::<Vec<_>>(), vec![(0, 2)]);
+        // A rule fixing both is not split: its block pairs as a whole, up to the cap.
+        let (pairs, reports) =
+            candidate_pairs(&same_city, &[rule(&["family_name", "birth_year", "city"])], &[], true, limits);
+        assert_eq!(pairs.iter().map(|p| unpack(*p)).collect::<Vec<_>>(), vec![(0, 1)]);
+        assert_eq!(reports[0].sub_blocked, 0);
+        let one_year: Vec<Features> = (1..=4).map(|day| namesake(19700100 + day, "a")).collect();
+        let (pairs, reports) =
+            candidate_pairs(&one_year, &[rule(&["family_name", "birth_year", "city"])], &[], true, limits);
+        assert_eq!(pairs.len(), 6);
+        assert_eq!(reports[0].sub_blocked, 0);
     }
 
     fn rule(keys: &[&str]) -> KeyRule {

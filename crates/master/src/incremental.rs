@@ -147,7 +147,8 @@ impl IndexRules {
 
     /// What the other members of one of a record's blocks are to it. `members` excludes the record itself and
     /// is complete unless it reached [`Self::lookup_limit`]. Large blocks of blocking rules pair only within the
-    /// birth-year and the city sub-block; deterministic rules join within blocks up to the cap.
+    /// birth-year and the city sub-block (the ones the rule does not fix already); deterministic rules join within
+    /// blocks up to the cap.
     pub fn select(&self, own: &RecordKeys, key: IndexKey, members: &[BlockMember]) -> BlockOutcome {
         let size = members.len() + 1;
         if members.len() >= self.lookup_limit() {
@@ -163,11 +164,21 @@ impl IndexRules {
         if size <= self.sub_block_above {
             return BlockOutcome::Candidates(members.iter().map(|m| m.id).collect());
         }
+        // As in batch blocking: a sub-block by a key the rule fixes is the whole block, so it is not used.
+        let rule = &self.blocking[key.rule];
+        if rule.fixes_birth_year() && rule.fixes_city() {
+            return if size > self.max_block {
+                BlockOutcome::Oversized
+            } else {
+                BlockOutcome::Candidates(members.iter().map(|m| m.id).collect())
+            };
+        }
         let mut chosen = Vec::new();
-        for (own_value, of) in
-            [(own.year, (|m: &BlockMember| m.year) as fn(&BlockMember) -> u64), (own.city, |m| m.city)]
-        {
-            if own_value == 0 {
+        for (own_value, of, fixed) in [
+            (own.year, (|m: &BlockMember| m.year) as fn(&BlockMember) -> u64, rule.fixes_birth_year()),
+            (own.city, |m| m.city, rule.fixes_city()),
+        ] {
+            if own_value == 0 || fixed {
                 continue;
             }
             let part: Vec<i64> = members.iter().filter(|m| of(m) == own_value).map(|m| m.id).collect();
@@ -241,6 +252,28 @@ mod tests {
         // A sub-block over the cap is skipped; the other still pairs.
         let crowded = [m(1, 7, 1), m(2, 7, 2), m(3, 7, 3), m(4, 7, 4), m(5, 5, 9)];
         assert_eq!(rules.select(&own, key, &crowded), BlockOutcome::Candidates(vec![5]));
+    }
+
+    #[test]
+    fn large_blocks_split_only_by_the_keys_their_rule_does_not_fix() {
+        let config = MasterConfig { sub_block_above: 3, max_block_size: 4, ..MasterConfig::default() };
+        let rules = IndexRules::new(&config, Vec::new()).expect("rules");
+        let own = RecordKeys { keys: vec![], year: 7, city: 9 };
+        let m = |id: i64, year: u64, city: u64| BlockMember { id, year, city };
+        let large = [m(1, 7, 1), m(2, 2, 9), m(3, 2, 2), m(4, 7, 9)];
+        // family_sound+birth_date (5) fixes the year: the city sub-block only.
+        assert_eq!(rules.select(&own, IndexKey { key: 1, rule: 5 }, &large), BlockOutcome::Candidates(vec![2, 4]));
+        // family_sound+given_initial+city (7) fixes the city: the birth-year sub-block only.
+        assert_eq!(rules.select(&own, IndexKey { key: 1, rule: 7 }, &large), BlockOutcome::Candidates(vec![1, 4]));
+        // A rule fixing both pairs with the whole block, up to the cap.
+        let both = MasterConfig {
+            blocking: Some(vec![model::BlockingRule(vec!["birth_year".into(), "city".into()])]),
+            ..config
+        };
+        let rules = IndexRules::new(&both, Vec::new()).expect("rules");
+        let key = IndexKey { key: 1, rule: 0 };
+        assert_eq!(rules.select(&own, key, &large[..3]), BlockOutcome::Candidates(vec![1, 2, 3]));
+        assert_eq!(rules.select(&own, key, &large), BlockOutcome::Oversized);
     }
 
     #[test]

@@ -155,6 +155,17 @@ impl KeyRule {
         Ok(KeyRule { keys, label: names.join("+") })
     }
 
+    /// Whether records sharing this rule's value always share the birth year (the rule has the birth date or year):
+    /// splitting its blocks by birth year would change nothing.
+    pub fn fixes_birth_year(&self) -> bool {
+        self.keys.iter().any(|k| matches!(k, Key::BirthDate | Key::BirthYear))
+    }
+
+    /// Whether records sharing this rule's value always share the city (the rule has the city).
+    pub fn fixes_city(&self) -> bool {
+        self.keys.contains(&Key::City)
+    }
+
     /// The combined hashes of this rule for one record: one per combination of multi-valued keys, none when
     /// any key is missing.
     pub fn values(&self, f: &Features, identifier_names: &[String]) -> Vec<u64> {

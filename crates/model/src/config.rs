@@ -232,8 +232,9 @@ pub struct MasterConfig {
     /// Blocking rules; absent means the built-in defaults.
     pub blocking: Option<Vec<BlockingRule>>,
     /// Blocks with more records than this are split by birth year and by city (a common name shared by a dozen
-    /// people is not a reason to compare them all: the pairs that matter share more than the name); reported in
-    /// the run summary. Default 8.
+    /// people is not a reason to compare them all: the pairs that matter share more than the name), by whichever
+    /// of the two the rule does not fix already (a rule with the city splits by birth year only); reported in the
+    /// run summary. Default 8.
     pub sub_block_above: usize,
     /// Blocks (or sub-blocks) with more records than this are skipped, and reported in the run summary.
     pub max_block_size: usize,

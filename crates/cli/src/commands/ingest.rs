@@ -69,7 +69,7 @@ pub fn print_resolve(s: &pipeline::ResolveSummary) {
     );
     let sub_blocked: u64 = r.rules.iter().map(|r| r.sub_blocked).sum();
     if sub_blocked > 0 {
-        println!("  note: {sub_blocked} large blocks were split by birth year and city (master.sub_block_above)");
+        println!("  note: {sub_blocked} large blocks were split by birth year or city (master.sub_block_above)");
     }
     for rule in r.rules.iter().filter(|r| r.oversized_blocks > 0) {
         println!(
