@@ -31,9 +31,10 @@ const WAITING_BATCHES: usize = 6;
 /// Golden records made per chunk while the store writes the chunk before.
 const GOLDEN_CHUNK: usize = 32_768;
 
-/// Chunks of golden records that may wait for the store (about 10 MB each): the store writes the pairs before any
-/// golden record, and golden records go on being made meanwhile.
-const WAITING_GOLDEN_CHUNKS: usize = 8;
+/// Chunks of golden records that may wait for the store (about 10 MB each): the store writes the pairs,
+/// memberships and change feed before any golden record, and golden records go on being made meanwhile (a 1M
+/// resolution makes 18 chunks; with room for 8 the making stood still for half a second).
+const WAITING_GOLDEN_CHUNKS: usize = 24;
 
 /// What ingesting one source did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -321,9 +322,9 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
         pairs,
         record_keys: (0..records.len()).into_par_iter().map(|i| (rids[i], records.key(i).to_string())).collect(),
     };
-    // Golden records are made in chunks on one other thread while the store writes the chunks before. The store's
-    // one writing thread bounds this stage and one thread making golden records keeps pace with it (1M records:
-    // making 1.9 s, writing 2.5 s); making them on the whole pool only took the writer's core away from it.
+    // Golden records are made in chunks on one other thread while the store writes everything else and then the
+    // chunks made. The making and the store's one writing thread take about as long (1M records: 2.8 and 3 s of
+    // CPU); making them on the whole pool only took the writer's core away from it.
     let (chunks, made) = std::sync::mpsc::sync_channel::<Vec<store::Result<GoldenRow>>>(WAITING_GOLDEN_CHUNKS);
     let (records, clusters, resolved) = (&records, &clusters, &resolved);
     let survive_secs = std::thread::scope(|scope| -> Result<f64> {

@@ -1051,8 +1051,9 @@ impl SqliteStore {
                 feed::resolution_events(old, new_entity_of, &resolved.clusters, &resolved.ids, retired, lineage, key)
             });
             use bulk::{BulkInsert, int, owned_text, real, text, text_or_null};
-            // Pairs, entities and memberships first, each in key order (appended to their B-trees rather than
-            // inserted all over them): they need no golden record, so the first golden records are made meanwhile.
+            // Pairs, entities, memberships and the feed first, each in key order (appended to their B-trees rather
+            // than inserted all over them): they need no golden record, so golden records are made meanwhile and
+            // the golden rows, last, wait for their making as little as possible.
             let mut order: Vec<usize> = (0..resolved.pairs.len()).collect();
             if !resolved.pairs.is_sorted_by_key(|p| (p.a, p.b)) {
                 order.sort_unstable_by_key(|i| (resolved.pairs[*i].a, resolved.pairs[*i].b));
@@ -1098,6 +1099,13 @@ impl SqliteStore {
                 member.push([int(rid), int(eid), int(since)])?;
             }
             member.finish()?;
+            let mut retire =
+                tx.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
+            for (old_eid, successor) in retired {
+                retire.execute(params![old_eid, now, successor])?;
+            }
+            let events = events.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            feed::append(&tx, events, now)?;
             let mut golden = BulkInsert::new(&tx, "INSERT INTO golden (entity_id, name, search, json)", "", 4)
                 .with_row("(?, seal('golden.name', ?), blind(?), seal('golden.json', ?))");
             for id in &resolved.ids {
@@ -1109,13 +1117,7 @@ impl SqliteStore {
                 return Err(unaligned());
             }
             golden.finish()?;
-            let mut retire =
-                tx.prepare_cached("UPDATE entities SET retired_at = ?2, merged_into = ?3 WHERE entity_id = ?1")?;
-            for (old_eid, successor) in retired {
-                retire.execute(params![old_eid, now, successor])?;
-            }
-            let events = events.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            feed::append(&tx, events, now)
+            Ok(())
         })?;
         tx.commit()?;
         Ok(())
