@@ -5,7 +5,7 @@ use crate::config_file::now;
 use crate::progress;
 use anyhow::{Context, Result};
 use connect::{ColumnSlots, RowError};
-use master::features::{FeatureBuilder, identifier_names};
+use master::features::{FeatureBuilder, Features, identifier_names};
 use master::layout::Layout;
 use master::resolve::Decision;
 use master::survive::{Member, golden_view};
@@ -270,10 +270,22 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
     let names = identifier_names(with_identifiers.iter());
     drop(with_identifiers);
     let builder = FeatureBuilder::new(names.clone());
-    let features: Vec<_> = (0..records.len())
+    // Built straight into their places (collecting `Result`s would gather them in pieces and copy them over).
+    let unreadable = std::sync::Mutex::new(None::<store::Error>);
+    let mut features = Vec::with_capacity(records.len());
+    (0..records.len())
         .into_par_iter()
-        .map(|i| Ok(builder.build(index_of[records.source_of(i) as usize], &records.clean(i)?)))
-        .collect::<store::Result<_>>()?;
+        .map(|i| match records.clean(i) {
+            Ok(clean) => builder.build(index_of[records.source_of(i) as usize], &clean),
+            Err(e) => {
+                unreadable.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get_or_insert(e);
+                Features::default()
+            }
+        })
+        .collect_into_vec(&mut features);
+    if let Some(e) = unreadable.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+        return Err(e.into());
+    }
     // Records likely to be compared are laid out next to each other; the resolution comes back in rid order.
     let layout = Layout::by_name(&features);
     let features = layout.arrange(features);

@@ -148,3 +148,23 @@ fn configuration_mistakes_are_explained() {
     let out = cdihub(d, &["-c", "missing.toml", "ingest"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("cdihub init"));
 }
+
+#[test]
+fn a_stored_clean_form_that_does_not_read_stops_the_resolution_with_an_error() {
+    let crm = b"id,name,email,phone,dob\n\
+        1,Henk de Vries,henk@ziggo.nl,0612345678,03-04-1961\n\
+        2,Anna Bos,anna@bos.nl,0687654321,12-05-1970\n\
+        3,Piet Jansen,piet@jansen.nl,0611122233,01-02-1980\n";
+    let dir = setup(crm, b"");
+    let d = dir.path();
+    ok(d, &["ingest"]);
+    let db = rusqlite::Connection::open(d.join("cdihub.db")).expect("open");
+    // Cut short after its header: the first look at every clean form (for identifiers) reads only the header.
+    db.execute("UPDATE records SET clean = substr(clean, 1, length(clean) - 5) WHERE source_id = '2'", [])
+        .expect("damage");
+    drop(db);
+    let err = fails(d, &["resolve"]);
+    assert!(err.contains("clean form truncated"), "{err}");
+    // Nothing was resolved: the hub holds no entity.
+    assert!(!ok(d, &["export", "--format", "ndjson"]).contains("Henk"));
+}
