@@ -108,19 +108,19 @@ pub fn pairs_for_rule(
     };
     // A sub-block by a key the rule already fixes is the whole block again: such a rule splits by the other key
     // only (and not at all when it fixes both).
-    let sub_keys = [
-        (!rule.fixes_birth_year()).then(|| KeyRule::parse(&["birth_year".into()])),
-        (!rule.fixes_city()).then(|| KeyRule::parse(&["city".into()])),
-    ];
-    let splits = sub_keys.iter().any(Option::is_some);
+    let sub_keys: Vec<KeyRule> = [(rule.fixes_birth_year(), "birth_year"), (rule.fixes_city(), "city")]
+        .into_iter()
+        .filter(|(fixed, _)| !fixed)
+        .filter_map(|(_, key)| KeyRule::parse(&[key.into()]).ok())
+        .collect();
     let (mut sub, mut values, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
     for block in blocks {
-        if block.len() <= limits.sub_block_above || !splits {
+        if block.len() <= limits.sub_block_above || sub_keys.is_empty() {
             emit(block, &mut report);
             continue;
         }
         report.sub_blocked += 1;
-        for sub_key in sub_keys.iter().flatten().flatten() {
+        for sub_key in &sub_keys {
             sub.clear();
             for &(_, i) in block {
                 values.clear();
