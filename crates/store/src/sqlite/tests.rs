@@ -798,3 +798,142 @@ fn a_layout_id_taken_by_other_names_leaves_the_version_a_json_object() {
     s.conn.execute("UPDATE record_versions SET raw = '[5,[\"x\"]]' WHERE rid = 1", []).expect("edit");
     assert!(s.for_each_raw(&mut |_, _| Ok(())).is_err());
 }
+
+/// The opcodes of `sql` as SQLite compiles it.
+fn opcodes(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN {sql}")).expect("explain");
+    stmt.query_map([], |r| r.get::<_, String>(1)).expect("opcodes").collect::<rusqlite::Result<_>>().expect("rows")
+}
+
+#[test]
+fn no_insert_builds_a_temporary_table_per_row() {
+    // A CHECK written `x IN ('a', 'b', 'c')` is compiled into a temporary B-tree filled for every row inserted.
+    let s = SqliteStore::open_in_memory().expect("open");
+    let tables: Vec<String> = s
+        .conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .expect("tables")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("names");
+    assert!(tables.len() > 10 && tables.iter().any(|t| t == "records"), "{tables:?}");
+    for table in &tables {
+        let program = opcodes(&s.conn, &format!("INSERT INTO {table} DEFAULT VALUES"));
+        assert!(!program.iter().any(|op| op == "OpenEphemeral"), "inserting into {table} builds a temporary table");
+    }
+    // The check that used to: written with IN, it does.
+    s.conn.execute_batch("CREATE TEMP TABLE t (x TEXT CHECK (x IN ('a', 'b', 'c')))").expect("create");
+    assert!(opcodes(&s.conn, "INSERT INTO t DEFAULT VALUES").iter().any(|op| op == "OpenEphemeral"));
+}
+
+#[test]
+fn status_and_decision_checks_still_hold() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    s.upsert_records(&[incoming("crm", "1", "Vries"), incoming("crm", "2", "Bos")], 1).expect("upsert");
+    for status in ["active", "quarantined", "deleted"] {
+        s.conn.execute("UPDATE records SET status = ?1 WHERE rid = 1", [status]).expect("a known status");
+    }
+    let bad = s.conn.execute("UPDATE records SET status = 'gone' WHERE rid = 1", []);
+    assert!(bad.expect_err("an unknown status").to_string().contains("CHECK"));
+    for decision in ["match", "review", "vetoed"] {
+        s.conn
+            .execute("INSERT OR REPLACE INTO pairs (a, b, probability, decision) VALUES (1, 2, 0.5, ?1)", [decision])
+            .expect("a known decision");
+    }
+    let bad =
+        s.conn.execute("INSERT OR REPLACE INTO pairs (a, b, probability, decision) VALUES (1, 2, 0.5, 'maybe')", []);
+    assert!(bad.expect_err("an unknown decision").to_string().contains("CHECK"));
+}
+
+/// Every column of a `records` row, in table order.
+type RecordRow = (i64, String, String, i64, i64, i64, Option<i64>, String, Option<Vec<u8>>, i64);
+
+#[test]
+fn a_hub_written_before_the_checks_were_rewritten_migrates_with_its_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hub.db");
+    {
+        // A file at the schema before the rebuild, with records, versions, a pair, an entity and a pin.
+        let conn = Connection::open(&path).expect("open");
+        let before = schema::MIGRATIONS.len() - 1;
+        for script in &schema::MIGRATIONS[..before] {
+            conn.execute_batch(script).expect("migration");
+        }
+        conn.pragma_update(None, "user_version", before as i64).expect("version");
+        conn.execute_batch(
+            "INSERT INTO records (rid, source, source_id, version, content_hash, ingested_at, updated_at, status, clean,
+                 seen_at)
+             VALUES (1, 'crm', 'c1', 2, 11, 100, 90, 'active', X'0102', 150),
+                    (5, 'shop', 's9', 1, 12, 110, NULL, 'quarantined', NULL, 110),
+                    (7, 'crm', 'c2', 1, 13, 120, NULL, 'deleted', X'03', 120);
+             INSERT INTO record_versions (rid, version, ingested_at, raw) VALUES (1, 1, 100, '{}'), (1, 2, 130, '{}');
+             INSERT INTO pairs (a, b, probability, decision, rule) VALUES (1, 5, 0.95, 'match', NULL),
+                                                                          (1, 7, 0.5, 'review', 'email');
+             INSERT INTO entities (entity_id, created_at) VALUES (3, 100);
+             INSERT INTO memberships (rid, entity_id, since) VALUES (1, 3, 100), (5, 3, 100);
+             INSERT INTO pins (a, b, kind, actor, at) VALUES (1, 7, 'apart', 'steward', 140);",
+        )
+        .expect("rows");
+    }
+    let s = SqliteStore::open(&path).expect("migrate");
+    assert_eq!(s.schema_version().expect("version"), schema::MIGRATIONS.len() as i64);
+    let records: Vec<RecordRow> = s
+        .conn
+        .prepare("SELECT * FROM records ORDER BY rid")
+        .expect("records")
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            ))
+        })
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    assert_eq!(
+        records,
+        [
+            (1, "crm".into(), "c1".into(), 2, 11, 100, Some(90), "active".into(), Some(vec![1, 2]), 150),
+            (5, "shop".into(), "s9".into(), 1, 12, 110, None, "quarantined".into(), None, 110),
+            (7, "crm".into(), "c2".into(), 1, 13, 120, None, "deleted".into(), Some(vec![3]), 120),
+        ]
+    );
+    let pairs: Vec<(i64, i64, f64, String, Option<String>)> = s
+        .conn
+        .prepare("SELECT a, b, probability, decision, rule FROM pairs ORDER BY a, b")
+        .expect("pairs")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    assert_eq!(pairs, [(1, 5, 0.95, "match".into(), None), (1, 7, 0.5, "review".into(), Some("email".into()))]);
+    let indexes: Vec<String> = s
+        .conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('records', 'pairs') ORDER BY 1")
+        .expect("indexes")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("names");
+    assert_eq!(indexes, ["pairs_b", "pairs_review", "sqlite_autoindex_records_1"]);
+    let dangling: i64 =
+        s.conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).expect("check");
+    assert_eq!(dangling, 0);
+    // The key is still unique, and what refers to records still finds them.
+    let twice = s.conn.execute(
+        "INSERT INTO records (source, source_id, version, content_hash, ingested_at, status) VALUES ('crm', 'c1', 1, 1, 1, 'active')",
+        [],
+    );
+    assert!(twice.expect_err("a key stored twice").to_string().contains("UNIQUE"));
+    assert_eq!(s.pairs("review", 10).expect("review queue").len(), 1);
+    assert_eq!(s.stats().expect("stats").review_pairs, 1);
+}
