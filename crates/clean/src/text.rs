@@ -175,6 +175,17 @@ mod tests {
         }
 
         #[test]
+        fn fold_of_ascii_is_its_words_lower_cased(s in "[ -~]{0,40}") {
+            // The words: runs of letters, digits and apostrophes, apostrophes dropped; joined by single spaces.
+            let words: Vec<String> = s
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
+                .map(|w| w.replace('\'', "").to_ascii_lowercase())
+                .filter(|w| !w.is_empty())
+                .collect();
+            proptest::prop_assert_eq!(fold(&s), words.join(" "));
+        }
+
+        #[test]
         fn fold_into_appends_the_fold(prefix in "[a-z ]{0,5}", s in "\\PC{0,40}") {
             let mut out = prefix.clone();
             fold_into(&s, &mut out);

@@ -4,6 +4,7 @@
 mod commands;
 mod config_file;
 mod generate;
+mod golden_chunks;
 mod pipeline;
 mod progress;
 

@@ -2,6 +2,7 @@
 //! (store → master → store).
 
 use crate::config_file::now;
+use crate::golden_chunks;
 use crate::progress;
 use anyhow::{Context, Result};
 use connect::{ColumnSlots, RowError};
@@ -28,13 +29,9 @@ const STORE_BATCH: usize = 50_000;
 /// written.
 const WAITING_BATCHES: usize = 6;
 
-/// Golden records made per chunk while the store writes the chunk before.
-const GOLDEN_CHUNK: usize = 32_768;
-
-/// Chunks of golden records that may wait for the store (about 10 MB each): the store writes the pairs,
-/// memberships and change feed before any golden record, and golden records go on being made meanwhile (a 1M
-/// resolution makes 18 chunks; with room for 8 the making stood still for half a second).
-const WAITING_GOLDEN_CHUNKS: usize = 24;
+/// Golden records made per chunk (about 5 MB of rows): small enough that the maker thread and the store's writing
+/// thread, which share the last chunks, finish close together.
+const GOLDEN_CHUNK: usize = 16_384;
 
 /// What ingesting one source did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -275,8 +272,8 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
     let mut features = Vec::with_capacity(records.len());
     (0..records.len())
         .into_par_iter()
-        .map(|i| match records.clean(i) {
-            Ok(clean) => builder.build(index_of[records.source_of(i) as usize], &clean),
+        .map_init(CleanRecord::default, |clean, i| match records.clean_into(i, clean) {
+            Ok(()) => builder.build(index_of[records.source_of(i) as usize], clean),
             Err(e) => {
                 unreadable.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get_or_insert(e);
                 Features::default()
@@ -334,49 +331,52 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
         pairs,
         record_keys: (0..records.len()).into_par_iter().map(|i| (rids[i], records.key(i).to_string())).collect(),
     };
-    // Golden records are made in chunks on one other thread while the store writes everything else and then the
-    // chunks made. The making and the store's one writing thread take about as long (1M records: 2.8 and 3 s of
-    // CPU); making them on the whole pool only took the writer's core away from it.
-    let (chunks, made) = std::sync::mpsc::sync_channel::<Vec<store::Result<GoldenRow>>>(WAITING_GOLDEN_CHUNKS);
+    // Golden records are made in chunks on one other thread while the store writes everything else, and by the
+    // store's writing thread too once it reaches the golden records and would otherwise wait for them. The making
+    // and the writing take about as long (1M records: 2.6 and 3 s of CPU); making them on the whole pool only took
+    // the writer's core away from it.
     let (records, clusters, resolved) = (&records, &clusters, &resolved);
-    let survive_secs = std::thread::scope(|scope| -> Result<f64> {
-        let maker = scope.spawn(move || {
-            let mut busy = 0.0;
-            for (clusters, ids) in clusters.chunks(GOLDEN_CHUNK).zip(resolved.ids.chunks(GOLDEN_CHUNK)) {
-                let started = std::time::Instant::now();
-                let rows = clusters
+    let make = |k: usize| -> golden_chunks::Chunk<GoldenRow, store::Error> {
+        let range = k * GOLDEN_CHUNK..((k + 1) * GOLDEN_CHUNK).min(clusters.len());
+        // Members are decoded into the same few records and keys again and again, reusing their memory.
+        let mut decoded: Vec<(RecordKey, CleanRecord)> = Vec::new();
+        clusters[range.clone()]
+            .iter()
+            .zip(&resolved.ids[range])
+            .map(|(members, id)| {
+                if decoded.len() < members.len() {
+                    decoded.resize_with(members.len(), || (RecordKey::new("", ""), CleanRecord::default()));
+                }
+                for (i, (key, record)) in members.iter().zip(decoded.iter_mut()) {
+                    records.key_into(*i, key);
+                    records.clean_into(*i, record)?;
+                }
+                let members: Vec<Member<'_>> = members
                     .iter()
-                    .zip(ids)
-                    .map(|(members, id)| {
-                        let decoded: Vec<(RecordKey, CleanRecord)> = members
-                            .iter()
-                            .map(|i| Ok((records.key(*i), records.clean(*i)?)))
-                            .collect::<store::Result<_>>()?;
-                        let members: Vec<Member<'_>> = members
-                            .iter()
-                            .zip(&decoded)
-                            .map(|(i, (key, record))| Member {
-                                key,
-                                trust: records.trust(*i),
-                                recency: records.recency(*i),
-                                record,
-                            })
-                            .collect();
-                        GoldenRow::new(&golden_view(*id, &members, &config.survivorship))
+                    .zip(&decoded)
+                    .map(|(i, (key, record))| Member {
+                        key,
+                        trust: records.trust(*i),
+                        recency: records.recency(*i),
+                        record,
                     })
                     .collect();
-                busy += started.elapsed().as_secs_f64();
-                // The store stopped early (on an error it reports): nothing more to make.
-                if chunks.send(rows).is_err() {
-                    break;
-                }
-            }
-            busy
-        });
-        let saved = store.save_resolution(resolved, &mut made.into_iter().flatten(), now());
-        let busy = maker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                GoldenRow::new(&golden_view(*id, &members, &config.survivorship))
+            })
+            .collect()
+    };
+    let chunks = golden_chunks::Chunks::new(clusters.len().div_ceil(GOLDEN_CHUNK), make);
+    let (to_writer, made) = chunks.channel();
+    let survive_secs = std::thread::scope(|scope| -> Result<f64> {
+        let maker = scope.spawn(|| chunks.make_and_send(to_writer));
+        let mut goldens = golden_chunks::InOrder::new(&chunks, made);
+        let saved = store.save_resolution(resolved, &mut goldens, now());
+        let writer_busy = goldens.busy;
+        // The store may have stopped early (on an error it reports): the maker's sends then fail and it stops.
+        drop(goldens);
+        let maker_busy = maker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         saved?;
-        Ok(prepare_secs + busy)
+        Ok(prepare_secs + maker_busy + writer_busy)
     })?;
     resolution.report.timings.push(("survive (overlaps store)".into(), survive_secs));
     resolution.report.timings.push(("store".into(), clock.elapsed().as_secs_f64()));

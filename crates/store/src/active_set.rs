@@ -113,6 +113,19 @@ impl ActiveSet {
         Ok(clean_codec::decode(&self.clean[start(&self.clean_ends, i)..self.clean_ends[i]])?)
     }
 
+    /// Record `i`'s clean form decoded into `record`, reusing its memory (see [`clean_codec::decode_into`]).
+    pub fn clean_into(&self, i: usize, record: &mut CleanRecord) -> Result<()> {
+        Ok(clean_codec::decode_into(&self.clean[start(&self.clean_ends, i)..self.clean_ends[i]], record)?)
+    }
+
+    /// Record `i`'s key written into `key`, reusing its memory.
+    pub fn key_into(&self, i: usize, key: &mut RecordKey) {
+        key.source.clear();
+        key.source.push_str(self.source(i));
+        key.source_id.clear();
+        key.source_id.push_str(self.source_id(i));
+    }
+
     /// False when record `i` surely has no source identifiers (read from the stored form's header alone).
     pub fn may_have_identifiers(&self, i: usize) -> bool {
         clean_codec::may_have_identifiers(&self.clean[start(&self.clean_ends, i)..self.clean_ends[i]])
@@ -146,6 +159,13 @@ mod tests {
         let families: Vec<String> =
             (0..3).map(|i| set.clean(i).expect("decode").name.family.expect("family")).collect();
         assert_eq!(families, ["Vries", "Bos", "Smit"]);
+        let (mut reused, mut key) = (CleanRecord::default(), RecordKey::new("", ""));
+        for i in [2, 0, 1] {
+            set.clean_into(i, &mut reused).expect("decode into");
+            assert_eq!(reused, set.clean(i).expect("decode"));
+            set.key_into(i, &mut key);
+            assert_eq!(key, set.key(i));
+        }
         assert!(!set.may_have_identifiers(0));
         assert!(set.may_have_identifiers(1), "a JSON form may have any field");
     }

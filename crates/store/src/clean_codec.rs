@@ -147,10 +147,21 @@ pub fn encode_into(record: &CleanRecord, out: &mut Vec<u8>) {
 
 /// Decodes a stored clean form: the binary form, or JSON as earlier versions wrote it.
 pub fn decode(bytes: &[u8]) -> Result<CleanRecord, DecodeError> {
+    let mut record = CleanRecord::default();
+    decode_into(bytes, &mut record)?;
+    Ok(record)
+}
+
+/// Decodes a stored clean form into `record`, reusing its strings' memory: a caller decoding many records one
+/// after another into the same one allocates almost nothing. On an error `record` holds part of the form.
+pub fn decode_into(bytes: &[u8], record: &mut CleanRecord) -> Result<(), DecodeError> {
     match bytes.first() {
-        Some(&TAG) => decode_binary(&bytes[1..], false),
-        Some(&TAG_CONSENT) => decode_binary(&bytes[1..], true),
-        Some(b'{') => Ok(serde_json::from_slice(bytes)?),
+        Some(&TAG) => decode_binary(&bytes[1..], false, record),
+        Some(&TAG_CONSENT) => decode_binary(&bytes[1..], true, record),
+        Some(b'{') => {
+            *record = serde_json::from_slice(bytes)?;
+            Ok(())
+        }
         Some(other) => Err(DecodeError::UnknownFormat(*other)),
         None => Err(DecodeError::Truncated),
     }
@@ -165,45 +176,63 @@ pub fn may_have_identifiers(bytes: &[u8]) -> bool {
     }
 }
 
-fn decode_binary(bytes: &[u8], with_consent: bool) -> Result<CleanRecord, DecodeError> {
+fn decode_binary(bytes: &[u8], with_consent: bool, record: &mut CleanRecord) -> Result<(), DecodeError> {
     let mut r = Reader { bytes };
     let present = u16::from_le_bytes([r.byte()?, r.byte()?]);
-    let mut record = CleanRecord::default();
-    for (i, slot) in texts_mut(&mut record).into_iter().enumerate() {
+    for (i, slot) in texts_mut(record).into_iter().enumerate() {
         if present & (1 << i) != 0 {
-            *slot = Some(r.text()?);
+            let text = r.text()?;
+            match slot {
+                Some(old) => {
+                    old.clear();
+                    old.push_str(text);
+                }
+                None => *slot = Some(text.to_owned()),
+            }
+        } else {
+            *slot = None;
         }
     }
+    record.birth_date = None;
     if present & BIRTH != 0 {
         let year = u16::from_le_bytes([r.byte()?, r.byte()?]);
         record.birth_date = Some(BirthDate { year, month: r.byte()?, day: r.byte()? });
     }
+    record.updated_at = None;
     if present & UPDATED != 0 {
         let z = r.varint()?;
         record.updated_at = Some(((z >> 1) as i64) ^ -((z & 1) as i64));
     }
     for (bit, list) in [(EMAILS, &mut record.emails), (PHONES, &mut record.phones)] {
-        if present & bit != 0 {
-            let n = r.count()?;
-            list.reserve(n);
-            for _ in 0..n {
-                list.push(r.text()?);
+        let n = if present & bit != 0 { r.count()? } else { 0 };
+        list.truncate(n);
+        for i in 0..n {
+            let text = r.text()?;
+            match list.get_mut(i) {
+                Some(old) => {
+                    old.clear();
+                    old.push_str(text);
+                }
+                None => list.push(text.to_owned()),
             }
         }
     }
+    record.identifiers.clear();
+    record.attributes.clear();
     if present & MAPS != 0 {
         record.identifiers = r.map()?;
         record.attributes = r.map()?;
     }
+    record.consent.clear();
     if with_consent {
         for _ in 0..r.count()? {
-            let purpose = r.text()?;
+            let purpose = r.text()?.to_owned();
             let granted = r.byte()? != 0;
             record.consent.insert(purpose, granted);
         }
     }
     match r.bytes.len() {
-        0 => Ok(record),
+        0 => Ok(()),
         n => Err(DecodeError::Trailing(n)),
     }
 }
@@ -226,7 +255,7 @@ struct Reader<'a> {
     bytes: &'a [u8],
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn byte(&mut self) -> Result<u8, DecodeError> {
         let (&b, rest) = self.bytes.split_first().ok_or(DecodeError::Truncated)?;
         self.bytes = rest;
@@ -254,19 +283,19 @@ impl Reader<'_> {
         Ok(n as usize)
     }
 
-    fn text(&mut self) -> Result<String, DecodeError> {
+    fn text(&mut self) -> Result<&'a str, DecodeError> {
         let n = self.count()?;
         let (text, rest) = self.bytes.split_at(n);
         self.bytes = rest;
-        Ok(std::str::from_utf8(text).map_err(|_| DecodeError::NotUtf8)?.to_owned())
+        std::str::from_utf8(text).map_err(|_| DecodeError::NotUtf8)
     }
 
     fn map(&mut self) -> Result<BTreeMap<String, String>, DecodeError> {
         let n = self.count()?;
         let mut map = BTreeMap::new();
         for _ in 0..n {
-            let k = self.text()?;
-            map.insert(k, self.text()?);
+            let k = self.text()?.to_owned();
+            map.insert(k, self.text()?.to_owned());
         }
         Ok(map)
     }
@@ -390,6 +419,21 @@ mod tests {
                 *first = TAG;
             }
             let _ = decode(&bytes);
+        }
+
+        #[test]
+        fn records_decoded_into_one_another_are_each_as_stored(
+            records in proptest::collection::vec(record(), 1..6),
+        ) {
+            // Fields a record lacks must not keep the previous record's values, nor lists its extra items.
+            let mut reused = henk();
+            for record in records {
+                decode_into(&encode(&record), &mut reused).expect("decode");
+                prop_assert_eq!(&reused, &record);
+            }
+            let json = serde_json::to_vec(&henk()).expect("json");
+            decode_into(&json, &mut reused).expect("decode json");
+            prop_assert_eq!(reused, henk());
         }
     }
 }

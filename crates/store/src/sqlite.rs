@@ -379,7 +379,17 @@ impl StoredGolden<'_> {
                 (Name::of(&v.attribute, ATTRIBUTE_CODES), &*v.value, index, Name::of(v.rule, RULE_CODES))
             })
             .collect();
-        Ok(serde_json::to_string(&StoredGolden { entity: g.entity.0, from, values })?)
+        // Written into a reused buffer and copied out at its size: grown by doubling, each record's text took
+        // half again its length in fresh memory.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        SCRATCH.with_borrow_mut(|scratch| {
+            scratch.clear();
+            serde_json::to_writer(&mut *scratch, &StoredGolden { entity: g.entity.0, from, values })?;
+            let text = std::str::from_utf8(scratch).map_err(|e| Error::Invalid(format!("golden record text: {e}")))?;
+            Ok(text.to_owned())
+        })
     }
 
     fn decode(json: &str) -> Result<Golden> {

@@ -671,6 +671,18 @@ fn search_text_holds_each_folded_token_once_with_postcode_and_phone_as_typed() {
     assert_eq!(search_text(&g.view()), "anna maria a m de vries devries x nl 31612345678 6824 ab arnhem 6824ab");
     let bare = Golden { entity: EntityId(2), values: vec![] };
     assert_eq!(search_text(&bare.view()), "");
+    // However many tokens there are, each is kept once.
+    let words: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+    let long = Golden {
+        entity: EntityId(3),
+        values: vec![GoldenValue {
+            attribute: "organisation".into(),
+            value: format!("{} W0 w39", words.join(" ")),
+            from: from.clone(),
+            rule: "trust".into(),
+        }],
+    };
+    assert_eq!(search_text(&long.view()), words.join(" "));
 }
 
 #[test]
