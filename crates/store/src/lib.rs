@@ -25,7 +25,6 @@ pub use types::*;
 pub use webhook::*;
 
 use model::{EntityId, Golden, RawFields, RecordKey};
-use std::collections::HashMap;
 
 /// Everything the pipeline and the command line need from a database.
 pub trait Store {
@@ -56,7 +55,7 @@ pub trait Store {
     /// One record's current clean form.
     fn record(&self, key: &RecordKey) -> Result<Option<ActiveRecord>>;
     /// Each record's current entity (record id → entity id), for choosing stable ids.
-    fn previous_entities(&self) -> Result<HashMap<i64, i64>>;
+    fn previous_entities(&self) -> Result<RidMap<i64>>;
     /// The next unused entity id (ids are never reused).
     fn next_entity_id(&self) -> Result<u64>;
     /// Writes a whole resolution in one transaction: model, run report, entities, memberships, golden records

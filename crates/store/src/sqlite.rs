@@ -678,7 +678,7 @@ impl Store for SqliteStore {
         Ok(Some(ActiveRecord { rid, key: key.clone(), trust, recency, version, clean: clean.decode()? }))
     }
 
-    fn previous_entities(&self) -> Result<HashMap<i64, i64>> {
+    fn previous_entities(&self) -> Result<RidMap<i64>> {
         let mut stmt = self.conn.prepare("SELECT rid, entity_id FROM memberships")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -1036,8 +1036,8 @@ impl SqliteStore {
         // Where records went (needed only for records that were in an entity before, which a first resolution has
         // none of), the entities no cluster kept, and the record keys the feed names all follow from the clusters:
         // the feed's events are worked out on another thread while this one writes the rows.
-        let new_entity_of: HashMap<i64, i64> = if old.is_empty() {
-            HashMap::new()
+        let new_entity_of: RidMap<i64> = if old.is_empty() {
+            RidMap::default()
         } else {
             let members = resolved.clusters.iter().zip(&resolved.ids);
             members.flat_map(|(m, id)| m.iter().map(move |rid| (*rid, id.0 as i64))).collect()
@@ -1133,7 +1133,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn memberships_by_rid(&self) -> Result<HashMap<i64, (i64, i64)>> {
+    fn memberships_by_rid(&self) -> Result<RidMap<(i64, i64)>> {
         let mut stmt = self.conn.prepare("SELECT rid, entity_id, since FROM memberships")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -1143,12 +1143,12 @@ impl SqliteStore {
 /// Live entities that no cluster kept (`old` memberships whose entity is not among `ids`), each with where most
 /// of its records went (ties to the lower id), sorted.
 fn retired_entities(
-    old: &HashMap<i64, (i64, i64)>,
-    new_entity_of: &HashMap<i64, i64>,
+    old: &RidMap<(i64, i64)>,
+    new_entity_of: &RidMap<i64>,
     ids: &[EntityId],
 ) -> Vec<(i64, Option<i64>)> {
     let live: std::collections::HashSet<i64> = ids.iter().map(|i| i.0 as i64).collect();
-    let mut successors: HashMap<i64, HashMap<i64, usize>> = HashMap::new();
+    let mut successors: RidMap<RidMap<usize>> = RidMap::default();
     for (rid, (old_eid, _)) in old {
         if !live.contains(old_eid) {
             let votes = successors.entry(*old_eid).or_default();

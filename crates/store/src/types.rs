@@ -164,6 +164,10 @@ pub struct GoldenRow {
     pub json: String,
 }
 
+/// A map keyed by record id (or entity id). Hashed with foldhash: a re-resolution of a million records builds a
+/// few of these, and the standard library's SipHash made that a noticeable share of its work.
+pub type RidMap<V> = std::collections::HashMap<i64, V, foldhash::fast::RandomState>;
+
 /// A whole resolution to write.
 #[derive(Debug, Clone)]
 pub struct Resolved {

@@ -3,12 +3,13 @@
 
 use super::bulk::{BulkInsert, int, owned_text, text};
 use crate::realtime::Lineage;
-use crate::types::FeedEvent;
+use crate::types::{FeedEvent, RidMap};
 use crate::{Error, Result};
 use model::EntityId;
 use rayon::prelude::*;
 use rusqlite::{Connection, params};
 use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasher;
 
 /// An event before it is written: its payload already rendered as JSON.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,9 +30,9 @@ pub(super) struct Event {
 /// `old` is: only records that were in an entity before are looked up); `retired` the retired entities with
 /// their successors. Every event names who made the change (`by`); created and updated entities also list the
 /// evidence of the records that joined them, when `lineage` has it.
-pub(super) fn resolution_events(
-    old: &HashMap<i64, (i64, i64)>,
-    new_of: &HashMap<i64, i64>,
+pub(super) fn resolution_events<S: BuildHasher + Sync, T: BuildHasher + Sync>(
+    old: &HashMap<i64, (i64, i64), S>,
+    new_of: &HashMap<i64, i64, T>,
     clusters: &[Vec<i64>],
     ids: &[EntityId],
     retired: &[(i64, Option<i64>)],
@@ -47,7 +48,7 @@ pub(super) fn resolution_events(
             .map(|e| Proof { record: key(e.record), with: key(e.with), rule: e.rule.clone(), score: e.score })
             .collect()
     };
-    let mut old_members: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut old_members: RidMap<Vec<i64>> = RidMap::default();
     for (rid, (eid, _)) in old {
         old_members.entry(*eid).or_default().push(*rid);
     }
