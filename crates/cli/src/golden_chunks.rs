@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
 /// A chunk of made rows, or the error that stopped its making.
@@ -87,12 +87,9 @@ impl<'c, T, E, F: Fn(usize) -> Chunk<T, E>> InOrder<'c, T, E, F> {
                 self.next += 1;
                 return Some(rows);
             }
-            match self.made.try_recv() {
-                Ok((k, rows)) => {
-                    self.waiting.insert(k, rows);
-                    continue;
-                }
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
+            if let Ok((k, rows)) = self.made.try_recv() {
+                self.waiting.insert(k, rows);
+                continue;
             }
             if let Some(k) = self.chunks.claim() {
                 let started = Instant::now();

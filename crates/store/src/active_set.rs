@@ -110,12 +110,12 @@ impl ActiveSet {
 
     /// Record `i`'s clean form, decoded.
     pub fn clean(&self, i: usize) -> Result<CleanRecord> {
-        Ok(clean_codec::decode(&self.clean[start(&self.clean_ends, i)..self.clean_ends[i]])?)
+        Ok(clean_codec::decode(self.stored_clean(i))?)
     }
 
     /// Record `i`'s clean form decoded into `record`, reusing its memory (see [`clean_codec::decode_into`]).
     pub fn clean_into(&self, i: usize, record: &mut CleanRecord) -> Result<()> {
-        Ok(clean_codec::decode_into(&self.clean[start(&self.clean_ends, i)..self.clean_ends[i]], record)?)
+        Ok(clean_codec::decode_into(self.stored_clean(i), record)?)
     }
 
     /// Record `i`'s key written into `key`, reusing its memory.
@@ -128,7 +128,12 @@ impl ActiveSet {
 
     /// False when record `i` surely has no source identifiers (read from the stored form's header alone).
     pub fn may_have_identifiers(&self, i: usize) -> bool {
-        clean_codec::may_have_identifiers(&self.clean[start(&self.clean_ends, i)..self.clean_ends[i]])
+        clean_codec::may_have_identifiers(self.stored_clean(i))
+    }
+
+    /// Record `i`'s stored clean form.
+    fn stored_clean(&self, i: usize) -> &[u8] {
+        &self.clean[start(&self.clean_ends, i)..self.clean_ends[i]]
     }
 }
 

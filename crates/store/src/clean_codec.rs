@@ -182,13 +182,9 @@ fn decode_binary(bytes: &[u8], with_consent: bool, record: &mut CleanRecord) -> 
     for (i, slot) in texts_mut(record).into_iter().enumerate() {
         if present & (1 << i) != 0 {
             let text = r.text()?;
-            match slot {
-                Some(old) => {
-                    old.clear();
-                    old.push_str(text);
-                }
-                None => *slot = Some(text.to_owned()),
-            }
+            let kept = slot.get_or_insert_with(String::new);
+            kept.clear();
+            kept.push_str(text);
         } else {
             *slot = None;
         }

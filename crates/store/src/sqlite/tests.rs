@@ -713,10 +713,9 @@ fn the_log_is_emptied_while_another_connection_checkpoints() {
     other.join().expect("checkpointing thread");
 }
 
-/// Every stored raw version, as its text.
-fn stored_raws(s: &SqliteStore) -> Vec<String> {
-    s.conn
-        .prepare("SELECT raw FROM record_versions")
+/// The first column of every row `sql` selects, as text.
+fn texts(conn: &Connection, sql: &str) -> Vec<String> {
+    conn.prepare(sql)
         .expect("sql")
         .query_map([], |r| r.get(0))
         .expect("rows")
@@ -745,7 +744,7 @@ fn raw_versions_are_stored_compact_with_their_column_names_once() {
     s.upsert_records(&[row("1", "Henk \"de\" Vries"), row("2", "Bos")], 10).expect("upsert");
     // Pushed one by one, as real time stores them: the layout is found, not stored again.
     s.write(&mut |tx| tx.write_record(&row("3", "Jansen"), 11).map(|_| ())).expect("write");
-    let stored = stored_raws(&s);
+    let stored = texts(&s.conn, "SELECT raw FROM record_versions");
     assert!(stored.iter().all(|r| r.starts_with('[') && !r.contains("name")), "{stored:?}");
     let layouts: i64 = s.conn.query_row("SELECT count(*) FROM raw_layouts", [], |r| r.get(0)).expect("count");
     assert_eq!(layouts, 1);
@@ -801,7 +800,7 @@ fn a_layout_id_taken_by_other_names_leaves_the_version_a_json_object() {
     let id = henk.layout.as_ref().expect("a layout").id;
     s.conn.execute("INSERT INTO raw_layouts (id, names) VALUES (?1, '[\"other\"]')", [id]).expect("taken");
     s.upsert_records(&[henk, compact("2", "Bos")], 10).expect("upsert");
-    let stored = stored_raws(&s);
+    let stored = texts(&s.conn, "SELECT raw FROM record_versions");
     assert_eq!(stored, [r#"{"name":"Vries"}"#, r#"{"name":"Bos"}"#]);
     let name = |id: &str, v: &str| (format!("crm:{id}"), vec![("name".to_string(), v.to_string())]);
     assert_eq!(raw_by_key(&s), [name("1", "Vries"), name("2", "Bos")]);
@@ -821,14 +820,7 @@ fn opcodes(conn: &Connection, sql: &str) -> Vec<String> {
 fn no_insert_builds_a_temporary_table_per_row() {
     // A CHECK written `x IN ('a', 'b', 'c')` is compiled into a temporary B-tree filled for every row inserted.
     let s = SqliteStore::open_in_memory().expect("open");
-    let tables: Vec<String> = s
-        .conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        .expect("tables")
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("names");
+    let tables = texts(&s.conn, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
     assert!(tables.len() > 10 && tables.iter().any(|t| t == "records"), "{tables:?}");
     for table in &tables {
         let program = opcodes(&s.conn, &format!("INSERT INTO {table} DEFAULT VALUES"));
@@ -928,14 +920,10 @@ fn a_hub_written_before_the_checks_were_rewritten_migrates_with_its_rows() {
         .collect::<rusqlite::Result<_>>()
         .expect("rows");
     assert_eq!(pairs, [(1, 5, 0.95, "match".into(), None), (1, 7, 0.5, "review".into(), Some("email".into()))]);
-    let indexes: Vec<String> = s
-        .conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('records', 'pairs') ORDER BY 1")
-        .expect("indexes")
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("names");
+    let indexes = texts(
+        &s.conn,
+        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('records', 'pairs') ORDER BY 1",
+    );
     assert_eq!(indexes, ["pairs_b", "pairs_review", "sqlite_autoindex_records_1"]);
     let dangling: i64 =
         s.conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).expect("check");
