@@ -361,7 +361,7 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
                         record,
                     })
                     .collect();
-                GoldenRow::new(&golden_view(*id, &members, &config.survivorship))
+                Ok(GoldenRow::new(&golden_view(*id, &members, &config.survivorship)))
             })
             .collect()
     };

@@ -13,6 +13,9 @@ pub enum Error {
     /// A stored clean form could not be read.
     #[error("stored record: {0}")]
     Clean(#[from] crate::clean_codec::DecodeError),
+    /// A stored golden record could not be read.
+    #[error("stored golden record: {0}")]
+    Golden(#[from] crate::golden_codec::DecodeError),
     /// The database file was made by a newer cdihub.
     #[error("the database schema is version {found}, newer than this cdihub understands ({supported})")]
     SchemaTooNew {

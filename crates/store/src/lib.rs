@@ -7,6 +7,7 @@ mod api_key;
 mod audit;
 pub mod clean_codec;
 mod error;
+pub mod golden_codec;
 pub mod raw_form;
 pub mod realtime;
 pub mod sqlite;

@@ -19,7 +19,7 @@ use crate::realtime::*;
 use crate::subject::*;
 use crate::types::*;
 use crate::webhook::{Delivery, NewWebhook, Webhook};
-use crate::{ActiveSet, ApiKey, AuditEntry, Error, NewApiKey, NewAuditEntry, Result, Store};
+use crate::{ActiveSet, ApiKey, AuditEntry, Error, NewApiKey, NewAuditEntry, Result, Store, golden_codec};
 use clean::text::fold;
 use govern::cipher::Keyring;
 use model::{CleanRecord, EntityId, Golden, GoldenView, RawFields, RecordKey};
@@ -149,14 +149,14 @@ impl SqliteStore {
             report.push((tag, n as u64));
         }
         tx.execute_batch(schema::AUDIT_UPDATE_GUARD)?;
-        let goldens: Vec<(i64, String)> = tx
-            .prepare("SELECT entity_id, unseal_text('golden.json', json) FROM golden")?
+        let goldens: Vec<(i64, StoredGolden)> = tx
+            .prepare("SELECT entity_id, unseal_blob('golden.json', json) FROM golden")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         {
             let mut update = tx.prepare("UPDATE golden SET search = blind(?2) WHERE entity_id = ?1")?;
-            for (entity, json) in &goldens {
-                let golden = StoredGolden::decode(json)?;
+            for (entity, stored) in &goldens {
+                let golden = stored.decode()?;
                 update.execute(params![entity, search_text(&golden.view())])?;
             }
         }
@@ -282,149 +282,36 @@ fn wait_up_to(attempts: i32, limit: i32) -> bool {
 
 impl GoldenRow {
     /// Renders a golden record for storage.
-    pub fn new(g: &GoldenView<'_>) -> Result<Self> {
-        Ok(GoldenRow { name: display_name(g), search: search_text(g), json: StoredGolden::encode(g)? })
-    }
-}
-
-/// A golden record as stored: the member records its values come from listed once, each value as
-/// `[attribute, value, index into from, rule]`, with the built-in attribute and rule names as their index in
-/// [`ATTRIBUTE_CODES`] and [`RULE_CODES`]. At 1M records this is two fifths smaller than naming them (416 -> 255
-/// bytes a record) and a quarter of repeating the source and id in every value; the database holds one per
-/// entity, and writing them is most of a resolve's store time.
-#[derive(serde::Serialize)]
-struct StoredGolden<'a> {
-    entity: u64,
-    from: Vec<(&'a str, &'a str)>,
-    values: Vec<(Name<'a>, &'a str, usize, Name<'a>)>,
-}
-
-/// Attribute names stored as their position here. Append only: stored golden records refer to the positions.
-const ATTRIBUTE_CODES: &[&str] = &[
-    "given_name",
-    "initials",
-    "name_prefix",
-    "family_name",
-    "birth_date",
-    "email",
-    "phone",
-    "organisation",
-    "country",
-    "street",
-    "house_number",
-    "house_number_addition",
-    "postcode",
-    "city",
-];
-
-/// Survivorship rule names stored as their position here. Append only.
-const RULE_CODES: &[&str] = &["trust", "recent", "complete", "frequent", "restrictive"];
-
-/// A name as stored: its code in a table, or the name itself when the table has none (extra attributes).
-#[derive(serde::Serialize)]
-#[serde(untagged)]
-enum Name<'a> {
-    Code(usize),
-    Text(&'a str),
-}
-
-impl<'a> Name<'a> {
-    fn of(name: &'a str, table: &[&str]) -> Self {
-        table.iter().position(|n| *n == name).map_or(Name::Text(name), Name::Code)
-    }
-}
-
-/// A stored name read back.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum StoredName {
-    Code(usize),
-    Text(String),
-}
-
-impl StoredName {
-    fn resolve(self, table: &[&str], entity: u64) -> Result<String> {
-        match self {
-            StoredName::Text(name) => Ok(name),
-            StoredName::Code(code) => table
-                .get(code)
-                .map(|n| n.to_string())
-                .ok_or_else(|| Error::Invalid(format!("golden record {entity}: unknown name code {code}"))),
-        }
-    }
-}
-
-/// The stored forms a database may hold: the current one (names coded or written out), and the earlier one
-/// with the source and id in every value (`[attribute, value, source, source_id, rule]`), read until the next
-/// resolve rewrites it.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum StoredGoldenOwned {
-    Current { entity: u64, from: Vec<(String, String)>, values: Vec<(StoredName, String, usize, StoredName)> },
-    Earlier { entity: u64, values: Vec<(String, String, String, String, String)> },
-}
-
-impl StoredGolden<'_> {
-    fn encode(g: &GoldenView<'_>) -> Result<String> {
-        let mut from: Vec<(&str, &str)> = Vec::new();
-        let values = g
-            .values
-            .iter()
-            .map(|v| {
-                let key = (v.from.source.as_str(), v.from.source_id.as_str());
-                let index = from.iter().position(|k| *k == key).unwrap_or_else(|| {
-                    from.push(key);
-                    from.len() - 1
-                });
-                (Name::of(&v.attribute, ATTRIBUTE_CODES), &*v.value, index, Name::of(v.rule, RULE_CODES))
-            })
-            .collect();
-        // Written into a reused buffer and copied out at its size: grown by doubling, each record's text took
-        // half again its length in fresh memory.
+    pub fn new(g: &GoldenView<'_>) -> Self {
+        // Encoded into a reused buffer and copied out at its size (a buffer grown as it fills leaves room unused).
         thread_local! {
             static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        SCRATCH.with_borrow_mut(|scratch| {
+        let stored = SCRATCH.with_borrow_mut(|scratch| {
             scratch.clear();
-            serde_json::to_writer(&mut *scratch, &StoredGolden { entity: g.entity.0, from, values })?;
-            let text = std::str::from_utf8(scratch).map_err(|e| Error::Invalid(format!("golden record text: {e}")))?;
-            Ok(text.to_owned())
-        })
+            golden_codec::encode_into(g, scratch);
+            scratch.clone()
+        });
+        GoldenRow { name: display_name(g), search: search_text(g), stored }
     }
+}
 
-    fn decode(json: &str) -> Result<Golden> {
-        let (entity, values) = match serde_json::from_str(json)? {
-            StoredGoldenOwned::Current { entity, from, values } => {
-                let values = values
-                    .into_iter()
-                    .map(|(attribute, value, index, rule)| {
-                        let (source, source_id) = from.get(index).cloned().ok_or_else(|| {
-                            Error::Invalid(format!("golden record {entity}: value source {index} is not listed"))
-                        })?;
-                        Ok(model::GoldenValue {
-                            attribute: attribute.resolve(ATTRIBUTE_CODES, entity)?,
-                            value,
-                            from: RecordKey::new(source, source_id),
-                            rule: rule.resolve(RULE_CODES, entity)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                (entity, values)
-            }
-            StoredGoldenOwned::Earlier { entity, values } => {
-                let values = values
-                    .into_iter()
-                    .map(|(attribute, value, source, source_id, rule)| model::GoldenValue {
-                        attribute,
-                        value,
-                        from: RecordKey::new(source, source_id),
-                        rule,
-                    })
-                    .collect();
-                (entity, values)
-            }
-        };
-        Ok(Golden { entity: EntityId(entity), values })
+/// A stored golden record as its bytes: the binary form, or JSON text written by earlier versions.
+pub(crate) struct StoredGolden(Vec<u8>);
+
+impl StoredGolden {
+    /// The golden record.
+    pub(crate) fn decode(&self) -> Result<Golden> {
+        Ok(golden_codec::decode(&self.0)?)
+    }
+}
+
+impl rusqlite::types::FromSql for StoredGolden {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        match value {
+            rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => Ok(StoredGolden(b.to_vec())),
+            _ => Err(rusqlite::types::FromSqlError::InvalidType),
+        }
     }
 }
 
@@ -741,13 +628,13 @@ impl Store for SqliteStore {
                 Some((None, _)) => break,
             }
         }
-        let json: Option<String> = self
+        let stored: Option<StoredGolden> = self
             .conn
-            .query_row("SELECT unseal_text('golden.json', json) FROM golden WHERE entity_id = ?1", [current], |r| {
+            .query_row("SELECT unseal_blob('golden.json', json) FROM golden WHERE entity_id = ?1", [current], |r| {
                 r.get(0)
             })
             .optional()?;
-        let Some(json) = json else { return Ok(None) };
+        let Some(stored) = stored else { return Ok(None) };
         let mut stmt = self.conn.prepare(
             "SELECT r.source, r.source_id, unseal_blob('records.clean', r.clean) FROM memberships m
              JOIN records r ON r.rid = m.rid
@@ -764,7 +651,7 @@ impl Store for SqliteStore {
         Ok(Some(EntityView {
             id: resolved,
             redirected_from: (resolved != id).then_some(id),
-            golden: StoredGolden::decode(&json)?,
+            golden: stored.decode()?,
             members,
         }))
     }
@@ -823,11 +710,10 @@ impl Store for SqliteStore {
     }
 
     fn for_each_golden(&self, f: &mut dyn FnMut(&Golden) -> Result<()>) -> Result<()> {
-        let mut stmt = self.conn.prepare("SELECT unseal_text('golden.json', json) FROM golden ORDER BY entity_id")?;
+        let mut stmt = self.conn.prepare("SELECT unseal_blob('golden.json', json) FROM golden ORDER BY entity_id")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let json: String = row.get(0)?;
-            f(&StoredGolden::decode(&json)?)?;
+            f(&row.get::<_, StoredGolden>(0)?.decode()?)?;
         }
         Ok(())
     }
@@ -1060,7 +946,7 @@ impl SqliteStore {
             let events = scope.spawn(move || {
                 feed::resolution_events(old, new_entity_of, &resolved.clusters, &resolved.ids, retired, lineage, key)
             });
-            use bulk::{BulkInsert, int, owned_text, real, text, text_or_null};
+            use bulk::{BulkInsert, int, owned_blob, owned_text, real, text, text_or_null};
             // Pairs, entities, memberships and the feed first, each in key order (appended to their B-trees rather
             // than inserted all over them): they need no golden record, so golden records are made meanwhile and
             // the golden rows, last, wait for their making as little as possible.
@@ -1121,7 +1007,7 @@ impl SqliteStore {
             for id in &resolved.ids {
                 let row = goldens.next().ok_or_else(unaligned)??;
                 let eid = id.0 as i64;
-                golden.push([int(eid), owned_text(row.name), owned_text(row.search), owned_text(row.json)])?;
+                golden.push([int(eid), owned_text(row.name), owned_text(row.search), owned_blob(row.stored)])?;
             }
             if goldens.next().is_some() {
                 return Err(unaligned());

@@ -152,7 +152,7 @@ pub struct PairRow {
     pub rule: Option<String>,
 }
 
-/// A golden record rendered for storage: display name, search text and compact JSON. Rendering as soon as a
+/// A golden record rendered for storage: display name, search text and stored form. Rendering as soon as a
 /// golden record is made keeps one form in memory instead of two.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoldenRow {
@@ -160,8 +160,8 @@ pub struct GoldenRow {
     pub name: String,
     /// Folded tokens a search can find the entity by.
     pub search: String,
-    /// The golden record in the store's compact JSON.
-    pub json: String,
+    /// The golden record in the store's binary form ([`crate::golden_codec`]).
+    pub stored: Vec<u8>,
 }
 
 /// A map keyed by record id (or entity id). Hashed with foldhash: a re-resolution of a million records builds a

@@ -167,7 +167,7 @@ impl Hub {
                     .collect();
                 GoldenRow::new(&golden_view(*id, &members, &self.config.survivorship))
             })
-            .collect::<store::Result<Vec<_>>>()?;
+            .collect::<Vec<_>>();
 
         let mut pairs = outside;
         let mut evidence: Option<Evidence> = None;

@@ -85,6 +85,11 @@ pub(super) fn owned_text<'v>(value: String) -> ToSqlOutput<'v> {
     ToSqlOutput::Owned(Value::Text(value))
 }
 
+/// An owned blob value (the statement keeps it until it is written).
+pub(super) fn owned_blob<'v>(value: Vec<u8>) -> ToSqlOutput<'v> {
+    ToSqlOutput::Owned(Value::Blob(value))
+}
+
 /// An integer value or NULL.
 pub(super) fn int_or_null<'v>(value: Option<i64>) -> ToSqlOutput<'v> {
     ToSqlOutput::Owned(value.map_or(Value::Null, Value::Integer))

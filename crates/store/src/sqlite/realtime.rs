@@ -594,7 +594,7 @@ impl Tx for SqliteTx<'_> {
                 if !live.contains(&eid) {
                     entity.execute(params![eid, now])?;
                 }
-                golden.execute(params![eid, row.name, row.search, row.json])?;
+                golden.execute(params![eid, row.name, row.search, row.stored])?;
             }
             // Only memberships that change are written: a record that stays in its entity keeps its row.
             let mut leave = c.prepare_cached("DELETE FROM memberships WHERE rid = ?1")?;

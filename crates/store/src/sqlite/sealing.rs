@@ -17,7 +17,7 @@ pub(super) const SEALED_COLUMNS: &[(&str, &str, Kind)] = &[
     ("records", "clean", Kind::Blob),
     ("record_versions", "raw", Kind::Text),
     ("golden", "name", Kind::Text),
-    ("golden", "json", Kind::Text),
+    ("golden", "json", Kind::Blob),
     ("quarantine", "value", Kind::Text),
     ("quarantine", "reason", Kind::Text),
     ("feed", "payload", Kind::Text),

@@ -35,7 +35,7 @@ fn stable_ids(store: &SqliteStore, clusters: &[Vec<i64>]) -> Vec<EntityId> {
 
 fn resolve(store: &mut SqliteStore, clusters: Vec<Vec<i64>>, now: i64) -> Vec<EntityId> {
     let ids = stable_ids(store, &clusters);
-    let mut goldens = ids.iter().map(|id| GoldenRow::new(&golden(*id, "Vries").view()));
+    let mut goldens = ids.iter().map(|id| Ok(GoldenRow::new(&golden(*id, "Vries").view())));
     // The caller's keys for the first record of each cluster; the store looks up the others.
     let mut record_keys: Vec<(i64, String)> = clusters.iter().map(|m| (m[0], format!("crm:{}", m[0]))).collect();
     record_keys.sort_unstable();
@@ -158,40 +158,34 @@ fn search_finds_typos_and_files_survive_reopen() {
 }
 
 #[test]
-fn golden_records_round_trip_and_earlier_form_reads() {
-    let mut g = golden(EntityId(7), "Vries");
-    g.values.push(GoldenValue {
-        attribute: "email".into(),
-        value: "h@x.nl".into(),
-        from: RecordKey::new("shop", "9"),
-        rule: "recent".into(),
-    });
-    g.values.push(GoldenValue {
-        attribute: "given_name".into(),
-        value: "Henk".into(),
-        from: RecordKey::new("crm", "1"),
-        rule: "trust".into(),
-    });
-    g.values.push(GoldenValue {
-        attribute: "attribute.tier".into(),
-        value: "gold".into(),
-        from: RecordKey::new("crm", "1"),
-        rule: "custom".into(),
-    });
-    let json = StoredGolden::encode(&g.view()).expect("encode");
-    assert_eq!(json.matches("\"crm\"").count(), 1, "each source record is listed once: {json}");
-    assert!(!json.contains("family_name") && !json.contains("trust"), "built-in names are coded: {json}");
-    assert!(json.contains("\"attribute.tier\"") && json.contains("\"custom\""), "other names are written out: {json}");
-    assert_eq!(StoredGolden::decode(&json).expect("decode"), g);
-    // Forms written by earlier versions: names written out, and the source in every value.
-    let named = r#"{"entity":7,"from":[["crm","1"]],"values":[["family_name","Vries",0,"trust"]]}"#;
-    assert_eq!(StoredGolden::decode(named).expect("decode named"), golden(EntityId(7), "Vries"));
-    let earlier = r#"{"entity":7,"values":[["family_name","Vries","crm","1","trust"]]}"#;
-    assert_eq!(StoredGolden::decode(earlier).expect("decode earlier"), golden(EntityId(7), "Vries"));
-    let broken = r#"{"entity":7,"from":[],"values":[["family_name","Vries",3,"trust"]]}"#;
-    assert!(StoredGolden::decode(broken).is_err());
-    let unknown_code = r#"{"entity":7,"from":[["crm","1"]],"values":[[99,"Vries",0,0]]}"#;
-    assert!(StoredGolden::decode(unknown_code).expect_err("unknown code").to_string().contains("code 99"));
+fn golden_records_are_stored_in_binary_and_json_ones_of_earlier_versions_still_read() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    s.upsert_records(&[incoming("crm", "1", "Vries"), incoming("crm", "2", "Bos")], 1).expect("upsert");
+    let ids = resolve(&mut s, vec![vec![1], vec![2]], 10);
+    let stored: (String, u8) = s
+        .conn
+        .query_row(
+            "SELECT typeof(json), unicode(CAST(json AS TEXT)) FROM golden WHERE entity_id = ?1",
+            [ids[0].0 as i64],
+            |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u8)),
+        )
+        .expect("stored form");
+    assert_eq!(stored.0, "blob", "the binary form");
+    // A golden record as an earlier version stored it: JSON text.
+    let json = r#"{"entity":1,"from":[["crm","1"]],"values":[[3,"Vries",0,0]]}"#;
+    s.conn.execute("UPDATE golden SET json = ?1 WHERE entity_id = ?2", params![json, ids[0].0 as i64]).expect("update");
+    let view = s.entity(ids[0]).expect("entity").expect("found");
+    assert_eq!(view.golden, golden(ids[0], "Vries"));
+    let mut read = Vec::new();
+    s.for_each_golden(&mut |g| {
+        read.push(g.clone());
+        Ok(())
+    })
+    .expect("each");
+    assert_eq!(read, vec![golden(ids[0], "Vries"), golden(ids[1], "Vries")], "JSON and binary forms side by side");
+    s.conn.execute("UPDATE golden SET json = x'00' WHERE entity_id = ?1", [ids[1].0 as i64]).expect("damage");
+    let err = s.entity(ids[1]).expect_err("damaged");
+    assert!(err.to_string().contains("unknown golden record form"), "{err}");
 }
 
 #[test]
@@ -210,15 +204,14 @@ fn a_resolution_with_too_few_or_too_many_golden_records_writes_nothing() {
         record_keys: vec![],
     };
     for count in [1, 3] {
-        let mut goldens = (0..count).map(|_| GoldenRow::new(&golden(ids[0], "Vries").view()));
+        let mut goldens = (0..count).map(|_| Ok(GoldenRow::new(&golden(ids[0], "Vries").view())));
         let err = s.save_resolution(&resolved, &mut goldens, 100).expect_err("misaligned");
         assert!(err.to_string().contains("line up"), "{err}");
         assert_eq!(s.stats().expect("stats").entities, 0, "the transaction was rolled back");
     }
     // A failing golden record stops the write with its error.
     let mut goldens =
-        [Ok(GoldenRow::new(&golden(ids[0], "Vries").view()).expect("row")), Err(Error::Invalid("bad".into()))]
-            .into_iter();
+        [Ok(GoldenRow::new(&golden(ids[0], "Vries").view())), Err(Error::Invalid("bad".into()))].into_iter();
     let err = s.save_resolution(&resolved, &mut goldens, 100).expect_err("failing row");
     assert!(err.to_string().contains("bad"), "{err}");
     assert_eq!(s.stats().expect("stats").entities, 0);
@@ -297,7 +290,7 @@ fn a_local_change_replaces_the_pairs_among_its_records() {
         pairs: vec![pair(1, 2), pair(2, 3)],
         record_keys: vec![],
     };
-    let mut goldens = std::iter::once(GoldenRow::new(&golden(EntityId(1), "Vries").view()));
+    let mut goldens = std::iter::once(Ok(GoldenRow::new(&golden(EntityId(1), "Vries").view())));
     s.save_resolution(&resolved, &mut goldens, 10).expect("save");
     // Records 1 and 2 are re-clustered apart: their pair goes, the pair of 2 and 3 (3 not involved) stays.
     let change = LocalChange {
@@ -305,8 +298,8 @@ fn a_local_change_replaces_the_pairs_among_its_records() {
         clusters: vec![vec![1], vec![2]],
         ids: vec![EntityId(1), EntityId(2)],
         goldens: vec![
-            GoldenRow::new(&golden(EntityId(1), "Vries").view()).expect("row"),
-            GoldenRow::new(&golden(EntityId(2), "Vries").view()).expect("row"),
+            GoldenRow::new(&golden(EntityId(1), "Vries").view()),
+            GoldenRow::new(&golden(EntityId(2), "Vries").view()),
         ],
         ..LocalChange::default()
     };
