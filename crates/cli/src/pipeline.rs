@@ -9,7 +9,7 @@ use connect::{ColumnSlots, RowError};
 use master::features::{FeatureBuilder, Features, identifier_names};
 use master::layout::Layout;
 use master::resolve::Decision;
-use master::survive::{Member, golden_view};
+use master::survive::{Member, Rules, golden_view};
 use model::{CleanRecord, Config, RecordKey, SourceConfig, SourceRecord};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -336,6 +336,7 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
     // and the writing take about as long (1M records: 2.6 and 3 s of CPU); making them on the whole pool only took
     // the writer's core away from it.
     let (records, clusters, resolved) = (&records, &clusters, &resolved);
+    let rules = Rules::new(&config.survivorship);
     let make = |k: usize| -> golden_chunks::Chunk<GoldenRow, store::Error> {
         let range = k * GOLDEN_CHUNK..((k + 1) * GOLDEN_CHUNK).min(clusters.len());
         // Members are decoded into the same few records and keys again and again, reusing their memory.
@@ -361,7 +362,7 @@ pub fn resolve(config: &Config, store: &mut dyn Store, quiet: bool) -> Result<Re
                         record,
                     })
                     .collect();
-                Ok(GoldenRow::new(&golden_view(*id, &members, &config.survivorship)))
+                Ok(GoldenRow::new(&golden_view(*id, &members, &rules)))
             })
             .collect()
     };

@@ -46,31 +46,56 @@ impl<'a> Candidate<'a> {
     }
 }
 
+/// The one-valued attributes decided one by one, in the order golden records list them (the birth date after
+/// the family name, the address after them all).
+const FIELDS: [(&str, Getter); 8] = [
+    ("given_name", |r| r.name.given.as_slice()),
+    ("initials", |r| r.name.initials.as_slice()),
+    ("name_prefix", |r| r.name.prefix.as_slice()),
+    ("family_name", |r| r.name.family.as_slice()),
+    ("email", |r| &r.emails),
+    ("phone", |r| &r.phones),
+    ("organisation", |r| r.organisation.as_slice()),
+    ("country", |r| r.address.country.as_slice()),
+];
+
+/// The survivorship rules of every built-in attribute, looked up in the configuration once rather than by name
+/// for every attribute of every golden record (a fifth of making them, at a million records).
+#[derive(Debug, Clone)]
+pub struct Rules<'c> {
+    config: &'c SurvivorshipConfig,
+    fields: [&'c [SurvivorshipRule]; FIELDS.len()],
+    birth_date: &'c [SurvivorshipRule],
+    address: &'c [SurvivorshipRule],
+}
+
+impl<'c> Rules<'c> {
+    /// The rules `config` sets (or defaults to) for each attribute.
+    pub fn new(config: &'c SurvivorshipConfig) -> Self {
+        Rules {
+            config,
+            fields: FIELDS.map(|(attr, _)| config.rules_for(attr)),
+            birth_date: config.rules_for("birth_date"),
+            address: config.rules_for("address"),
+        }
+    }
+}
+
 /// Builds the golden record of `entity` from its members.
 pub fn golden(entity: EntityId, members: &[Member<'_>], config: &SurvivorshipConfig) -> Golden {
-    golden_view(entity, members, config).to_golden()
+    golden_view(entity, members, &Rules::new(config)).to_golden()
 }
 
 /// Builds the golden record of `entity` from its members, borrowing the values from them.
-pub fn golden_view<'a>(entity: EntityId, members: &'a [Member<'a>], config: &SurvivorshipConfig) -> GoldenView<'a> {
+pub fn golden_view<'a>(entity: EntityId, members: &'a [Member<'a>], rules: &Rules<'_>) -> GoldenView<'a> {
     let mut values = Vec::with_capacity(16);
     let mut candidates: Vec<Candidate<'a>> = Vec::with_capacity(members.len());
-    let fields: [(&'static str, Getter); 8] = [
-        ("given_name", |r| r.name.given.as_slice()),
-        ("initials", |r| r.name.initials.as_slice()),
-        ("name_prefix", |r| r.name.prefix.as_slice()),
-        ("family_name", |r| r.name.family.as_slice()),
-        ("email", |r| &r.emails),
-        ("phone", |r| &r.phones),
-        ("organisation", |r| r.organisation.as_slice()),
-        ("country", |r| r.address.country.as_slice()),
-    ];
-    for (i, (attr, get)) in fields.into_iter().enumerate() {
+    for (i, ((attr, get), attr_rules)) in FIELDS.into_iter().zip(rules.fields).enumerate() {
         candidates.clear();
         for m in members {
             candidates.extend(get(m.record).iter().map(|v| Candidate::one(attr, Cow::Borrowed(v.as_str()), m)));
         }
-        decide(attr, &mut candidates, config, &mut values);
+        decide(&mut candidates, attr_rules, &mut values);
         // The birth date comes after the family name, as it always has in stored golden records.
         if i == 3 {
             candidates.clear();
@@ -79,7 +104,7 @@ pub fn golden_view<'a>(entity: EntityId, members: &'a [Member<'a>], config: &Sur
                     candidates.push(Candidate::one("birth_date", Cow::Owned(d.to_string()), m));
                 }
             }
-            decide("birth_date", &mut candidates, config, &mut values);
+            decide(&mut candidates, rules.birth_date, &mut values);
         }
     }
     candidates.clear();
@@ -102,10 +127,10 @@ pub fn golden_view<'a>(entity: EntityId, members: &'a [Member<'a>], config: &Sur
             candidates.push(candidate);
         }
     }
-    decide("address", &mut candidates, config, &mut values);
+    decide(&mut candidates, rules.address, &mut values);
     let has_extras = members.iter().any(|m| !m.record.identifiers.is_empty() || !m.record.attributes.is_empty());
     if has_extras {
-        extras(members, config, &mut values);
+        extras(members, rules.config, &mut values);
     }
     if members.iter().any(|m| !m.record.consent.is_empty()) {
         consents(members, &mut values);
@@ -181,13 +206,8 @@ fn extras<'a>(members: &'a [Member<'a>], config: &SurvivorshipConfig, values: &m
     }
 }
 
-fn decide<'a>(
-    attr: &str,
-    candidates: &mut [Candidate<'a>],
-    config: &SurvivorshipConfig,
-    out: &mut Vec<GoldenValueView<'a>>,
-) {
-    if let Some((winner, rule)) = choose(candidates, config.rules_for(attr)) {
+fn decide<'a>(candidates: &mut [Candidate<'a>], rules: &[SurvivorshipRule], out: &mut Vec<GoldenValueView<'a>>) {
+    if let Some((winner, rule)) = choose(candidates, rules) {
         let c = &mut candidates[winner];
         let from = c.member.key;
         for (part, value) in c.parts[..c.len].iter_mut() {

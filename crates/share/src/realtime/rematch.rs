@@ -9,7 +9,7 @@ use master::features::Features;
 use master::identity::assign_ids;
 use master::incremental::{BlockOutcome, RecordKeys};
 use master::resolve::PINNED_RULE;
-use master::survive::{Member, golden_view};
+use master::survive::{Member, Rules, golden_view};
 use model::EntityId;
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -156,6 +156,7 @@ impl Hub {
         let held: BTreeSet<i64> = ids.iter().map(|i| i.0 as i64).chain(retired.iter().map(|(e, _)| *e)).collect();
         retired.extend(entities.iter().filter(|e| !held.contains(e)).map(|e| (*e, None)));
 
+        let rules = Rules::new(&self.config.survivorship);
         let goldens = clusters
             .iter()
             .zip(&ids)
@@ -165,7 +166,7 @@ impl Hub {
                     .filter_map(|rid| loaded.get(rid))
                     .map(|r| Member { key: &r.key, trust: r.trust, recency: r.recency, record: &r.clean })
                     .collect();
-                GoldenRow::new(&golden_view(*id, &members, &self.config.survivorship))
+                GoldenRow::new(&golden_view(*id, &members, &rules))
             })
             .collect::<Vec<_>>();
 
