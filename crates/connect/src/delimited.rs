@@ -49,6 +49,7 @@ pub fn open(config: &SourceConfig, path: &Path) -> Result<RecordStream> {
         delimiter,
         encoding: config.encoding,
         source: config.name.clone(),
+        row: csv::ByteRecord::new(),
     }))
 }
 
@@ -79,21 +80,23 @@ struct Rows<R: Read> {
     delimiter: u8,
     encoding: Encoding,
     source: String,
+    /// The row being read, reused: a fresh one per row grew its buffers from nothing every time.
+    row: csv::ByteRecord,
 }
 
 impl<R: Read> Iterator for Rows<R> {
     type Item = std::result::Result<SourceRecord, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut row = csv::ByteRecord::new();
-        match self.reader.read_byte_record(&mut row) {
+        match self.reader.read_byte_record(&mut self.row) {
             Ok(false) => None,
             Ok(true) => {
+                let row = &self.row;
                 let line = row.position().map_or(0, |p| p.line());
                 if row.len() == 1 && row.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
                     return self.next();
                 }
-                Some(self.to_record(&row, line))
+                Some(self.to_record(row, line))
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
