@@ -17,9 +17,16 @@ pub struct StoredLayout {
 }
 
 impl StoredLayout {
-    /// The layout of `fields`.
+    /// The layout of `fields`. The rows of one file share their names: the id of the names seen last is
+    /// remembered (per thread), not worked out again for every row.
     pub fn of(fields: &RawFields) -> Self {
-        StoredLayout { id: layout_id(fields.names()), names: fields.names().clone() }
+        thread_local! {
+            static LAST: std::cell::RefCell<Option<StoredLayout>> = const { std::cell::RefCell::new(None) };
+        }
+        LAST.with_borrow_mut(|last| match last {
+            Some(layout) if Arc::ptr_eq(&layout.names, fields.names()) => layout.clone(),
+            _ => last.insert(StoredLayout { id: layout_id(fields.names()), names: fields.names().clone() }).clone(),
+        })
     }
 }
 
@@ -35,38 +42,81 @@ pub fn layout_id(names: &[String]) -> i64 {
     h.finish() as i64
 }
 
-/// A row's stored form, and its values as one JSON object (the text its content hash is taken of).
+/// A row's stored form, and the content hash of its values as one JSON object.
 pub struct Encoded {
     /// `[id,["v1",…]]`.
     pub compact: String,
-    /// `{"name1":"v1",…}`, as `serde_json` writes the row.
-    pub object: String,
+    /// [`content_hash`] of `{"name1":"v1",…}`, the row as `serde_json` writes it.
+    pub content_hash: i64,
 }
 
-/// Both forms of `fields` at once, each value escaped once.
-pub fn encode(fields: &RawFields, id: i64) -> Result<Encoded, serde_json::Error> {
-    let mut compact = Vec::with_capacity(24 + fields.len() * 16);
-    let mut object = Vec::with_capacity(2 + fields.len() * 28);
-    serde_json::to_writer(&mut compact, &id)?;
-    compact.insert(0, b'[');
-    compact.extend_from_slice(b",[");
-    object.push(b'{');
-    for (slot, (name, value)) in fields.iter().enumerate() {
-        if slot > 0 {
-            compact.push(b',');
-            object.push(b',');
+/// A stable 64-bit hash of a record's raw values as a JSON object: an unchanged record is recognised by it,
+/// however it came (compact or as a document).
+pub fn content_hash(object: &[u8]) -> i64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(7).build_hasher();
+    h.write(object);
+    h.finish() as i64
+}
+
+/// The names of a layout as they open each member of a JSON object (`"name":`), back to back, and where each
+/// one ends.
+struct ObjectKeys {
+    names: Arc<[String]>,
+    text: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl ObjectKeys {
+    fn of(names: &Arc<[String]>) -> Result<Self, serde_json::Error> {
+        let mut keys = ObjectKeys { names: names.clone(), text: Vec::new(), ends: Vec::with_capacity(names.len()) };
+        for name in names.iter() {
+            serde_json::to_writer(&mut keys.text, name)?;
+            keys.text.push(b':');
+            keys.ends.push(keys.text.len());
         }
-        serde_json::to_writer(&mut object, name)?;
-        object.push(b':');
-        let start = compact.len();
-        serde_json::to_writer(&mut compact, value)?;
-        object.extend_from_slice(&compact[start..]);
+        Ok(keys)
     }
-    compact.extend_from_slice(b"]]");
-    object.push(b'}');
-    // serde_json writes UTF-8 only.
-    let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|e| serde::ser::Error::custom(e.to_string()));
-    Ok(Encoded { compact: text(compact)?, object: text(object)? })
+
+    fn key(&self, slot: usize) -> &[u8] {
+        &self.text[slot.checked_sub(1).map_or(0, |before| self.ends[before])..self.ends[slot]]
+    }
+}
+
+thread_local! {
+    /// The object keys of the layout seen last (a file's rows share one), and the object being hashed.
+    static OBJECT: std::cell::RefCell<(Option<ObjectKeys>, Vec<u8>)> = const { std::cell::RefCell::new((None, Vec::new())) };
+}
+
+/// Both forms of `fields` at once, each value escaped once; the JSON object is only hashed, in a reused buffer.
+pub fn encode(fields: &RawFields, id: i64) -> Result<Encoded, serde_json::Error> {
+    OBJECT.with_borrow_mut(|(keys, object)| {
+        let keys = match keys {
+            Some(k) if Arc::ptr_eq(&k.names, fields.names()) => k,
+            _ => keys.insert(ObjectKeys::of(fields.names())?),
+        };
+        let mut compact = Vec::with_capacity(24 + fields.len() * 16);
+        compact.push(b'[');
+        serde_json::to_writer(&mut compact, &id)?;
+        compact.extend_from_slice(b",[");
+        object.clear();
+        object.push(b'{');
+        for (slot, (_, value)) in fields.iter().enumerate() {
+            if slot > 0 {
+                compact.push(b',');
+                object.push(b',');
+            }
+            object.extend_from_slice(keys.key(slot));
+            let start = compact.len();
+            serde_json::to_writer(&mut compact, value)?;
+            object.extend_from_slice(&compact[start..]);
+        }
+        compact.extend_from_slice(b"]]");
+        object.push(b'}');
+        // serde_json writes UTF-8 only.
+        let compact = String::from_utf8(compact).map_err(|e| serde::ser::Error::custom(e.to_string()))?;
+        Ok(Encoded { compact, content_hash: content_hash(object) })
+    })
 }
 
 /// What a stored raw form holds.
@@ -120,6 +170,22 @@ mod tests {
     }
 
     #[test]
+    fn rows_of_layouts_in_turn_each_get_their_own_names() {
+        // The names and id of the layout seen last are remembered: rows of two files in turn must not mix them.
+        let a = fields(&[("name", "Henk"), ("id", "7")]);
+        let b = fields(&[("naam", "Henk"), ("id", "7")]);
+        for _ in 0..2 {
+            for row in [&a, &b] {
+                let layout = StoredLayout::of(row);
+                assert_eq!(layout.id, layout_id(row.names()));
+                let encoded = encode(row, layout.id).expect("encode");
+                let object = serde_json::to_string(row).expect("object");
+                assert_eq!(encoded.content_hash, content_hash(object.as_bytes()), "{object}");
+            }
+        }
+    }
+
+    #[test]
     fn earlier_forms_are_still_read() {
         assert_eq!(
             parse(r#"{"b":"2","a":"1"}"#).expect("object"),
@@ -156,7 +222,8 @@ mod tests {
             let row: RawFields = columns.into_iter().collect();
             let layout = StoredLayout::of(&row);
             let encoded = encode(&row, layout.id).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            prop_assert_eq!(Some(encoded.object), serde_json::to_string(&row).ok());
+            let object = serde_json::to_string(&row).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(encoded.content_hash, content_hash(object.as_bytes()));
             let text = encoded.compact;
             match parse(&text) {
                 Ok(StoredRaw::Compact(id, values)) => {

@@ -29,7 +29,7 @@ impl IncomingRecord {
     /// Encodes a record's raw fields (as a JSON object) and clean form.
     pub fn encode(key: RecordKey, raw: &RawFields, clean: Option<&CleanRecord>) -> Result<Self, serde_json::Error> {
         let object = serde_json::to_string(raw)?;
-        Ok(Self::with_raw(key, content_hash(&object), object, None, clean))
+        Ok(Self::with_raw(key, crate::raw_form::content_hash(object.as_bytes()), object, None, clean))
     }
 
     /// Encodes a record whose raw fields are laid out by a file's header: compact, its column names kept once
@@ -43,7 +43,7 @@ impl IncomingRecord {
         let layout = StoredLayout::of(raw);
         let encoded = crate::raw_form::encode(raw, layout.id)?;
         // The hash is of the JSON object either way, so a record is recognised as unchanged however it came.
-        Ok(Self::with_raw(key, content_hash(&encoded.object), encoded.compact, Some(layout), clean))
+        Ok(Self::with_raw(key, encoded.content_hash, encoded.compact, Some(layout), clean))
     }
 
     fn with_raw(
@@ -63,14 +63,6 @@ impl IncomingRecord {
             quarantine_reasons: Vec::new(),
         }
     }
-}
-
-/// A stable 64-bit hash of a record's raw values as a JSON object.
-fn content_hash(raw: &str) -> i64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = foldhash::fast::FixedState::with_seed(7).build_hasher();
-    h.write(raw.as_bytes());
-    h.finish() as i64
 }
 
 /// What an upsert batch did.
