@@ -41,21 +41,41 @@ impl ActiveSet {
 
     /// Adds a record (callers add them in record-id order). `clean` is the stored clean form.
     pub fn push(&mut self, rid: i64, source: &str, source_id: &str, trust: i32, recency: i64, clean: &[u8]) {
-        let index = match self.sources.iter().position(|s| s == source) {
-            Some(i) => i,
-            None => {
-                self.sources.push(source.to_string());
-                self.sources.len() - 1
-            }
-        };
+        let index = self.source_index(source);
         self.rids.push(rid);
-        self.source_of.push(index as u32);
+        self.source_of.push(index);
         self.trust.push(trust);
         self.recency.push(recency);
         self.ids.push_str(source_id);
         self.id_ends.push(self.ids.len());
         self.clean.extend_from_slice(clean);
         self.clean_ends.push(self.clean.len());
+    }
+
+    /// Adds the records of `other` after these (callers keep record-id order: `other`'s ids are all higher).
+    pub fn append(&mut self, other: ActiveSet) {
+        let sources: Vec<u32> = other.sources.iter().map(|s| self.source_index(s)).collect();
+        self.rids.extend_from_slice(&other.rids);
+        self.source_of.extend(other.source_of.iter().map(|i| sources[*i as usize]));
+        self.trust.extend_from_slice(&other.trust);
+        self.recency.extend_from_slice(&other.recency);
+        let base = self.ids.len();
+        self.ids.push_str(&other.ids);
+        self.id_ends.extend(other.id_ends.iter().map(|end| base + end));
+        let base = self.clean.len();
+        self.clean.extend_from_slice(&other.clean);
+        self.clean_ends.extend(other.clean_ends.iter().map(|end| base + end));
+    }
+
+    /// The index of a source's name, added when new.
+    fn source_index(&mut self, source: &str) -> u32 {
+        match self.sources.iter().position(|s| s == source) {
+            Some(i) => i as u32,
+            None => {
+                self.sources.push(source.to_string());
+                (self.sources.len() - 1) as u32
+            }
+        }
     }
 
     /// Number of records.
@@ -173,5 +193,18 @@ mod tests {
         }
         assert!(!set.may_have_identifiers(0));
         assert!(set.may_have_identifiers(1), "a JSON form may have any field");
+        // The same records in two parts, the second with its sources in another order, appended.
+        let mut first = ActiveSet::default();
+        first.push(3, "crm", "c-1", 2, 100, &clean_codec::encode(&clean("Vries")));
+        let mut second = ActiveSet::with_capacity(2, 64);
+        second.push(8, "shop", "", 0, 200, br#"{"name":{"family":"Bos"}}"#);
+        second.push(9, "crm", "c-2", 2, 300, &clean_codec::encode(&clean("Smit")));
+        first.append(second);
+        assert_eq!((first.len(), first.rids(), first.sources()), (3, &[3, 8, 9][..], set.sources()));
+        for i in 0..3 {
+            assert_eq!((first.key(i), first.source_of(i)), (set.key(i), set.source_of(i)));
+            assert_eq!((first.trust(i), first.recency(i)), (set.trust(i), set.recency(i)));
+            assert_eq!(first.clean(i).expect("decode"), set.clean(i).expect("decode"));
+        }
     }
 }

@@ -315,6 +315,40 @@ impl rusqlite::types::FromSql for StoredGolden {
     }
 }
 
+/// Adds the active records with ids in `(after, up_to]` to `set`, in id order, read on `conn` (stored clean
+/// forms opened with `keyring`).
+fn read_active(
+    conn: &Connection,
+    keyring: Option<&Keyring>,
+    trust: &[(String, i32)],
+    after: i64,
+    up_to: i64,
+    set: &mut ActiveSet,
+) -> Result<()> {
+    let trust_of = |source: &str| trust.iter().find(|(name, _)| name == source).map_or(0, |(_, t)| *t);
+    let mut stmt = conn.prepare(
+        "SELECT rid, source, source_id, COALESCE(updated_at, ingested_at), clean
+         FROM records WHERE status = 'active' AND rid > ?1 AND rid <= ?2 ORDER BY rid",
+    )?;
+    let mut rows = stmt.query([after, up_to])?;
+    while let Some(row) = rows.next()? {
+        let text = |i: usize| row.get_ref(i)?.as_str().map_err(rusqlite::Error::from);
+        let rid: i64 = row.get(0)?;
+        let clean = row.get_ref(4)?.as_bytes_or_null().map_err(rusqlite::Error::from)?;
+        let clean = clean.ok_or_else(|| Error::Invalid(format!("active record {rid} has no clean form")))?;
+        let clean = sealing::open(keyring, || Ok("records.clean".into()), clean)?;
+        let source = text(1)?;
+        set.push(rid, source, text(2)?, trust_of(source), row.get(3)?, &clean);
+    }
+    Ok(())
+}
+
+/// Fewest records a batch loads on two connections at once (a few in tests, so they take this path).
+#[cfg(not(test))]
+const PARALLEL_LOAD: i64 = 100_000;
+#[cfg(test)]
+const PARALLEL_LOAD: i64 = 4;
+
 /// Records decoded together while loading.
 const LOAD_CHUNK: usize = 65_536;
 
@@ -469,30 +503,39 @@ impl Store for SqliteStore {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let count = count.max(0) as usize;
-        let mut set = ActiveSet::with_capacity(count, (average * 1.25) as usize * count);
+        let bytes = |records: i64| (average * 1.25) as usize * records.max(0) as usize;
         // Trust by source name, looked up here rather than joined per row; sources not registered have 0.
         let trust: Vec<(String, i32)> = self
             .conn
             .prepare("SELECT name, trust FROM sources")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let trust_of = |source: &str| trust.iter().find(|(name, _)| name == source).map_or(0, |(_, t)| *t);
-        let mut stmt = self.conn.prepare(
-            "SELECT rid, source, source_id, COALESCE(updated_at, ingested_at), clean
-             FROM records WHERE status = 'active' ORDER BY rid",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let text = |i: usize| row.get_ref(i)?.as_str().map_err(rusqlite::Error::from);
-            let rid: i64 = row.get(0)?;
-            let clean = row.get_ref(4)?.as_bytes_or_null().map_err(rusqlite::Error::from)?;
-            let clean = clean.ok_or_else(|| Error::Invalid(format!("active record {rid} has no clean form")))?;
-            let clean = sealing::open(self.keyring.as_deref(), || Ok("records.clean".into()), clean)?;
-            let source = text(1)?;
-            set.push(rid, source, text(2)?, trust_of(source), row.get(3)?, &clean);
-        }
-        Ok(set)
+        let Some(second) = self.second_reader(count)? else {
+            let mut set = ActiveSet::with_capacity(count.max(0) as usize, bytes(count));
+            read_active(&self.conn, self.keyring.as_deref(), &trust, 0, i64::MAX, &mut set)?;
+            return Ok(set);
+        };
+        // Two halves by record id, read at once on two connections. Both read one state of the file: this one
+        // holds its read lock from before the other starts until both are done, and with the rollback journal (the
+        // only mode this runs in) no other connection can commit while a read lock is held.
+        let middle = count / 2;
+        self.conn.execute_batch("BEGIN DEFERRED; SELECT 1 FROM records LIMIT 1;")?;
+        let (keyring, trust) = (self.keyring.as_deref(), &trust);
+        let read = std::thread::scope(|scope| -> Result<ActiveSet> {
+            let upper = scope.spawn(move || -> Result<ActiveSet> {
+                let mut set = ActiveSet::with_capacity((count - middle) as usize, bytes(count - middle));
+                read_active(&second, keyring, trust, middle, i64::MAX, &mut set)?;
+                Ok(set)
+            });
+            let mut set = ActiveSet::with_capacity(count as usize, bytes(count));
+            let lower = read_active(&self.conn, keyring, trust, 0, middle, &mut set);
+            let upper = upper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            lower?;
+            set.append(upper?);
+            Ok(set)
+        });
+        self.conn.execute_batch("COMMIT")?;
+        read
     }
 
     fn for_each_active_chunk(&self, f: &mut (dyn FnMut(Vec<ActiveRecord>) -> Result<()> + Send)) -> Result<()> {
@@ -1017,6 +1060,19 @@ impl SqliteStore {
         })?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// A second, read-only connection to load a batch's records with, when it pays and is safe: a file with at
+    /// least [`PARALLEL_LOAD`] records, read in the rollback-journal mode of a bulk command (in WAL mode each
+    /// connection could read another state of the file) and outside any transaction.
+    fn second_reader(&self, records: i64) -> Result<Option<Connection>> {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else { return Ok(None) };
+        if records < PARALLEL_LOAD || !self.conn.is_autocommit() || self.journal_mode()?.eq_ignore_ascii_case("wal") {
+            return Ok(None);
+        }
+        let mut conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_handler(Some(wait_for_lock))?;
+        Ok(Some(conn))
     }
 
     fn memberships_by_rid(&self) -> Result<RidMap<(i64, i64)>> {

@@ -546,6 +546,37 @@ fn bulk_writes_use_the_rollback_journal_only_when_alone_and_end_in_wal() {
 }
 
 #[test]
+fn a_bulk_load_reads_two_halves_at_once_as_one_read_would() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = SqliteStore::open(&dir.path().join("hub.db")).expect("open");
+    let records: Vec<IncomingRecord> = (1..=40)
+        .map(|i| {
+            let mut r = incoming(if i % 3 == 0 { "shop" } else { "crm" }, &i.to_string(), &format!("F{i}"));
+            if i % 7 == 0 {
+                r.clean = None;
+                r.quarantine_reasons = vec!["no name".into()];
+            }
+            r
+        })
+        .collect();
+    s.upsert_records(&records, 1).expect("upsert");
+    // In WAL mode one connection reads; in bulk, with the rollback journal, two.
+    let whole = s.active_set().expect("one read");
+    let (halves, mode) = s.in_bulk(|s| -> Result<_> { Ok((s.active_set()?, s.journal_mode()?)) }).expect("bulk read");
+    assert_eq!(mode, "delete", "the two-connection path ran");
+    assert_eq!(s.journal_mode().expect("mode"), "wal", "the second connection was closed again");
+    assert_eq!((halves.len(), halves.rids()), (whole.len(), whole.rids()));
+    assert_eq!(whole.len(), 35, "quarantined records are not active");
+    for i in 0..whole.len() {
+        assert_eq!(
+            (halves.key(i), halves.trust(i), halves.recency(i)),
+            (whole.key(i), whole.trust(i), whole.recency(i))
+        );
+        assert_eq!(halves.clean(i).expect("decode"), whole.clean(i).expect("decode"));
+    }
+}
+
+#[test]
 fn an_in_memory_store_stays_as_it_is_in_bulk() {
     let mut s = SqliteStore::open_in_memory().expect("open");
     let mode = s.in_bulk(|s| s.journal_mode()).expect("bulk");
