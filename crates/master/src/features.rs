@@ -321,8 +321,8 @@ const SOUNDS_REMEMBERED: usize = 65_536;
 
 thread_local! {
     /// Double Metaphone codes by folded name (every builder uses the default encoder).
-    static SOUNDS: std::cell::RefCell<std::collections::HashMap<Box<str>, Box<str>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static SOUNDS: std::cell::RefCell<std::collections::HashMap<Box<str>, Box<str>, foldhash::fast::FixedState>> =
+        std::cell::RefCell::new(std::collections::HashMap::default());
     /// The text a record's features are packed into, and its first given and family name, reused: each record's
     /// text is then allocated once, at its size (a fresh buffer per record, shrunk to size afterwards, took three
     /// blocks of fresh memory for each of a million records).

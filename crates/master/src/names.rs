@@ -104,10 +104,13 @@ const GROUPS: &[&[&str]] = &[
     &["ayse", "aise", "aysel"],
 ];
 
-fn table() -> &'static HashMap<&'static str, Vec<u16>> {
-    static TABLE: OnceLock<HashMap<&'static str, Vec<u16>>> = OnceLock::new();
+/// Alias groups by name (hashed with foldhash: every compared pair of given names looks both up).
+type Table = HashMap<&'static str, Vec<u16>, foldhash::fast::FixedState>;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut map: HashMap<&'static str, Vec<u16>> = HashMap::new();
+        let mut map = Table::default();
         for (g, names) in GROUPS.iter().enumerate() {
             for n in *names {
                 map.entry(n).or_default().push(g as u16);

@@ -412,7 +412,7 @@ impl PackedLevels {
 type Patterns = Vec<(Levels, f64)>;
 
 fn patterns(levels: impl IntoIterator<Item = Levels>) -> Patterns {
-    let mut counts: std::collections::HashMap<Levels, f64> = std::collections::HashMap::new();
+    let mut counts: std::collections::HashMap<Levels, f64, foldhash::fast::FixedState> = Default::default();
     for l in levels {
         *counts.entry(l).or_default() += 1.0;
     }
