@@ -1,6 +1,7 @@
 //! `cdihub`: the command line. Parses arguments, loads `cdihub.toml`, runs one command and prints the error
 //! chain if it fails. The work itself lives in the library crates; this file only wires them.
 
+mod batch_memory;
 mod commands;
 mod config_file;
 mod generate;

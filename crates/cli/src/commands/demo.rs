@@ -28,6 +28,7 @@ pub struct Args {
 
 /// Runs the demo and prints the summary.
 pub fn run(args: Args, quiet: bool) -> Result<()> {
+    crate::batch_memory::without_huge_pages();
     let started = Instant::now();
     for stale in ["cdihub.db", "cdihub.db-wal", "cdihub.db-shm"] {
         let path = args.dir.join(stale);

@@ -50,6 +50,7 @@ pub fn print_ingest(s: &pipeline::IngestSummary) {
 
 /// Resolves and prints the summary.
 pub fn run_resolve(config: &Path, quiet: bool) -> Result<()> {
+    crate::batch_memory::without_huge_pages();
     let (config, mut store) = config_file::load_with_store(config)?;
     let summary = store.in_bulk(|store| pipeline::resolve(&config, store, quiet))?;
     print_resolve(&summary);
