@@ -10,6 +10,7 @@
 //! A record with consent answers is written with the tag [`TAG_CONSENT`] instead: the same layout, then the
 //! consent as a LEB128 count and, in purpose order, each purpose's text and a byte (1 granted, 0 refused).
 
+use crate::binary_form::{ReadError, Reader, put_text, put_varint};
 use model::{BirthDate, CleanRecord};
 use std::collections::BTreeMap;
 
@@ -216,8 +217,8 @@ fn decode_binary(bytes: &[u8], with_consent: bool, record: &mut CleanRecord) -> 
     record.identifiers.clear();
     record.attributes.clear();
     if present & MAPS != 0 {
-        record.identifiers = r.map()?;
-        record.attributes = r.map()?;
+        record.identifiers = read_map(&mut r)?;
+        record.attributes = read_map(&mut r)?;
     }
     record.consent.clear();
     if with_consent {
@@ -233,67 +234,23 @@ fn decode_binary(bytes: &[u8], with_consent: bool, record: &mut CleanRecord) -> 
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
+/// A map: its count, then each key and value as texts.
+fn read_map(r: &mut Reader<'_>) -> Result<BTreeMap<String, String>, DecodeError> {
+    let n = r.count()?;
+    let mut map = BTreeMap::new();
+    for _ in 0..n {
+        let k = r.text()?.to_owned();
+        map.insert(k, r.text()?.to_owned());
     }
-    out.push(v as u8);
+    Ok(map)
 }
 
-fn put_text(out: &mut Vec<u8>, text: &str) {
-    put_varint(out, text.len() as u64);
-    out.extend_from_slice(text.as_bytes());
-}
-
-/// A cursor over the bytes still to decode.
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8, DecodeError> {
-        let (&b, rest) = self.bytes.split_first().ok_or(DecodeError::Truncated)?;
-        self.bytes = rest;
-        Ok(b)
-    }
-
-    fn varint(&mut self) -> Result<u64, DecodeError> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            value |= u64::from(b & 0x7F) << shift;
-            if b < 0x80 {
-                return Ok(value);
-            }
+impl From<ReadError> for DecodeError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Truncated => DecodeError::Truncated,
+            ReadError::NotUtf8 => DecodeError::NotUtf8,
         }
-        Err(DecodeError::Truncated)
-    }
-
-    /// A count of items that each take at least one byte: never more than the bytes left.
-    fn count(&mut self) -> Result<usize, DecodeError> {
-        let n = self.varint()?;
-        if n > self.bytes.len() as u64 {
-            return Err(DecodeError::Truncated);
-        }
-        Ok(n as usize)
-    }
-
-    fn text(&mut self) -> Result<&'a str, DecodeError> {
-        let n = self.count()?;
-        let (text, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        std::str::from_utf8(text).map_err(|_| DecodeError::NotUtf8)
-    }
-
-    fn map(&mut self) -> Result<BTreeMap<String, String>, DecodeError> {
-        let n = self.count()?;
-        let mut map = BTreeMap::new();
-        for _ in 0..n {
-            let k = self.text()?.to_owned();
-            map.insert(k, self.text()?.to_owned());
-        }
-        Ok(map)
     }
 }
 

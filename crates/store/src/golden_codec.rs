@@ -8,6 +8,7 @@
 //! a LEB128 length and its UTF-8 bytes; a name is one byte, its position in [`ATTRIBUTE_CODES`] or [`RULE_CODES`],
 //! or [`NAMED`] followed by the name as a text (extra attributes, custom rules).
 
+use crate::binary_form::{ReadError, Reader, put_text, put_varint};
 use model::{EntityId, Golden, GoldenValue, GoldenView, RecordKey};
 
 /// First byte of the binary form (JSON starts with `{`; stored clean forms use 0xC1 and 0xC2).
@@ -121,18 +122,25 @@ pub fn decode(bytes: &[u8]) -> Result<Golden, DecodeError> {
 fn decode_binary(bytes: &[u8]) -> Result<Golden, DecodeError> {
     let mut r = Reader { bytes };
     let entity = r.varint()?;
-    let mut from = Vec::with_capacity(r.count()?);
-    for _ in 0..from.capacity() {
+    let members = r.count()?;
+    let mut from = Vec::with_capacity(members);
+    for _ in 0..members {
         let source = r.text()?;
         from.push(RecordKey::new(source, r.text()?));
     }
-    let mut values = Vec::with_capacity(r.count()?);
-    for _ in 0..values.capacity() {
-        let attribute = r.name(ATTRIBUTE_CODES, entity)?;
+    let count = r.count()?;
+    let mut values = Vec::with_capacity(count);
+    for _ in 0..count {
+        let attribute = read_name(&mut r, ATTRIBUTE_CODES, entity)?;
         let value = r.text()?.to_owned();
         let index = r.varint()? as usize;
         let source = from.get(index).ok_or(DecodeError::UnlistedSource { entity, index })?;
-        values.push(GoldenValue { attribute, value, from: source.clone(), rule: r.name(RULE_CODES, entity)? });
+        values.push(GoldenValue {
+            attribute,
+            value,
+            from: source.clone(),
+            rule: read_name(&mut r, RULE_CODES, entity)?,
+        });
     }
     match r.bytes.len() {
         0 => Ok(Golden { entity: EntityId(entity), values }),
@@ -140,19 +148,18 @@ fn decode_binary(bytes: &[u8]) -> Result<Golden, DecodeError> {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
+/// A name: its code in `table`, or [`NAMED`] and the name as a text.
+fn read_name(r: &mut Reader<'_>, table: &[&str], entity: u64) -> Result<String, DecodeError> {
+    match r.byte()? {
+        NAMED => Ok(r.text()?.to_owned()),
+        code => table
+            .get(usize::from(code))
+            .map(|n| n.to_string())
+            .ok_or(DecodeError::UnknownCode { entity, code: usize::from(code) }),
     }
-    out.push(v as u8);
 }
 
-fn put_text(out: &mut Vec<u8>, text: &str) {
-    put_varint(out, text.len() as u64);
-    out.extend_from_slice(text.as_bytes());
-}
-
+/// Appends a name: its code in `table`, or [`NAMED`] and the name as a text.
 fn put_name(out: &mut Vec<u8>, name: &str, table: &[&str]) {
     match table.iter().position(|n| *n == name) {
         Some(code) => out.push(code as u8),
@@ -163,53 +170,11 @@ fn put_name(out: &mut Vec<u8>, name: &str, table: &[&str]) {
     }
 }
 
-/// A cursor over the bytes still to decode.
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8, DecodeError> {
-        let (&b, rest) = self.bytes.split_first().ok_or(DecodeError::Truncated)?;
-        self.bytes = rest;
-        Ok(b)
-    }
-
-    fn varint(&mut self) -> Result<u64, DecodeError> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            value |= u64::from(b & 0x7F) << shift;
-            if b < 0x80 {
-                return Ok(value);
-            }
-        }
-        Err(DecodeError::Truncated)
-    }
-
-    /// A count of items that each take at least one byte: never more than the bytes left.
-    fn count(&mut self) -> Result<usize, DecodeError> {
-        let n = self.varint()?;
-        if n > self.bytes.len() as u64 {
-            return Err(DecodeError::Truncated);
-        }
-        Ok(n as usize)
-    }
-
-    fn text(&mut self) -> Result<&'a str, DecodeError> {
-        let n = self.count()?;
-        let (text, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        std::str::from_utf8(text).map_err(|_| DecodeError::NotUtf8)
-    }
-
-    fn name(&mut self, table: &[&str], entity: u64) -> Result<String, DecodeError> {
-        match self.byte()? {
-            NAMED => Ok(self.text()?.to_owned()),
-            code => table
-                .get(usize::from(code))
-                .map(|n| n.to_string())
-                .ok_or(DecodeError::UnknownCode { entity, code: usize::from(code) }),
+impl From<ReadError> for DecodeError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Truncated => DecodeError::Truncated,
+            ReadError::NotUtf8 => DecodeError::NotUtf8,
         }
     }
 }

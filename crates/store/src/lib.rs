@@ -5,6 +5,7 @@
 mod active_set;
 mod api_key;
 mod audit;
+mod binary_form;
 pub mod clean_codec;
 mod error;
 pub mod golden_codec;
