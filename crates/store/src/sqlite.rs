@@ -1070,7 +1070,10 @@ impl SqliteStore {
         if records < PARALLEL_LOAD || !self.conn.is_autocommit() || self.journal_mode()?.eq_ignore_ascii_case("wal") {
             return Ok(None);
         }
-        let mut conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        // A second connection only speeds the load up: where it cannot be had, one connection reads.
+        let Ok(mut conn) = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+            return Ok(None);
+        };
         conn.busy_handler(Some(wait_for_lock))?;
         Ok(Some(conn))
     }
