@@ -454,20 +454,7 @@ pub(super) fn receipts(conn: &Connection) -> Result<Vec<Erasure>> {
                 unseal_text('erasures.reason', reason), records, digest, suppressed FROM erasures
          ORDER BY id",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, Option<i64>>(1)?,
-            r.get::<_, String>(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-            r.get(8)?,
-            r.get(9)?,
-        ))
-    })?;
+    let rows = stmt.query_map([], |r| <(i64, Option<i64>, String, _, _, _, _, _, _, _)>::try_from(r))?;
     rows.map(|row| {
         let (id, entity, entities, at, actor, requested_by, reason, records, digest, suppressed) = row?;
         let entities: Vec<u64> = serde_json::from_str(&entities)

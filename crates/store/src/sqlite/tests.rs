@@ -910,20 +910,7 @@ fn a_hub_written_before_the_checks_were_rewritten_migrates_with_its_rows() {
         .conn
         .prepare("SELECT * FROM records ORDER BY rid")
         .expect("records")
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-            ))
-        })
+        .query_map([], |r| RecordRow::try_from(r))
         .expect("query")
         .collect::<rusqlite::Result<_>>()
         .expect("rows");
@@ -939,7 +926,7 @@ fn a_hub_written_before_the_checks_were_rewritten_migrates_with_its_rows() {
         .conn
         .prepare("SELECT a, b, probability, decision, rule FROM pairs ORDER BY a, b")
         .expect("pairs")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_map([], |r| r.try_into())
         .expect("query")
         .collect::<rusqlite::Result<_>>()
         .expect("rows");

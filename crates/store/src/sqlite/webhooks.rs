@@ -66,20 +66,7 @@ type Row =
     (i64, String, String, String, i64, i64, i64, Option<i64>, Option<i64>, Option<String>, Option<i64>, Option<i64>);
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-    ))
+    Row::try_from(r)
 }
 
 fn decode(r: Row) -> Result<Webhook> {
