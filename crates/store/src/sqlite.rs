@@ -306,6 +306,14 @@ impl StoredGolden {
     }
 }
 
+/// The golden record of entity `entity`, if it has one.
+pub(crate) fn golden_of(conn: &Connection, entity: i64) -> Result<Option<Golden>> {
+    let stored: Option<StoredGolden> = conn
+        .query_row("SELECT unseal_blob('golden.json', json) FROM golden WHERE entity_id = ?1", [entity], |r| r.get(0))
+        .optional()?;
+    stored.map(|s| s.decode()).transpose()
+}
+
 impl rusqlite::types::FromSql for StoredGolden {
     fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
         match value {
@@ -671,13 +679,7 @@ impl Store for SqliteStore {
                 Some((None, _)) => break,
             }
         }
-        let stored: Option<StoredGolden> = self
-            .conn
-            .query_row("SELECT unseal_blob('golden.json', json) FROM golden WHERE entity_id = ?1", [current], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let Some(stored) = stored else { return Ok(None) };
+        let Some(golden) = golden_of(&self.conn, current)? else { return Ok(None) };
         let mut stmt = self.conn.prepare(
             "SELECT r.source, r.source_id, unseal_blob('records.clean', r.clean) FROM memberships m
              JOIN records r ON r.rid = m.rid
@@ -691,12 +693,7 @@ impl Store for SqliteStore {
             })
             .collect::<Result<Vec<_>>>()?;
         let resolved = EntityId(current as u64);
-        Ok(Some(EntityView {
-            id: resolved,
-            redirected_from: (resolved != id).then_some(id),
-            golden: stored.decode()?,
-            members,
-        }))
+        Ok(Some(EntityView { id: resolved, redirected_from: (resolved != id).then_some(id), golden, members }))
     }
 
     fn entity_of(&self, key: &RecordKey) -> Result<Option<EntityId>> {

@@ -2,7 +2,7 @@
 //! to be forgotten) in one transaction, leaving a receipt and, if asked, suppressing the source records.
 
 use super::{
-    PAIRS_WITH_KEYS, QUARANTINE_COLUMNS, StoredClean, StoredGolden, audit, feed, key_of, quarantine_entry, stored_pair,
+    PAIRS_WITH_KEYS, QUARANTINE_COLUMNS, StoredClean, audit, feed, golden_of, key_of, quarantine_entry, stored_pair,
 };
 use crate::subject::*;
 use crate::types::{FeedEvent, QuarantineEntry, StoredPair};
@@ -53,11 +53,7 @@ pub(super) fn gather(conn: &Connection, who: &Subject) -> Result<Option<SubjectD
 /// Everything held about the person whose entity (or a former id of it) is `id`.
 fn gather_entity(conn: &Connection, id: EntityId) -> Result<Option<SubjectData>> {
     let Some(entity) = live_entity(conn, id)? else { return Ok(None) };
-    let golden: Option<StoredGolden> = conn
-        .query_row("SELECT unseal_blob('golden.json', json) FROM golden WHERE entity_id = ?1", [entity], |r| r.get(0))
-        .optional()?;
-    let Some(golden) = golden else { return Ok(None) };
-    let golden = golden.decode()?;
+    let Some(golden) = golden_of(conn, entity)? else { return Ok(None) };
     let mut stmt = conn.prepare(
         "WITH RECURSIVE lineage (id) AS (SELECT ?1 UNION SELECT e.entity_id FROM entities e JOIN lineage l
          ON e.merged_into = l.id) SELECT id FROM lineage ORDER BY id",
