@@ -316,10 +316,15 @@ pub(crate) fn golden_of(conn: &Connection, entity: i64) -> Result<Option<Golden>
 
 impl rusqlite::types::FromSql for StoredGolden {
     fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        match value {
-            rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => Ok(StoredGolden(b.to_vec())),
-            _ => Err(rusqlite::types::FromSqlError::InvalidType),
-        }
+        stored_bytes(value).map(StoredGolden)
+    }
+}
+
+/// The bytes of a stored form as read: a blob, or text (what earlier versions wrote as JSON).
+fn stored_bytes(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Vec<u8>> {
+    match value {
+        rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => Ok(b.to_vec()),
+        _ => Err(rusqlite::types::FromSqlError::InvalidType),
     }
 }
 
@@ -409,10 +414,7 @@ impl StoredClean {
 
 impl rusqlite::types::FromSql for StoredClean {
     fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        match value {
-            rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => Ok(StoredClean(b.to_vec())),
-            _ => Err(rusqlite::types::FromSqlError::InvalidType),
-        }
+        stored_bytes(value).map(StoredClean)
     }
 }
 
