@@ -1,7 +1,7 @@
 //! Memory settings for a batch resolution. It faults in several hundred megabytes once and reads them a few times:
 //! with transparent huge pages every fault zeroes 2 MiB, much of it never used, and on the 2-core machine of
-//! `BENCHMARKS.md` a 1M-record resolve spent about 0.8 s more in the kernel that way than with 4 KiB pages (which
-//! cost some TLB misses instead): without them it ran 0.2–0.8 s faster in five of six alternating pairs.
+//! `BENCHMARKS.md` a 1M-record resolve spent about 0.5–1.5 s more in the kernel that way than with 4 KiB pages
+//! (which cost some TLB misses instead): without them it ran faster in eight of ten alternating pairs.
 
 /// Stops this process from getting transparent huge pages from here on (memory mapped already keeps its pages).
 /// Only a hint: where the system refuses (an old kernel) or has none (not Linux), the batch runs as before.
