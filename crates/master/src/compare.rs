@@ -1,7 +1,7 @@
 //! Field comparisons with graded levels. Level 0 always means "missing on either side" (no evidence);
 //! level 1 is the strongest agreement, the last level is "different". Every function here is pure and cheap.
 
-use crate::features::{Features, user_is_name};
+use crate::features::{Features, split_at_byte, user_is_name};
 use crate::names::{are_aliases, initial_fits};
 use crate::similarity::{bounded_bytes, edit_distance_at_most, jaro_winkler};
 use serde::{Deserialize, Serialize};
@@ -227,7 +227,8 @@ fn given_level(a: &Features, b: &Features) -> u8 {
             return 2;
         }
         // Kees and Cornelis; or "Anna Maria" and "Maria".
-        let shared = a.given().split(' ').any(|x| b.given().split(' ').any(|y| x == y || are_aliases(x, y)));
+        let names = |f| split_at_byte(Features::given(f), b' ');
+        let shared = names(a).any(|x| names(b).any(|y| x == y || are_aliases(x, y)));
         return if shared {
             3
         } else if jw >= 0.80 {
@@ -257,7 +258,7 @@ fn birth_level(a: u32, b: u32) -> u8 {
     let (ya, ma, da) = (a / 10_000, a / 100 % 100, a % 100);
     let (yb, mb, db) = (b / 10_000, b / 100 % 100, b % 100);
     let swapped = ya == yb && ma == db && da == mb;
-    let digits = bounded_bytes(&date_digits(a), &date_digits(b), 2);
+    let digits = date_distance(&date_digits(a), &date_digits(b));
     if swapped || digits <= 1 {
         2
     } else if digits <= 2 || (ya == yb && ma == mb) {
@@ -265,6 +266,31 @@ fn birth_level(a: u32, b: u32) -> u8 {
     } else {
         4
     }
+}
+
+/// The edit distance of two dates' eight digits if it is at most 2, otherwise 3, mostly without the banded
+/// computation. Digits that differ in one or two places settle it. Differing in three or more, two edits can only
+/// be a transposition and one more edit, or a deletion and an insertion: each leaves at most one digit more on
+/// either side (a transposition none), so more than one settles it as 3 — most compared pairs, whose dates are
+/// far apart.
+fn date_distance(x: &[u8; 8], y: &[u8; 8]) -> usize {
+    let differing = x.iter().zip(y).filter(|(p, q)| p != q).count();
+    if differing <= 1 {
+        return differing;
+    }
+    if differing == 2 {
+        // Two substitutions, or one transposition of neighbours.
+        let first = x.iter().zip(y).position(|(p, q)| p != q).unwrap_or(0);
+        let transposed = first + 1 < x.len() && x[first] == y[first + 1] && x[first + 1] == y[first];
+        return if transposed { 1 } else { 2 };
+    }
+    let mut counts = [0i8; 10];
+    for (p, q) in x.iter().zip(y) {
+        counts[usize::from(p.wrapping_sub(b'0')).min(9)] += 1;
+        counts[usize::from(q.wrapping_sub(b'0')).min(9)] -= 1;
+    }
+    let surplus: i32 = counts.iter().map(|c| i32::from((*c).max(0))).sum();
+    if surplus > 1 { 3 } else { bounded_bytes(x, y, 2) }
 }
 
 /// YYYYMMDD as eight ASCII digits, on the stack.
@@ -320,7 +346,7 @@ fn address_level(a: &Features, b: &Features) -> u8 {
 /// agree on says little beyond them: namesakes share it often, so those agreements are levels of their own.
 /// When one record has less of the name (an initial), the user name still tells who it is.
 fn email_level(a: &Features, b: &Features) -> u8 {
-    let user = |e: &str| -> usize { e.find('@').unwrap_or(e.len()) };
+    let user = |e: &str| -> usize { e.bytes().position(|c| c == b'@').unwrap_or(e.len()) };
     let own = |f: &Features, i: usize| i < 32 && f.named_emails & (1 << i) != 0;
     let spells = |f: &Features, e: &str| user_is_name(&e[..user(e)], f.given_first(), f.initials(), f.family());
     let mut best = 5;
@@ -409,6 +435,37 @@ mod tests {
         // Not swapped, just different people.
         let levels = compare_all(&kinds, &person("henk", "vries", 0), &person("vries", "hanna", 0));
         assert_eq!(&levels[..2], &[7, 4]);
+    }
+
+    #[test]
+    fn date_distance_is_the_bounded_edit_distance() {
+        let dates =
+            [19610403, 19610304, 19610408, 19610420, 19750911, 19160403, 19614003, 19601403, 20010101, 10010101];
+        for a in dates {
+            for b in dates {
+                let (x, y) = (date_digits(a), date_digits(b));
+                assert_eq!(date_distance(&x, &y), bounded_bytes(&x, &y, 2), "{a} {b}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn date_distance_agrees_with_the_banded_one(a in 0u32..100_000_000, edits in proptest::collection::vec((0usize..3, 0usize..8, 0u8..10), 0..3)) {
+            // Dates near each other (a few digit edits apart) as well as far apart.
+            let x = date_digits(a);
+            let mut y = x;
+            for (op, at, d) in edits {
+                match op {
+                    0 => y[at] = b'0' + d,
+                    1 if at + 1 < 8 => y.swap(at, at + 1),
+                    _ => { y.copy_within(at..7, at + 1); y[at] = b'0' + d; }
+                }
+            }
+            proptest::prop_assert_eq!(date_distance(&x, &y), bounded_bytes(&x, &y, 2));
+            let far = date_digits(a.wrapping_mul(2_654_435_761) % 100_000_000);
+            proptest::prop_assert_eq!(date_distance(&x, &far), bounded_bytes(&x, &far, 2));
+        }
     }
 
     #[test]

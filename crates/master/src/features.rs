@@ -28,7 +28,7 @@ enum Field {
 const FIELDS: usize = Field::Organisation as usize + 1;
 
 /// Separates the values of a multi-valued field (emails, phones) in the buffer; clean values never hold it.
-const SEPARATOR: char = '\n';
+const SEPARATOR: u8 = b'\n';
 
 /// Folded, precomputed match features of one record, laid out for the comparison loops: a small fixed header and
 /// all text in one buffer, so comparing two records touches a few adjacent cache lines instead of a dozen
@@ -123,7 +123,7 @@ impl Features {
 
     /// Email addresses.
     pub fn emails(&self) -> impl Iterator<Item = &str> + '_ {
-        self.field(Field::Emails).split_terminator(SEPARATOR)
+        split_at_byte(self.field(Field::Emails), SEPARATOR)
     }
 
     /// True when the record has an email address.
@@ -133,7 +133,7 @@ impl Features {
 
     /// Phone numbers in E.164.
     pub fn phones(&self) -> impl Iterator<Item = &str> + '_ {
-        self.field(Field::Phones).split_terminator(SEPARATOR)
+        split_at_byte(self.field(Field::Phones), SEPARATOR)
     }
 
     /// True when the record has a phone number.
@@ -250,6 +250,25 @@ impl FeatureValues {
 
 /// Length of the first word of `text` (the given names come first in the buffer, so this is also the end offset
 /// of the first given name).
+/// The pieces of `text` between the ASCII byte `at` (none after a last `at`, as `str::split_terminator`), found
+/// byte by byte: for the short fields compared this is faster than the `memchr` of a `char` pattern or the UTF-8
+/// decoding of a closure pattern.
+pub fn split_at_byte(text: &str, at: u8) -> impl Iterator<Item = &str> {
+    debug_assert!(at.is_ascii());
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (piece, after) = match rest.bytes().position(|b| b == at) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        rest = after;
+        Some(piece)
+    })
+}
+
 fn first_word_len(text: &str) -> u16 {
     text.find(' ').unwrap_or(text.len()) as u16
 }
@@ -282,7 +301,7 @@ impl Packer {
     fn push_all(&mut self, values: &[String]) {
         for (i, v) in values.iter().enumerate() {
             if i > 0 {
-                self.text.push(SEPARATOR);
+                self.text.push(char::from(SEPARATOR));
             }
             self.text.push_str(v);
         }
@@ -485,6 +504,15 @@ pub fn user_is_name(user: &str, given_first: &str, initials: &str, family: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn split_at_byte_is_split_terminator(text in "[a ñ\n]{0,12}") {
+            let ours: Vec<&str> = split_at_byte(&text, b'\n').collect();
+            let std: Vec<&str> = text.split_terminator('\n').collect();
+            proptest::prop_assert_eq!(ours, std);
+        }
+    }
     use model::{BirthDate, PersonName};
 
     #[test]

@@ -34,14 +34,21 @@ fn jaro_bytes(x: &[u8], y: &[u8]) -> f64 {
         positions[usize::from(c & 0x7F)] |= 1 << j;
     }
     let window = (x.len().max(y.len()) / 2).saturating_sub(1);
+    // The window of byte i of x is positions i - window ..= i + window of y: the bits below its upper end, without
+    // those below its lower end. Both edges move up one position per byte (the lower one once past `window`).
+    let ones = |n: usize| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+    let in_y = ones(y.len());
+    let mut below_hi = ones(window + 1) & in_y;
+    let mut below_lo = 0u64;
     let (mut x_matched, mut y_matched) = (0u64, 0u64);
     for (i, c) in x.iter().enumerate() {
-        let lo = i.saturating_sub(window);
-        let hi = (i + window + 1).min(y.len());
-        if lo >= hi {
-            continue;
+        if i > 0 {
+            below_hi = (below_hi << 1 | 1) & in_y;
+            if i > window {
+                below_lo = below_lo << 1 | 1;
+            }
         }
-        let in_window = (u64::MAX >> (64 - (hi - lo))) << lo;
+        let in_window = below_hi & !below_lo;
         let candidates = positions[usize::from(c & 0x7F)] & !y_matched & in_window;
         if candidates != 0 {
             y_matched |= candidates & candidates.wrapping_neg();
