@@ -451,7 +451,10 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn date_distance_agrees_with_the_banded_one(a in 0u32..100_000_000, edits in proptest::collection::vec((0usize..3, 0usize..8, 0u8..10), 0..3)) {
+        fn date_distance_agrees_with_the_banded_one(
+            a in 0u32..100_000_000,
+            edits in proptest::collection::vec((0usize..3, 0usize..8, 0u8..10), 0..3),
+        ) {
             // Dates near each other (a few digit edits apart) as well as far apart.
             let x = date_digits(a);
             let mut y = x;
