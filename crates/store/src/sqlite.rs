@@ -998,7 +998,16 @@ impl SqliteStore {
             }
             let mut pair =
                 BulkInsert::new(&tx, "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule)", "", 5);
+            // Most pairs are matches scored by the model (no rule): their constant columns are written in the
+            // statement, not bound row by row.
+            let mut scored_match =
+                BulkInsert::new(&tx, "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule)", "", 3)
+                    .with_row("(?, ?, ?, 'match', NULL)");
             for p in order.iter().map(|i| &resolved.pairs[*i]) {
+                if p.decision == "match" && p.rule.is_none() {
+                    scored_match.push([int(p.a), int(p.b), real(p.probability)])?;
+                    continue;
+                }
                 pair.push([
                     int(p.a),
                     int(p.b),
@@ -1007,6 +1016,7 @@ impl SqliteStore {
                     text_or_null(p.rule.as_deref()),
                 ])?;
             }
+            scored_match.finish()?;
             pair.finish()?;
             let mut entity = BulkInsert::new(
                 &tx,

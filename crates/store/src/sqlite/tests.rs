@@ -316,6 +316,50 @@ fn a_local_change_replaces_the_pairs_among_its_records() {
 }
 
 #[test]
+fn a_resolution_stores_every_pair_as_given() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let recs: Vec<_> = (1..=4).map(|i| incoming("crm", &i.to_string(), "Vries")).collect();
+    s.upsert_records(&recs, 1).expect("upsert");
+    let pair = |a, b, probability, decision, rule: Option<&str>| PairRow {
+        a,
+        b,
+        probability,
+        decision,
+        rule: rule.map(str::to_string),
+    };
+    // Scored matches are written apart from the others (their constant columns in the statement): every kind
+    // comes back as it went in.
+    let pairs = vec![
+        pair(3, 4, 0.4, "review", None),
+        pair(1, 2, 0.99, "match", None),
+        pair(2, 3, 1.0, "match", Some("same tax id")),
+        pair(1, 3, 0.97, "vetoed", None),
+    ];
+    let clusters = vec![vec![1, 2, 3], vec![4]];
+    let ids = stable_ids(&s, &clusters);
+    let resolved =
+        Resolved { model_json: "{}".into(), report_json: "{}".into(), clusters, ids, pairs, record_keys: vec![] };
+    let mut goldens = [EntityId(1), EntityId(2)].into_iter().map(|e| Ok(GoldenRow::new(&golden(e, "Vries").view())));
+    s.save_resolution(&resolved, &mut goldens, 10).expect("save");
+    let stored: Vec<(i64, i64, f64, String, Option<String>)> = s
+        .conn
+        .prepare("SELECT a, b, probability, decision, rule FROM pairs ORDER BY a, b")
+        .expect("query")
+        .query_map([], |r| r.try_into())
+        .expect("rows")
+        .collect::<rusqlite::Result<_>>()
+        .expect("pairs");
+    let expected = [
+        (1, 2, 0.99, "match", None),
+        (1, 3, 0.97, "vetoed", None),
+        (2, 3, 1.0, "match", Some("same tax id")),
+        (3, 4, 0.4, "review", None),
+    ];
+    let expected: Vec<_> = expected.map(|(a, b, p, d, r)| (a, b, p, d.to_string(), r.map(str::to_string))).into();
+    assert_eq!(stored, expected);
+}
+
+#[test]
 fn api_keys_are_stored_listed_and_revoked() {
     let mut s = SqliteStore::open_in_memory().expect("open");
     let new = |name: &str, expires_at| NewApiKey {
