@@ -62,9 +62,7 @@ pub fn keyed_records(features: &[Features], rule: &KeyRule, identifier_names: &[
             keyed
         })
         .collect();
-    let mut keyed = parts.concat();
-    keyed.par_sort_unstable();
-    keyed
+    crate::bucket_sort::sorted(&parts, u64::MAX, |(hash, _)| *hash)
 }
 
 /// The blocks of sorted keyed records: runs of two or more records with the same hash.
@@ -133,7 +131,7 @@ pub fn pairs_for_rule(
             }
         }
     }
-    pairs.par_sort_unstable();
+    let mut pairs = crate::bucket_sort::sorted(&[pairs], features.len() as u64, |pair| pair >> 32);
     pairs.dedup();
     report.pairs = pairs.len() as u64;
     (pairs, report)
@@ -155,8 +153,9 @@ pub fn candidate_pairs(
 /// The union of several pair lists, sorted and deduplicated.
 pub fn union<'a>(lists: impl Iterator<Item = &'a [PackedPair]>) -> Vec<PackedPair> {
     let lists: Vec<&[PackedPair]> = lists.collect();
-    let mut all: Vec<PackedPair> = lists.concat();
-    all.par_sort_unstable();
+    // A pair's first record leads its order.
+    let max_lead = lists.iter().flat_map(|l| l.last()).map(|pair| pair >> 32).max().unwrap_or(0);
+    let mut all = crate::bucket_sort::sorted(&lists, max_lead, |pair| pair >> 32);
     all.dedup();
     all
 }

@@ -7,6 +7,7 @@
 
 pub mod block;
 pub mod block_index;
+pub mod bucket_sort;
 pub mod cluster;
 pub mod compare;
 pub mod evaluate;
