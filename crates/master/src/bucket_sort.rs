@@ -50,19 +50,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::collection::vec;
 
     proptest::proptest! {
         #[test]
-        fn sorts_as_the_plain_sort(
-            parts in proptest::collection::vec(proptest::collection::vec((proptest::num::u64::ANY, 0u32..50), 0..300), 0..6),
-        ) {
+        fn sorts_as_the_plain_sort(parts in vec(vec((proptest::num::u64::ANY, 0u32..50), 0..300), 0..6)) {
             let mut expected: Vec<(u64, u32)> = parts.concat();
             expected.sort_unstable();
             proptest::prop_assert_eq!(sorted(&parts, u64::MAX, |item| item.0), expected);
         }
 
         #[test]
-        fn sorts_small_leads(parts in proptest::collection::vec(proptest::collection::vec(0u64..5_000, 0..2_000), 0..4)) {
+        fn sorts_small_leads(parts in vec(vec(0u64..5_000, 0..2_000), 0..4)) {
             let mut expected: Vec<u64> = parts.concat();
             expected.sort_unstable();
             proptest::prop_assert_eq!(sorted(&parts, 4_999, |item| *item), expected);
