@@ -248,8 +248,6 @@ impl FeatureValues {
     }
 }
 
-/// Length of the first word of `text` (the given names come first in the buffer, so this is also the end offset
-/// of the first given name).
 /// The pieces of `text` between the ASCII byte `at` (none after a last `at`, as `str::split_terminator`), found
 /// byte by byte: for the short fields compared this is faster than the `memchr` of a `char` pattern or the UTF-8
 /// decoding of a closure pattern.
@@ -269,6 +267,8 @@ pub fn split_at_byte(text: &str, at: u8) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Length of the first word of `text` (the given names come first in the buffer, so this is also the end offset
+/// of the first given name).
 fn first_word_len(text: &str) -> u16 {
     text.find(' ').unwrap_or(text.len()) as u16
 }
@@ -504,6 +504,7 @@ pub fn user_is_name(user: &str, given_first: &str, initials: &str, family: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::{BirthDate, PersonName};
 
     proptest::proptest! {
         #[test]
@@ -513,7 +514,6 @@ mod tests {
             proptest::prop_assert_eq!(ours, std);
         }
     }
-    use model::{BirthDate, PersonName};
 
     #[test]
     fn folds_names_and_codes() {

@@ -996,13 +996,11 @@ impl SqliteStore {
             if !resolved.pairs.is_sorted_by_key(|p| (p.a, p.b)) {
                 order.sort_unstable_by_key(|i| (resolved.pairs[*i].a, resolved.pairs[*i].b));
             }
-            let mut pair =
-                BulkInsert::new(&tx, "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule)", "", 5);
+            const PAIRS: &str = "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule)";
+            let mut pair = BulkInsert::new(&tx, PAIRS, "", 5);
             // Most pairs are matches scored by the model (no rule): their constant columns are written in the
             // statement, not bound row by row.
-            let mut scored_match =
-                BulkInsert::new(&tx, "INSERT OR REPLACE INTO pairs (a, b, probability, decision, rule)", "", 3)
-                    .with_row("(?, ?, ?, 'match', NULL)");
+            let mut scored_match = BulkInsert::new(&tx, PAIRS, "", 3).with_row("(?, ?, ?, 'match', NULL)");
             for p in order.iter().map(|i| &resolved.pairs[*i]) {
                 if p.decision == "match" && p.rule.is_none() {
                     scored_match.push([int(p.a), int(p.b), real(p.probability)])?;

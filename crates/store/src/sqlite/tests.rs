@@ -341,14 +341,7 @@ fn a_resolution_stores_every_pair_as_given() {
         Resolved { model_json: "{}".into(), report_json: "{}".into(), clusters, ids, pairs, record_keys: vec![] };
     let mut goldens = [EntityId(1), EntityId(2)].into_iter().map(|e| Ok(GoldenRow::new(&golden(e, "Vries").view())));
     s.save_resolution(&resolved, &mut goldens, 10).expect("save");
-    let stored: Vec<(i64, i64, f64, String, Option<String>)> = s
-        .conn
-        .prepare("SELECT a, b, probability, decision, rule FROM pairs ORDER BY a, b")
-        .expect("query")
-        .query_map([], |r| r.try_into())
-        .expect("rows")
-        .collect::<rusqlite::Result<_>>()
-        .expect("pairs");
+    let stored = stored_pairs(&s.conn);
     let expected = [
         (1, 2, 0.99, "match", None),
         (1, 3, 0.97, "vetoed", None),
@@ -791,6 +784,16 @@ fn texts(conn: &Connection, sql: &str) -> Vec<String> {
         .expect("read")
 }
 
+/// Every stored pair as (a, b, probability, decision, rule), in key order.
+fn stored_pairs(conn: &Connection) -> Vec<(i64, i64, f64, String, Option<String>)> {
+    conn.prepare("SELECT a, b, probability, decision, rule FROM pairs ORDER BY a, b")
+        .expect("sql")
+        .query_map([], |r| r.try_into())
+        .expect("rows")
+        .collect::<rusqlite::Result<_>>()
+        .expect("read")
+}
+
 /// Raw fields of every record, by key, as `for_each_raw` gives them.
 fn raw_by_key(s: &SqliteStore) -> Vec<(String, Vec<(String, String)>)> {
     let mut all = Vec::new();
@@ -966,14 +969,7 @@ fn a_hub_written_before_the_checks_were_rewritten_migrates_with_its_rows() {
             (7, "crm".into(), "c2".into(), 1, 13, 120, None, "deleted".into(), Some(vec![3]), 120),
         ]
     );
-    let pairs: Vec<(i64, i64, f64, String, Option<String>)> = s
-        .conn
-        .prepare("SELECT a, b, probability, decision, rule FROM pairs ORDER BY a, b")
-        .expect("pairs")
-        .query_map([], |r| r.try_into())
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("rows");
+    let pairs = stored_pairs(&s.conn);
     assert_eq!(pairs, [(1, 5, 0.95, "match".into(), None), (1, 7, 0.5, "review".into(), Some("email".into()))]);
     let indexes = texts(
         &s.conn,
