@@ -1078,7 +1078,9 @@ impl SqliteStore {
             return Ok(None);
         }
         // A second connection only speeds the load up: where it cannot be had, one connection reads.
-        let Ok(mut conn) = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        // Without NO_MUTEX (rusqlite's default flags have it) every column read would lock the connection's mutex.
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let Ok(mut conn) = Connection::open_with_flags(path, flags) else {
             return Ok(None);
         };
         conn.busy_handler(Some(wait_for_lock))?;
