@@ -3,7 +3,7 @@
 
 use crate::features::{Features, split_at_byte, user_is_name};
 use crate::names::{are_aliases, initial_fits};
-use crate::similarity::{bounded_bytes, edit_distance_at_most, jaro_winkler};
+use crate::similarity::{bounded_bytes, edit_distance_at_most, jaro_winkler_from};
 use serde::{Deserialize, Serialize};
 
 /// Most comparisons one model can hold (seven built-in plus identifiers).
@@ -212,7 +212,7 @@ fn banded(a: &str, b: &str, bands: &[f64]) -> u8 {
     if a == b {
         return 1;
     }
-    let jw = jaro_winkler(a, b);
+    let jw = jaro_winkler_from(a, b, bands.last().copied().unwrap_or(0.0));
     let band = bands.iter().position(|t| jw >= *t).unwrap_or(bands.len());
     band as u8 + 2
 }
@@ -222,7 +222,7 @@ fn given_level(a: &Features, b: &Features) -> u8 {
         if a.given_first() == b.given_first() || a.given() == b.given() {
             return 1;
         }
-        let jw = jaro_winkler(a.given_first(), b.given_first());
+        let jw = jaro_winkler_from(a.given_first(), b.given_first(), 0.80);
         if jw >= 0.92 {
             return 2;
         }
@@ -311,8 +311,8 @@ fn address_level(a: &Features, b: &Features) -> u8 {
     let street_eq = has_street && a.street() == b.street();
     let has_city = both(a.city(), b.city());
     // Similarities are computed only when a level needs them: most compared pairs are far apart.
-    let street_near = || street_eq || (has_street && jaro_winkler(a.street(), b.street()) >= 0.92);
-    let city_eq = || has_city && (a.city() == b.city() || jaro_winkler(a.city(), b.city()) >= 0.92);
+    let street_near = || street_eq || (has_street && jaro_winkler_from(a.street(), b.street(), 0.92) >= 0.92);
+    let city_eq = || has_city && (a.city() == b.city() || jaro_winkler_from(a.city(), b.city(), 0.92) >= 0.92);
     let city_ok = || !has_city || city_eq();
     let has_house = both(a.house(), b.house());
     let additions_ok = a.addition() == b.addition() || a.addition().is_empty() || b.addition().is_empty();

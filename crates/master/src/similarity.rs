@@ -23,6 +23,42 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     jaro + 0.1 * prefix * (1.0 - jaro)
 }
 
+/// [`jaro_winkler`] when it is at least `floor`; otherwise some value below `floor`. Most compared pairs are far
+/// apart: an upper bound from the bytes the two strings have in common at all settles them without the matching.
+pub fn jaro_winkler_from(a: &str, b: &str, floor: f64) -> f64 {
+    // The bound counts bytes; the similarity of other text counts characters.
+    if !a.is_ascii() || !b.is_ascii() {
+        return jaro_winkler(a, b);
+    }
+    let bound = jaro_winkler_bound(a.as_bytes(), b.as_bytes());
+    if bound < floor - BOUND_MARGIN { bound } else { jaro_winkler(a, b) }
+}
+
+/// How far below the floor a bound must be to settle a pair: rounding may make the bound's arithmetic differ
+/// from the similarity's in the last bits (they are equal when every common byte matches in order).
+const BOUND_MARGIN: f64 = 1e-9;
+
+/// An upper bound of the Jaro–Winkler similarity of two ASCII strings. A byte value (modulo 64: a coarser test,
+/// still a bound) that occurs in one string and not in the other leaves at least one byte of that string
+/// unmatched; with no more matches than that allows and no transpositions the Jaro similarity would be largest,
+/// and the Winkler boost grows with it.
+fn jaro_winkler_bound(x: &[u8], y: &[u8]) -> f64 {
+    if x == y {
+        return 1.0;
+    }
+    let mask = |s: &[u8]| s.iter().fold(0u64, |m, c| m | 1 << (c & 63));
+    let (in_x, in_y) = (mask(x), mask(y));
+    let only = |m: u64| m.count_ones() as usize;
+    let matches = (x.len() - only(in_x & !in_y)).min(y.len() - only(in_y & !in_x));
+    if matches == 0 {
+        return 0.0;
+    }
+    let m = matches as f64;
+    let jaro = (m / x.len() as f64 + m / y.len() as f64 + 1.0) / 3.0;
+    let prefix = x.iter().zip(y).take(4).take_while(|(p, q)| p == q).count() as f64;
+    jaro + 0.1 * prefix * (1.0 - jaro)
+}
+
 /// Jaro similarity of two byte strings of at most 64 bytes, bit-parallel: a mask of each byte's positions in
 /// `y` turns the search for the first unmatched equal byte inside the window into a few bit operations.
 fn jaro_bytes(x: &[u8], y: &[u8]) -> f64 {
@@ -187,6 +223,31 @@ mod tests {
             let ours = jaro_winkler(&a, &b);
             let theirs = strsim::jaro_winkler(&a, &b);
             proptest::prop_assert!((ours - theirs).abs() < 1e-9, "jw({a:?}, {b:?}) = {ours} vs {theirs}");
+        }
+
+        /// The bounded similarity is the similarity wherever it reaches the floor, and below the floor elsewhere;
+        /// strings share most of their letters so that the bound is near the similarity.
+        #[test]
+        fn bounded_similarity_is_exact_from_its_floor(
+            a in "[a-f]{0,10}",
+            b in "[a-f]{0,10}",
+            unicode in "\\PC{0,6}",
+            digits in "[0-3p-s]{0,8}",
+            floor in 0.0f64..1.0,
+        ) {
+            // Digits and the letters p to s fall on the same bits of the mask.
+            let pairs = [(a.as_str(), b.as_str()), (a.as_str(), unicode.as_str()), (digits.as_str(), b.as_str())];
+            for (a, b) in pairs {
+                let (bounded, jw) = (jaro_winkler_from(a, b, floor), jaro_winkler(a, b));
+                if jw >= floor {
+                    proptest::prop_assert_eq!(bounded, jw, "{:?} {:?} from {}", a, b, floor);
+                } else {
+                    proptest::prop_assert!(bounded < floor, "{:?} {:?} from {}: {} {}", a, b, floor, bounded, jw);
+                }
+                if a.is_ascii() && b.is_ascii() {
+                    proptest::prop_assert!(jaro_winkler_bound(a.as_bytes(), b.as_bytes()) >= jw - BOUND_MARGIN);
+                }
+            }
         }
 
         #[test]
