@@ -371,35 +371,67 @@ fn display_name(g: &GoldenView<'_>) -> String {
     [given, g.get("name_prefix"), g.get("family_name")].into_iter().flatten().collect::<Vec<_>>().join(" ")
 }
 
-/// Folded tokens a search can find the entity by.
+/// Folded tokens a search can find the entity by: those of the names, email, phone, postcode, city and
+/// organisation, then the postcode without spaces and the phone's digits, each token once.
 fn search_text(g: &GoldenView<'_>) -> String {
-    let attrs =
-        ["given_name", "initials", "name_prefix", "family_name", "email", "phone", "postcode", "city", "organisation"];
+    const POSTCODE: usize = 6;
+    const PHONE: usize = 5;
+    // The surviving value of each searched attribute (its first, as `GoldenView::get` gives it), in this order.
+    let mut values: [Option<&str>; 9] = [None; 9];
+    for v in &g.values {
+        let slot = match &*v.attribute {
+            "given_name" => 0,
+            "initials" => 1,
+            "name_prefix" => 2,
+            "family_name" => 3,
+            "email" => 4,
+            "phone" => PHONE,
+            "postcode" => POSTCODE,
+            "city" => 7,
+            "organisation" => 8,
+            _ => continue,
+        };
+        values[slot].get_or_insert(&v.value);
+    }
     // The folded values one after another in one buffer, each followed by a space.
     let mut folded = String::with_capacity(160);
-    for value in attrs.iter().filter_map(|a| g.get(a)) {
-        clean::text::fold_into(value, &mut folded);
+    let mut postcode = 0..0;
+    for (slot, value) in values.iter().enumerate() {
+        if let Some(value) = value {
+            let start = folded.len();
+            clean::text::fold_into(value, &mut folded);
+            if slot == POSTCODE {
+                postcode = start..folded.len();
+            }
+            folded.push(' ');
+        }
+    }
+    if values[POSTCODE].is_some() {
+        // Folded text is ASCII.
+        for i in postcode {
+            let b = folded.as_bytes()[i];
+            if b != b' ' {
+                folded.push(char::from(b));
+            }
+        }
         folded.push(' ');
     }
-    if let Some(p) = g.get("postcode") {
-        let start = folded.len();
-        clean::text::fold_into(p, &mut folded);
-        let joined = folded[start..].replace(' ', "");
-        folded.truncate(start);
-        folded.push_str(&joined);
-        folded.push(' ');
-    }
-    if let Some(p) = g.get("phone") {
+    if let Some(p) = values[PHONE] {
         folded.push_str(p.trim_start_matches('+'));
     }
     // Each token once: a postcode or phone without spaces is often the folded form already.
     let mut tokens: Vec<&str> = Vec::with_capacity(16);
+    let mut text = String::with_capacity(folded.len());
     for token in folded.split(' ').filter(|t| !t.is_empty()) {
         if !tokens.contains(&token) {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(token);
             tokens.push(token);
         }
     }
-    tokens.join(" ")
+    text
 }
 
 /// A stored clean form as its bytes: binary, or JSON text written by earlier versions.

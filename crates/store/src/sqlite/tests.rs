@@ -746,6 +746,60 @@ fn search_text_holds_each_folded_token_once_with_postcode_and_phone_as_typed() {
     assert_eq!(search_text(&long.view()), words.join(" "));
 }
 
+/// The search text as first written (each attribute looked up, the postcode folded again): the one-pass
+/// [`search_text`] must give the same.
+fn search_text_looked_up(g: &GoldenView<'_>) -> String {
+    let attrs =
+        ["given_name", "initials", "name_prefix", "family_name", "email", "phone", "postcode", "city", "organisation"];
+    let mut folded = String::new();
+    for value in attrs.iter().filter_map(|a| g.get(a)) {
+        clean::text::fold_into(value, &mut folded);
+        folded.push(' ');
+    }
+    if let Some(p) = g.get("postcode") {
+        folded.push_str(&clean::text::fold(p).replace(' ', ""));
+        folded.push(' ');
+    }
+    if let Some(p) = g.get("phone") {
+        folded.push_str(p.trim_start_matches('+'));
+    }
+    let mut tokens: Vec<&str> = Vec::new();
+    for token in folded.split(' ').filter(|t| !t.is_empty()) {
+        if !tokens.contains(&token) {
+            tokens.push(token);
+        }
+    }
+    tokens.join(" ")
+}
+
+proptest::proptest! {
+    #[test]
+    fn search_text_is_that_of_each_attribute_looked_up(
+        values in proptest::collection::vec(
+            (
+                proptest::sample::select(vec!["given_name", "initials", "family_name", "email", "phone", "postcode",
+                    "city", "organisation", "street"]),
+                "[A-Za-z0-9 +.@'-]{0,12}|\\PC{0,8}",
+            ),
+            0..12,
+        ),
+    ) {
+        let g = Golden {
+            entity: EntityId(1),
+            values: values
+                .iter()
+                .map(|(a, v)| GoldenValue {
+                    attribute: a.to_string(),
+                    value: v.clone(),
+                    from: RecordKey::new("crm", "1"),
+                    rule: "trust".into(),
+                })
+                .collect(),
+        };
+        proptest::prop_assert_eq!(search_text(&g.view()), search_text_looked_up(&g.view()));
+    }
+}
+
 #[test]
 fn the_log_is_emptied_while_another_connection_checkpoints() {
     let dir = tempfile::tempdir().expect("tempdir");
