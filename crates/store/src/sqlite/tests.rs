@@ -64,6 +64,12 @@ fn reingest_is_idempotent_and_versions_changes() {
     assert_eq!(records[1].clean.name.family.as_deref(), Some("Bosch"));
     let versions: i64 = s.conn.query_row("SELECT COUNT(*) FROM record_versions", [], |r| r.get(0)).expect("count");
     assert_eq!(versions, 3);
+    // Written without checking each reference, every version still has its record; the checks are back on.
+    let dangling: Option<String> =
+        s.conn.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional().expect("check");
+    assert_eq!(dangling, None);
+    let on: bool = s.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).expect("pragma");
+    assert!(on);
 }
 
 #[test]
