@@ -116,7 +116,17 @@ impl<R: Read> Rows<R> {
             return Err(RowError::new(line, &raw(), reason).with_id(id()));
         }
         let mut values: Vec<Cow<'_, str>> = Vec::with_capacity(row.len());
-        for (name, value) in self.header.iter().zip(row.iter()) {
+        // The row's fields back to back, validated as UTF-8 once: each field is then a slice of it (when its ends
+        // are character boundaries, as they are unless a character is split across two fields).
+        let whole = match self.encoding {
+            Encoding::Latin1 => None,
+            Encoding::Utf8 | Encoding::Auto => std::str::from_utf8(row.as_slice()).ok(),
+        };
+        for (i, (name, value)) in self.header.iter().zip(row.iter()).enumerate() {
+            if let Some(text) = whole.zip(row.range(i)).and_then(|(whole, range)| whole.get(range)) {
+                values.push(Cow::Borrowed(text));
+                continue;
+            }
             let value = decode(value, self.encoding)
                 .map_err(|e| RowError::new(line, &raw(), format!("{name}: {e}")).with_id(id()))?;
             values.push(value);
@@ -190,5 +200,41 @@ mod tests {
         assert_eq!(decode(b"Andr\xe9", Encoding::Auto), Ok("André".into()));
         assert_eq!(decode("André".as_bytes(), Encoding::Auto), Ok("André".into()));
         assert!(decode(b"Andr\xe9", Encoding::Utf8).expect_err("should be rejected").contains("latin1"));
+    }
+
+    /// The rows of a file's bytes after its header, as `open` would read them.
+    fn rows_of(bytes: &'static [u8], encoding: Encoding) -> Vec<std::result::Result<SourceRecord, RowError>> {
+        let header: Vec<String> = ["id", "a", "b"].map(String::from).to_vec();
+        let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+        let layout = RawLayout::new(&header);
+        let rows = Rows {
+            reader,
+            header,
+            layout,
+            id_index: 0,
+            delimiter: b',',
+            encoding,
+            source: "s".into(),
+            row: csv::ByteRecord::new(),
+        };
+        rows.collect()
+    }
+
+    #[test]
+    fn fields_are_decoded_one_by_one_where_a_character_is_split_between_them() {
+        // "é" is C3 A9: whole, in one field, or its two bytes in two fields (each Windows-1252 on its own).
+        let rows = rows_of(b"1,Andr\xc3\xa9,x\n2,\xc3,\xa9\n3,Andr\xe9,y\n", Encoding::Auto);
+        let fields = |i: usize| -> (String, String) {
+            let record = rows[i].as_ref().expect("row");
+            (record.fields.get("a").unwrap_or_default().into(), record.fields.get("b").unwrap_or_default().into())
+        };
+        assert_eq!(fields(0), ("André".into(), "x".into()));
+        assert_eq!(fields(1), ("Ã".into(), "©".into()));
+        assert_eq!(fields(2), ("André".into(), "y".into()));
+        let strict = rows_of(b"2,\xc3,\xa9\n", Encoding::Utf8);
+        assert!(strict[0].is_err(), "half a character is not UTF-8");
+        let latin1 = rows_of(b"1,Andr\xc3\xa9,x\n", Encoding::Latin1);
+        let record = latin1[0].as_ref().expect("row");
+        assert_eq!(record.fields.get("a"), Some("AndrÃ©"), "Latin-1 even where the bytes would be UTF-8");
     }
 }
