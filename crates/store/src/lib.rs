@@ -28,6 +28,16 @@ pub use webhook::*;
 
 use model::{EntityId, Golden, RawFields, RecordKey};
 
+/// Record batches written as they come (see [`Store::record_sink`]). Dropped without [`RecordSink::finish`]
+/// (after an error), it rolls back what it has not committed; what it committed stays.
+pub trait RecordSink {
+    /// Stores a batch as [`Store::upsert_records`] would and adds its quarantine entries, committing the open
+    /// transaction once it holds enough records.
+    fn write(&mut self, records: &[IncomingRecord], entries: &[QuarantineEntry]) -> Result<UpsertCounts>;
+    /// Commits what is not committed yet.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
 /// Everything the pipeline and the command line need from a database.
 pub trait Store {
     /// Records that a source was declared (or re-declared) with this trust rank.
@@ -38,6 +48,9 @@ pub trait Store {
     fn upsert_records(&mut self, records: &[IncomingRecord], now: i64) -> Result<UpsertCounts>;
     /// Adds quarantine entries.
     fn quarantine(&mut self, entries: &[QuarantineEntry]) -> Result<()>;
+    /// A writer of record batches stamped `now`, as they come, in transactions that each hold at least
+    /// `per_commit` records (a bulk load: fewer commits, and no batch waits for others to be gathered).
+    fn record_sink(&mut self, per_commit: usize, now: i64) -> Result<Box<dyn RecordSink + '_>>;
     /// Quarantine entries, newest first, optionally for one source.
     fn quarantined(&self, source: Option<&str>, limit: usize) -> Result<Vec<QuarantineEntry>>;
     /// All records that can be matched, ordered by record id, in compact form (for a batch resolution).

@@ -10,6 +10,7 @@ mod raw_layouts;
 mod realtime;
 mod schema;
 mod sealing;
+mod sink;
 mod subject;
 mod webhooks;
 
@@ -19,7 +20,7 @@ use crate::realtime::*;
 use crate::subject::*;
 use crate::types::*;
 use crate::webhook::{Delivery, NewWebhook, Webhook};
-use crate::{ActiveSet, ApiKey, AuditEntry, Error, NewApiKey, NewAuditEntry, Result, Store, golden_codec};
+use crate::{ActiveSet, ApiKey, AuditEntry, Error, NewApiKey, NewAuditEntry, RecordSink, Result, Store, golden_codec};
 use clean::text::fold;
 use govern::cipher::Keyring;
 use model::{CleanRecord, EntityId, Golden, GoldenView, RawFields, RecordKey};
@@ -498,12 +499,14 @@ impl Store for SqliteStore {
     }
 
     fn upsert_records(&mut self, records: &[IncomingRecord], now: i64) -> Result<UpsertCounts> {
-        // The versions written reference the records written with them; checking each reference costs a search
-        // of the records' B-tree per version.
-        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
-        let written = self.write_records(records, now);
-        self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        written
+        let mut sink = self.record_sink(usize::MAX, now)?;
+        let counts = sink.write(records, &[])?;
+        sink.finish()?;
+        Ok(counts)
+    }
+
+    fn record_sink(&mut self, per_commit: usize, now: i64) -> Result<Box<dyn RecordSink + '_>> {
+        Ok(Box::new(sink::SqliteSink::new(&self.conn, per_commit, now)?))
     }
 
     fn quarantine(&mut self, entries: &[QuarantineEntry]) -> Result<()> {
@@ -1085,30 +1088,6 @@ impl SqliteStore {
         })?;
         tx.commit()?;
         Ok(())
-    }
-
-    /// [`Store::upsert_records`] in one transaction, foreign keys as the caller set them.
-    fn write_records(&mut self, records: &[IncomingRecord], now: i64) -> Result<UpsertCounts> {
-        let tx = self.conn.transaction()?;
-        let mut counts = UpsertCounts::default();
-        let mut changed = false;
-        {
-            let mut writer = realtime::RecordWriter::new(&tx)?;
-            for (_, kind, clean_changed) in writer.write_all(records, now)? {
-                changed |= clean_changed;
-                match kind {
-                    WriteKind::Inserted => counts.inserted += 1,
-                    WriteKind::Updated => counts.updated += 1,
-                    WriteKind::Unchanged => counts.unchanged += 1,
-                }
-            }
-        }
-        if changed {
-            // Records changed outside real-time matching: the blocking index must be rebuilt before it is used.
-            realtime::invalidate_index(&tx)?;
-        }
-        tx.commit()?;
-        Ok(counts)
     }
 
     /// A second, read-only connection to load a batch's records with, when it pays and is safe: a file with at

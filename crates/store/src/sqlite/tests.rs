@@ -73,6 +73,39 @@ fn reingest_is_idempotent_and_versions_changes() {
 }
 
 #[test]
+fn a_record_sink_commits_every_so_many_records_and_rolls_back_the_rest_when_dropped() {
+    let mut s = SqliteStore::open_in_memory().expect("open");
+    let stored =
+        |s: &SqliteStore| -> i64 { s.conn.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0)).expect("count") };
+    {
+        let mut sink = s.record_sink(2, 10).expect("sink");
+        let entry = QuarantineEntry {
+            source: "crm".into(),
+            source_id: Some("9".into()),
+            line: 3,
+            severity: "value".into(),
+            field: Some("phone".into()),
+            value: Some("12".into()),
+            reason: "too short".into(),
+            at: 10,
+        };
+        let counts = sink.write(&[incoming("crm", "1", "Vries")], &[entry]).expect("write");
+        assert_eq!(counts, UpsertCounts { inserted: 1, updated: 0, unchanged: 0 });
+        sink.write(&[incoming("crm", "2", "Bos")], &[]).expect("write");
+        // Two records: committed. The third is in a transaction of its own, not committed when the sink is dropped.
+        sink.write(&[incoming("crm", "3", "Smit")], &[]).expect("write");
+    }
+    assert_eq!(stored(&s), 2);
+    assert_eq!(s.quarantined(Some("crm"), 10).expect("quarantine").len(), 1, "the entry went with its batch");
+    let on: bool = s.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).expect("pragma");
+    assert!(on, "foreign keys on again");
+    let mut sink = s.record_sink(100, 20).expect("sink");
+    sink.write(&[incoming("crm", "3", "Smit"), incoming("crm", "1", "Vries")], &[]).expect("write");
+    sink.finish().expect("finish");
+    assert_eq!(stored(&s), 3, "finish commits what is left");
+}
+
+#[test]
 fn clean_forms_stored_as_json_by_earlier_versions_are_read() {
     let mut s = SqliteStore::open_in_memory().expect("open");
     s.upsert_records(&[incoming("crm", "1", "Vries"), incoming("crm", "2", "Bos")], 10).expect("upsert");
