@@ -619,16 +619,19 @@ fn estimate_priors(
         let key = ((wu * 64.0).round() as i32, (wh * 64.0).round() as i32);
         *histogram.entry(key).or_default() += 1.0;
     }
-    let bins: Vec<(f64, f64, f64)> =
-        histogram.into_iter().map(|((u, h), n)| (f64::from(u) / 64.0, f64::from(h) / 64.0, n)).collect();
+    // Each bin's likelihood ratios against the match class (unrelated 2^-wu, related 2^-wh), worked out once.
+    let bins: Vec<(f64, f64, f64)> = histogram
+        .into_iter()
+        .map(|((u, h), n)| ((-f64::from(u) / 64.0).exp2(), (-f64::from(h) / 64.0).exp2(), n))
+        .collect();
     let count = weights.len() as f64;
     let (mut match_share, mut related_share) = (0.1f64, 0.05f64);
     for _ in 0..200 {
         let unrelated_share = (1.0 - match_share - related_share).max(1e-9);
-        let (sm, sh) = bins.iter().fold((0.0, 0.0), |(sm, sh), (wu, wh, n)| {
+        let (sm, sh) = bins.iter().fold((0.0, 0.0), |(sm, sh), (ratio_u, ratio_h, n)| {
             // Responsibilities relative to the match class: match 1, related 2^-wh, unrelated 2^-wu.
-            let related = related_share * (-wh).exp2();
-            let unrelated = unrelated_share * (-wu).exp2();
+            let related = related_share * ratio_h;
+            let unrelated = unrelated_share * ratio_u;
             let total = match_share + related + unrelated;
             (sm + n * match_share / total, sh + n * related / total)
         });
