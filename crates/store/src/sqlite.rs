@@ -396,18 +396,19 @@ fn search_text(g: &GoldenView<'_>) -> String {
     }
     // The folded values one after another in one buffer, each followed by a space.
     let mut folded = String::with_capacity(160);
-    let mut postcode = 0..0;
+    // Where the folded postcode lies in `folded`, when there is one.
+    let mut postcode = None;
     for (slot, value) in values.iter().enumerate() {
         if let Some(value) = value {
             let start = folded.len();
             clean::text::fold_into(value, &mut folded);
             if slot == POSTCODE {
-                postcode = start..folded.len();
+                postcode = Some(start..folded.len());
             }
             folded.push(' ');
         }
     }
-    if values[POSTCODE].is_some() {
+    if let Some(postcode) = postcode {
         // Folded text is ASCII.
         for i in postcode {
             let b = folded.as_bytes()[i];

@@ -1,7 +1,7 @@
 //! Record batches written as they come, in transactions of at least a given number of records: each commit syncs
-//! the disk, so fewer and larger ones cost less, and writing every batch as soon as it is cleaned keeps the
-//! writing thread busy from the first batch to the last (gathering a transaction's records first left it idle
-//! until the first were cleaned, and the cleaning threads idle while it wrote the last).
+//! the disk, so fewer and larger ones cost less, and no batch is held back to be gathered with others (at 1M
+//! records, against gathering 50k before each transaction, no difference in time could be measured; memory held
+//! is a little lower).
 
 use super::realtime::{RecordWriter, insert_quarantine, invalidate_index};
 use crate::realtime::WriteKind;

@@ -12,6 +12,20 @@ fn incoming(source: &str, id: &str, family: &str) -> IncomingRecord {
     IncomingRecord::encode(RecordKey::new(source, id), &raw, Some(&clean)).expect("encode")
 }
 
+/// A dropped phone value of record `crm:<id>`, as the cleaner quarantines one.
+fn dropped_phone(id: &str, line: u64, value: &str, reason: &str, at: i64) -> QuarantineEntry {
+    QuarantineEntry {
+        source: "crm".into(),
+        source_id: Some(id.into()),
+        line,
+        severity: "value".into(),
+        field: Some("phone".into()),
+        value: Some(value.into()),
+        reason: reason.into(),
+        at,
+    }
+}
+
 fn golden(id: EntityId, family: &str) -> Golden {
     Golden {
         entity: id,
@@ -79,16 +93,7 @@ fn a_record_sink_commits_every_so_many_records_and_rolls_back_the_rest_when_drop
         |s: &SqliteStore| -> i64 { s.conn.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0)).expect("count") };
     {
         let mut sink = s.record_sink(2, 10).expect("sink");
-        let entry = QuarantineEntry {
-            source: "crm".into(),
-            source_id: Some("9".into()),
-            line: 3,
-            severity: "value".into(),
-            field: Some("phone".into()),
-            value: Some("12".into()),
-            reason: "too short".into(),
-            at: 10,
-        };
+        let entry = dropped_phone("9", 3, "12", "too short", 10);
         let counts = sink.write(&[incoming("crm", "1", "Vries")], &[entry]).expect("write");
         assert_eq!(counts, UpsertCounts { inserted: 1, updated: 0, unchanged: 0 });
         sink.write(&[incoming("crm", "2", "Bos")], &[]).expect("write");
@@ -448,17 +453,7 @@ fn an_erasure_removes_the_person_everywhere_and_leaves_a_receipt() {
     let mut henk = incoming("crm", "K1", "Vries");
     henk.raw = r#"{"email":"henk@example.nl","name":"Henk de Vries"}"#.into();
     s.upsert_records(&[henk, incoming("shop", "W1", "Vries"), incoming("crm", "K2", "Bos")], 10).expect("upsert");
-    s.quarantine(&[QuarantineEntry {
-        source: "crm".into(),
-        source_id: Some("K1".into()),
-        line: 2,
-        severity: "value".into(),
-        field: Some("phone".into()),
-        value: Some("0612".into()),
-        reason: "`0612` is too short".into(),
-        at: 10,
-    }])
-    .expect("quarantine");
+    s.quarantine(&[dropped_phone("K1", 2, "0612", "`0612` is too short", 10)]).expect("quarantine");
     // Two entities first, then one: E1 (K1) is merged into E... whichever survives.
     let first = resolve(&mut s, vec![vec![1], vec![2], vec![3]], 20);
     let merged = resolve(&mut s, vec![vec![1, 2], vec![3]], 30);
